@@ -1,0 +1,117 @@
+//! Direct contradictions: weighted selection, consensus, or human review.
+
+use super::describe::{backed, compare_standing, percent, ranked_options, share, tally};
+use super::{Context, Strategy};
+use crate::{Conflict, Error, Resolution, Selection};
+
+/// The default strategy for [`DirectContradiction`](crate::ConflictKind::DirectContradiction).
+///
+/// Each recommendation weighs authority x confidence; experts backing the
+/// same position pool their weight (an expert counts once per position).
+/// With `total` the weight of all positions and `margin = (top - second) /
+/// total`:
+///
+/// 1. `total` is 0 or `margin <= tie_epsilon`: a tie, escalated
+///    (`human_review`);
+/// 2. two or more experts back the top position and it holds at least
+///    `consensus_share` of `total`: `consensus`;
+/// 3. `margin < min_margin`: too close to call, escalated (`human_review`);
+/// 4. otherwise the top position wins (`weighted_selection`).
+///
+/// The selection's priority is that of its strongest backer (by
+/// `priority_level`, then authority, then confidence).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WeightedSelection;
+
+impl Strategy for WeightedSelection {
+    fn resolve(&self, conflict: &Conflict<'_>, ctx: &Context<'_>) -> Result<Resolution, Error> {
+        let policy = ctx.policy;
+        let kind = conflict.kind();
+        let subject = &conflict.subject;
+        let tallies = tally(&conflict.members);
+        let (Some(top), second) = (tallies.first(), tallies.get(1)) else {
+            return Err(Error::Strategy {
+                kind,
+                subject: subject.clone(),
+                reason: "weighted_selection needs at least one recommendation".into(),
+            });
+        };
+        let total: f64 = tallies.iter().map(|t| t.weight).sum();
+        let margin = share(top.weight - second.map_or(0.0, |s| s.weight), total);
+        let top_share = share(top.weight, total);
+        // The runner-up is named in full; further positions only counted,
+        // since `alternatives` lists them all.
+        let against = || match (second, tallies.len().saturating_sub(2)) {
+            (None, _) => "no other position".to_owned(),
+            (Some(second), 0) => backed(second),
+            (Some(second), more) => format!("{} and {more} other position(s)", backed(second)),
+        };
+
+        let (strategy, escalated, rationale) = if total <= 0.0 || margin <= policy.tie_epsilon {
+            let reason = if total <= 0.0 {
+                format!(
+                    "no weight on {subject}: every recommendation has zero authority or zero confidence"
+                )
+            } else {
+                format!(
+                    "tie on {subject}: {} weighs the same as {}",
+                    backed(top),
+                    against()
+                )
+            };
+            (
+                "human_review",
+                true,
+                format!("{reason}; escalated to human review"),
+            )
+        } else if top.backers.len() >= 2 && top_share >= policy.consensus_share {
+            (
+                "consensus",
+                false,
+                format!(
+                    "consensus on {subject}: {} holds {} of the weight (>= {}) against {}",
+                    backed(top),
+                    percent(top_share),
+                    percent(policy.consensus_share),
+                    against()
+                ),
+            )
+        } else if margin < policy.min_margin {
+            (
+                "human_review",
+                true,
+                format!(
+                    "too close to call on {subject}: {} against {}; margin {} < {}; escalated to human review",
+                    backed(top),
+                    against(),
+                    percent(margin),
+                    percent(policy.min_margin)
+                ),
+            )
+        } else {
+            (
+                "weighted_selection",
+                false,
+                format!(
+                    "{} outweighs {} on {subject}; margin {} >= {}",
+                    backed(top),
+                    against(),
+                    percent(margin),
+                    percent(policy.min_margin)
+                ),
+            )
+        };
+
+        let mut resolution = Resolution::new(kind, subject, strategy, escalated, rationale);
+        resolution.alternatives = ranked_options(&tallies, total);
+        if !escalated {
+            let strongest = top.backers.iter().max_by(|a, b| compare_standing(a, b));
+            resolution.selected = Some(Selection {
+                position: top.position.clone(),
+                priority: strongest.map(|m| m.recommendation.priority),
+                experts: top.backers.iter().map(|m| m.expert().to_owned()).collect(),
+            });
+        }
+        Ok(resolution)
+    }
+}
