@@ -1,0 +1,167 @@
+//! Tunable settings: signal weights, thresholds, penalties.
+
+use consort_protocol::ExpertId;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Weights of the four built-in signals. The defaults are the spec's
+/// (domain 0.4, capability 0.3, complexity 0.2, context 0.1).
+///
+/// Weights (with those of extra signals) must be finite and `>= 0` with a
+/// positive sum; they are divided by their sum, so only ratios matter.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Weights {
+    /// Request terms matching the expert's domains, keywords, description.
+    pub domain: f64,
+    /// Request terms matching the expert's capabilities, data, description.
+    pub capability: f64,
+    /// Fit between the request's complexity and the expert's range.
+    pub complexity: f64,
+    /// Conversation context: previous expert, collaborators, shared data.
+    pub context: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            domain: 0.4,
+            capability: 0.3,
+            complexity: 0.2,
+            context: 0.1,
+        }
+    }
+}
+
+impl Weights {
+    pub(crate) fn named(&self) -> [(&'static str, f64); 4] {
+        [
+            ("domain", self.domain),
+            ("capability", self.capability),
+            ("complexity", self.complexity),
+            ("context", self.context),
+        ]
+    }
+}
+
+/// Checks one weight: finite and `>= 0`.
+pub(crate) fn check_weight(signal: &str, value: f64) -> Result<f64, Error> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(Error::InvalidWeight {
+            signal: signal.to_owned(),
+            value,
+        })
+    }
+}
+
+/// Router settings. Every field has a documented default; change the ones
+/// you need on `RouterConfig::default()`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct RouterConfig {
+    /// Signal weights.
+    pub weights: Weights,
+    /// Lowest final score that routes (default 0.2); below it the decision
+    /// is `NoMatch`.
+    pub min_score: f64,
+    /// How many ranked candidates a decision lists (default 5, at least 1).
+    pub top_k: usize,
+    /// Expert to hand a request to when nothing clears `min_score` (default
+    /// none). Ignored while that expert is offline.
+    pub fallback_expert: Option<ExpertId>,
+    /// Availability factor of a busy expert (default 0.7), in `0..=1`.
+    pub busy_factor: f64,
+    /// Largest load penalty (default 0.3), in `0..=1`: the availability
+    /// factor is multiplied by `1 - load_penalty * min(1, load / max_concurrent)`.
+    pub load_penalty: f64,
+    /// Scores equal after rounding to a multiple of this (default 0.01) are
+    /// near-ties, broken by SLA then priority level. Must be `> 0`.
+    pub tie_epsilon: f64,
+    /// Complexity fit of an expert without a `complexity_range` (default
+    /// 0.5): no evidence of fit either way.
+    pub unknown_complexity_fit: f64,
+    /// Lexical relevance (the larger of the domain and capability scores) an
+    /// expert needs to count as a strong match (default 0.45): strong matches
+    /// are the collaboration candidates and the "domains hit" of the
+    /// complexity assessment; a request with none can be a follow-up.
+    pub strong_relevance: f64,
+    /// A collaborator's relevance must be at least this share of the best
+    /// candidate's (default 0.5).
+    pub collaboration_ratio: f64,
+    /// Share of a collaborator's matched term weight that no expert already
+    /// chosen matched (default 0.5): collaborators bring different terms.
+    pub collaboration_novelty: f64,
+    /// Most collaborators besides the primary (default 3).
+    pub max_collaborators: usize,
+    /// Longest request, in words, that can be a follow-up kept with the
+    /// previous expert (default 6).
+    pub follow_up_max_words: usize,
+    /// Whether the built-in related-terms table expands requests (default
+    /// true).
+    pub related_terms: bool,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            weights: Weights::default(),
+            min_score: 0.2,
+            top_k: 5,
+            fallback_expert: None,
+            busy_factor: 0.7,
+            load_penalty: 0.3,
+            tie_epsilon: 0.01,
+            unknown_complexity_fit: 0.5,
+            strong_relevance: 0.45,
+            collaboration_ratio: 0.5,
+            collaboration_novelty: 0.5,
+            max_collaborators: 3,
+            follow_up_max_words: 6,
+            related_terms: true,
+        }
+    }
+}
+
+impl RouterConfig {
+    /// Checks every numeric setting; weights are checked with the extra
+    /// signals when the router is built.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let unit = "must be a finite number in 0..=1";
+        for (field, value) in [
+            ("min_score", self.min_score),
+            ("busy_factor", self.busy_factor),
+            ("load_penalty", self.load_penalty),
+            ("unknown_complexity_fit", self.unknown_complexity_fit),
+            ("strong_relevance", self.strong_relevance),
+            ("collaboration_ratio", self.collaboration_ratio),
+            ("collaboration_novelty", self.collaboration_novelty),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(Error::InvalidConfig {
+                    field,
+                    value,
+                    reason: unit,
+                });
+            }
+        }
+        if !(self.tie_epsilon > 0.0 && self.tie_epsilon <= 1.0) {
+            return Err(Error::InvalidConfig {
+                field: "tie_epsilon",
+                value: self.tie_epsilon,
+                reason: "must be a finite number in (0, 1]",
+            });
+        }
+        if self.top_k == 0 {
+            return Err(Error::InvalidConfig {
+                field: "top_k",
+                value: 0.0,
+                reason: "must be at least 1",
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,130 @@
+//! What routing returns: the decision, its ranked candidates and why.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use consort_protocol::{ComplexityLevel, ExpertId};
+use serde::{Deserialize, Serialize};
+
+/// Whether a request was routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A primary expert was chosen on the merits (or kept for a follow-up).
+    Routed,
+    /// No candidate cleared `min_score`; `primary` is the fallback expert, if
+    /// one is configured and not offline.
+    NoMatch,
+}
+
+/// One routing decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Decision {
+    /// Routed or abstained.
+    pub outcome: Outcome,
+    /// The expert that leads the request.
+    pub primary: Option<ExpertId>,
+    /// Experts that work with the primary, best first.
+    pub collaborators: Vec<ExpertId>,
+    /// Whether the request needs several experts.
+    pub requires_collaboration: bool,
+    /// Whether the request was taken as a follow-up and kept with the
+    /// previous expert.
+    pub follow_up: bool,
+    /// The assessed complexity of the request.
+    pub complexity: ComplexityLevel,
+    /// The best candidates, best first (at most `top_k`).
+    pub candidates: Vec<Candidate>,
+}
+
+/// A scored expert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Candidate {
+    /// The expert.
+    pub expert: ExpertId,
+    /// Final score in `0..=1`: the weighted signals times availability.
+    pub score: f64,
+    /// The score's parts.
+    pub breakdown: Breakdown,
+    /// Request words that matched the expert's profile; a match through the
+    /// related-terms table reads `word→term`.
+    pub matched_terms: Vec<String>,
+}
+
+/// Per-signal scores, each in `0..=1`, before weighting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Breakdown {
+    /// Domain signal.
+    pub domain: f64,
+    /// Capability signal.
+    pub capability: f64,
+    /// Complexity fit.
+    pub complexity: f64,
+    /// Context relevance.
+    pub context: f64,
+    /// Availability and load factor the weighted sum was multiplied by.
+    pub availability: f64,
+    /// Extra signals by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, f64>,
+}
+
+impl Decision {
+    /// A multi-line, human-readable account of the decision (same as
+    /// `Display`).
+    pub fn explain(&self) -> String {
+        self.to_string()
+    }
+
+    /// The primary followed by the collaborators.
+    pub fn experts(&self) -> impl Iterator<Item = &ExpertId> {
+        self.primary.iter().chain(&self.collaborators)
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.outcome, &self.primary) {
+            (Outcome::Routed, Some(primary)) => write!(f, "routed to {primary}")?,
+            (_, Some(fallback)) => write!(f, "no match; falling back to {fallback}")?,
+            (_, None) => f.write_str("no match")?,
+        }
+        if !self.collaborators.is_empty() {
+            write!(f, " with {}", self.collaborators.join(", "))?;
+        }
+        write!(f, " (complexity {}", self.complexity.as_str())?;
+        if self.requires_collaboration {
+            f.write_str(", collaboration required")?;
+        }
+        if self.follow_up {
+            f.write_str(", follow-up kept with the previous expert")?;
+        }
+        f.write_str(")")?;
+        for (rank, c) in self.candidates.iter().enumerate() {
+            let b = &c.breakdown;
+            write!(
+                f,
+                "\n  {}. {} {:.3} = domain {:.2}, capability {:.2}, complexity {:.2}, context {:.2}",
+                rank + 1,
+                c.expert,
+                c.score,
+                b.domain,
+                b.capability,
+                b.complexity,
+                b.context
+            )?;
+            for (name, value) in &b.extra {
+                write!(f, ", {name} {value:.2}")?;
+            }
+            write!(f, "; availability x{:.2}", b.availability)?;
+            if !c.matched_terms.is_empty() {
+                write!(f, " [{}]", c.matched_terms.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}

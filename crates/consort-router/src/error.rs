@@ -1,0 +1,56 @@
+//! The router's error type.
+
+use consort_protocol::{ExpertId, ProtocolError};
+
+/// Why a router could not be built or configured.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A profile breaks the protocol's rules (blank domain, bad id, ...).
+    #[error("expert {expert:?}: {source}")]
+    InvalidProfile {
+        /// The expert whose profile is wrong.
+        expert: ExpertId,
+        /// What is wrong, with the path inside the profile.
+        source: ProtocolError,
+    },
+    /// Two profiles share an id.
+    #[error("duplicate expert id {expert:?}")]
+    DuplicateExpert {
+        /// The repeated id.
+        expert: ExpertId,
+    },
+    /// `fallback_expert` names an expert that is not in the registry.
+    #[error("fallback expert {expert:?} is not in the registry")]
+    UnknownFallback {
+        /// The missing id.
+        expert: ExpertId,
+    },
+    /// A signal weight is negative, infinite or NaN.
+    #[error("weight of signal {signal:?} must be a finite number >= 0, got {value}")]
+    InvalidWeight {
+        /// The signal (`domain`, `capability`, ... or an extra signal's name).
+        signal: String,
+        /// The rejected weight.
+        value: f64,
+    },
+    /// Every signal weight is zero, so no score could be computed.
+    #[error("signal weights sum to zero; give at least one signal a positive weight")]
+    ZeroWeights,
+    /// Two extra signals share a name, so their breakdown entries would clash.
+    #[error("an extra signal named {name:?} is already registered")]
+    DuplicateSignal {
+        /// The repeated name.
+        name: String,
+    },
+    /// A numeric setting is outside its allowed range.
+    #[error("router setting {field} = {value} is invalid: {reason}")]
+    InvalidConfig {
+        /// The `RouterConfig` field.
+        field: &'static str,
+        /// The rejected value.
+        value: f64,
+        /// The allowed range.
+        reason: &'static str,
+    },
+}

@@ -1,0 +1,100 @@
+//! A request turned into index terms, plus the word counts the complexity
+//! and coordination rules need.
+
+use std::ops::Range;
+
+use crate::analyzer::{is_constraint_word, is_coordination_cue};
+use crate::index::{Index, TermId};
+use crate::lexicon::RELATED_WEIGHT;
+use crate::scratch::{Lookup, WordInfo, WordMemo};
+
+/// One index term the request contains.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryTerm {
+    pub(crate) term: TermId,
+    /// 1 for an exact word or phrase, [`RELATED_WEIGHT`] through the
+    /// related-terms table.
+    pub(crate) weight: f64,
+    /// Where in the request text the word (or phrase) is.
+    pub(crate) span: Range<usize>,
+    pub(crate) related: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Query {
+    /// Distinct terms, sorted by term id (the accumulation order, which keeps
+    /// floating-point sums identical run to run).
+    pub(crate) terms: Vec<QueryTerm>,
+    /// Every word, stop words included.
+    pub(crate) words: usize,
+    pub(crate) constraints: usize,
+    pub(crate) coordination: bool,
+}
+
+impl Query {
+    pub(crate) fn parse(index: &Index, text: &str, memo: &mut WordMemo) -> Self {
+        let mut query = Self {
+            terms: Vec::new(),
+            words: 0,
+            constraints: 0,
+            coordination: false,
+        };
+        // The previous content word's term and span: two adjacent content
+        // words (stop words between them are skipped) may form a phrase.
+        let mut previous: Option<(TermId, usize)> = None;
+        index.analyzer.words(text, |span, lower| {
+            let info = memo.get_or_insert(lower, || WordInfo {
+                lookup: match index.analyzer.stem(lower) {
+                    None => Lookup::Stop,
+                    Some(stem) => index.entry(&stem).map_or(Lookup::Unknown, Lookup::Entry),
+                },
+                constraint: is_constraint_word(lower),
+                coordination: is_coordination_cue(lower),
+            });
+            query.words += 1;
+            query.constraints += usize::from(info.constraint);
+            query.coordination |= info.coordination;
+            let entry = match info.lookup {
+                Lookup::Stop => return,
+                Lookup::Entry(at) => index.entries.get(at as usize),
+                Lookup::Unknown => None,
+            };
+            let Some(entry) = entry else {
+                previous = None;
+                return;
+            };
+            if let Some(term) = entry.term {
+                if let Some((first, start)) = previous
+                    && let Some(&phrase) = index.phrases.get(&(first, term))
+                {
+                    query.push(phrase, 1.0, start..span.end, false);
+                }
+                query.push(term, 1.0, span.clone(), false);
+                previous = Some((term, span.start));
+            } else {
+                previous = None;
+            }
+            for &related in &entry.related {
+                query.push(related, RELATED_WEIGHT, span.clone(), true);
+            }
+        });
+        // Keep one entry per term: the strongest, then the earliest.
+        query.terms.sort_by(|a, b| {
+            a.term
+                .cmp(&b.term)
+                .then(b.weight.total_cmp(&a.weight))
+                .then(a.span.start.cmp(&b.span.start))
+        });
+        query.terms.dedup_by_key(|t| t.term);
+        query
+    }
+
+    fn push(&mut self, term: TermId, weight: f64, span: Range<usize>, related: bool) {
+        self.terms.push(QueryTerm {
+            term,
+            weight,
+            span,
+            related,
+        });
+    }
+}

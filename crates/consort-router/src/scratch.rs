@@ -1,0 +1,149 @@
+//! Per-call working memory, pooled so routing allocates nothing per expert
+//! and resets only the experts it touched (which keeps a call sublinear in
+//! the registry size).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+/// Most words a scratch space remembers before it starts afresh.
+const MEMO_CAPACITY: usize = 4_096;
+
+/// What the analyzer made of a lower-cased request word.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WordInfo {
+    pub(crate) lookup: Lookup,
+    pub(crate) constraint: bool,
+    pub(crate) coordination: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lookup {
+    /// A stop word: phrases may span it.
+    Stop,
+    /// A content word the index does not know.
+    Unknown,
+    /// A lexicon entry.
+    Entry(u32),
+}
+
+/// Lower-cased request word -> [`WordInfo`]. Stemming is the costliest step
+/// of routing a short request, and requests repeat words a lot.
+#[derive(Debug, Default)]
+pub(crate) struct WordMemo {
+    words: HashMap<Box<str>, WordInfo>,
+}
+
+impl WordMemo {
+    pub(crate) fn get_or_insert(
+        &mut self,
+        lower: &str,
+        analyze: impl FnOnce() -> WordInfo,
+    ) -> WordInfo {
+        if let Some(&known) = self.words.get(lower) {
+            return known;
+        }
+        let value = analyze();
+        if self.words.len() >= MEMO_CAPACITY {
+            self.words.clear();
+        }
+        self.words.insert(lower.into(), value);
+        value
+    }
+}
+
+/// Running totals for one touched expert.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Acc {
+    pub(crate) expert: u32,
+    pub(crate) domain_raw: f64,
+    pub(crate) capability_raw: f64,
+    pub(crate) previous: bool,
+    pub(crate) collaborator: bool,
+    pub(crate) data_hits: usize,
+    /// `None` when the expert is offline.
+    pub(crate) availability: Option<f64>,
+    pub(crate) domain: f64,
+    pub(crate) capability: f64,
+    pub(crate) relevance: f64,
+    pub(crate) complexity: f64,
+    pub(crate) context: f64,
+    pub(crate) score: f64,
+    /// Where this expert's extra signal scores start in `Scratch::extra`.
+    pub(crate) extra_at: usize,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    /// Expert number -> position in `accs`, or `u32::MAX`.
+    slots: Vec<u32>,
+    pub(crate) accs: Vec<Acc>,
+    /// Extra signal scores, `signals` per acc, in acc order.
+    pub(crate) extra: Vec<f64>,
+    pub(crate) memo: WordMemo,
+}
+
+impl Scratch {
+    fn new(experts: usize) -> Self {
+        Self {
+            slots: vec![u32::MAX; experts],
+            accs: Vec::new(),
+            extra: Vec::new(),
+            memo: WordMemo::default(),
+        }
+    }
+
+    /// The totals of expert `number`, created on first touch.
+    pub(crate) fn touch(&mut self, number: u32) -> Option<&mut Acc> {
+        let slot = self.slots.get_mut(number as usize)?;
+        if *slot == u32::MAX {
+            *slot = u32::try_from(self.accs.len()).unwrap_or(u32::MAX);
+            self.accs.push(Acc {
+                expert: number,
+                ..Acc::default()
+            });
+        }
+        self.accs.get_mut(*slot as usize)
+    }
+
+    fn reset(&mut self) {
+        for acc in &self.accs {
+            if let Some(slot) = self.slots.get_mut(acc.expert as usize) {
+                *slot = u32::MAX;
+            }
+        }
+        self.accs.clear();
+        self.extra.clear();
+    }
+}
+
+/// Scratch spaces sized for one index.
+#[derive(Debug, Default)]
+pub(crate) struct Pool {
+    free: Mutex<Vec<Scratch>>,
+}
+
+impl Pool {
+    pub(crate) fn take(&self, experts: usize) -> Scratch {
+        self.free
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_else(|| Scratch::new(experts))
+    }
+
+    pub(crate) fn give_back(&self, mut scratch: Scratch) {
+        scratch.reset();
+        self.free
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(scratch);
+    }
+
+    /// Drops every scratch space (their size no longer fits the index).
+    pub(crate) fn clear(&mut self) {
+        self.free
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}

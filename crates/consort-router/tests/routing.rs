@@ -1,0 +1,471 @@
+//! Behaviour of the router on the seed registry and on small hand-made
+//! registries: acceptance cases, availability, context, abstain, ties,
+//! configuration errors.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code"
+)]
+
+use std::collections::BTreeMap;
+
+use consort_protocol::{
+    Availability, ComplexityLevel, ComplexityRange, ExpertProfile, PriorityLevel, load_registry,
+    seeds,
+};
+use consort_router::{
+    Decision, Error, Outcome, RouteContext, RouteRequest, Router, RouterConfig, Signal, Weights,
+};
+
+fn seed() -> Vec<ExpertProfile> {
+    load_registry(seeds::EXPERT_REGISTRY).unwrap()
+}
+
+fn router(experts: &[ExpertProfile]) -> Router {
+    Router::new(experts, RouterConfig::default()).unwrap()
+}
+
+fn involved(decision: &Decision) -> Vec<&str> {
+    decision.experts().map(String::as_str).collect()
+}
+
+fn expert(id: &str, domains: &[&str]) -> ExpertProfile {
+    ExpertProfile::new(id, domains.iter().map(|d| (*d).to_owned()).collect())
+}
+
+#[test]
+fn spec_acceptance_campaign_with_budget_needs_marketing_and_finance() {
+    let decision = router(&seed()).route(&RouteRequest::new(
+        "Plan a campaign and check the budget with finance",
+    ));
+    assert_eq!(decision.outcome, Outcome::Routed);
+    assert!(decision.requires_collaboration, "{decision}");
+    let who = involved(&decision);
+    assert!(who.contains(&"marketing_sales"), "{decision}");
+    assert!(who.contains(&"finance_accountant"), "{decision}");
+}
+
+#[test]
+fn a_follow_up_stays_with_the_previous_expert() {
+    let router = router(&seed());
+    for text in ["yes, go ahead", "ok do it", "sounds good, thanks"] {
+        let context = RouteContext {
+            previous_expert: Some("art_design".into()),
+            ..RouteContext::default()
+        };
+        let decision = router.route(&RouteRequest::new(text).with_context(context));
+        assert_eq!(
+            decision.primary.as_deref(),
+            Some("art_design"),
+            "{text}: {decision}"
+        );
+        assert_eq!(decision.outcome, Outcome::Routed);
+        assert!(decision.follow_up);
+        assert!(decision.collaborators.is_empty());
+        let top = decision
+            .candidates
+            .iter()
+            .find(|c| c.expert == "art_design")
+            .unwrap();
+        assert_eq!(top.breakdown.context, 1.0);
+    }
+}
+
+#[test]
+fn strong_domain_terms_leave_the_previous_expert() {
+    let context = RouteContext {
+        previous_expert: Some("art_design".into()),
+        ..RouteContext::default()
+    };
+    let decision = router(&seed())
+        .route(&RouteRequest::new("what tax do we owe on accounting fees").with_context(context));
+    assert!(!decision.follow_up);
+    assert_eq!(
+        decision.primary.as_deref(),
+        Some("finance_accountant"),
+        "{decision}"
+    );
+}
+
+#[test]
+fn a_follow_up_is_not_kept_with_an_offline_previous_expert() {
+    let mut context = RouteContext {
+        previous_expert: Some("art_design".into()),
+        ..RouteContext::default()
+    };
+    context
+        .availability
+        .insert("art_design".into(), Availability::Offline);
+    let decision = router(&seed()).route(&RouteRequest::new("yes, go ahead").with_context(context));
+    assert!(!decision.follow_up);
+    assert_ne!(decision.primary.as_deref(), Some("art_design"));
+}
+
+#[test]
+fn single_domain_requests_route_to_one_expert() {
+    let router = router(&seed());
+    for (text, want) in [
+        ("I need help with tax accounting", "finance_accountant"),
+        (
+            "review this contract for intellectual property issues",
+            "legal_consultant",
+        ),
+        (
+            "improve our company culture and talent retention",
+            "hr_people_ops",
+        ),
+        ("create a visual design for the new ui", "art_design"),
+    ] {
+        let decision = router.route(&RouteRequest::new(text));
+        assert_eq!(
+            decision.primary.as_deref(),
+            Some(want),
+            "{text}: {decision}"
+        );
+        assert!(!decision.requires_collaboration, "{text}: {decision}");
+    }
+}
+
+#[test]
+fn nothing_relevant_abstains_and_uses_the_fallback() {
+    let experts = seed();
+    let decision = router(&experts).route(&RouteRequest::new("hello there"));
+    assert_eq!(decision.outcome, Outcome::NoMatch);
+    assert_eq!(decision.primary, None);
+
+    let mut config = RouterConfig::default();
+    config.fallback_expert = Some("personal_assistant".into());
+    let with_fallback = Router::new(&experts, config).unwrap();
+    let decision = with_fallback.route(&RouteRequest::new("hello there"));
+    assert_eq!(decision.outcome, Outcome::NoMatch);
+    assert_eq!(decision.primary.as_deref(), Some("personal_assistant"));
+
+    let mut context = RouteContext::default();
+    context
+        .availability
+        .insert("personal_assistant".into(), Availability::Offline);
+    let decision = with_fallback.route(&RouteRequest::new("hello there").with_context(context));
+    assert_eq!(decision.primary, None, "an offline fallback is not used");
+}
+
+#[test]
+fn a_high_min_score_abstains_but_still_lists_candidates() {
+    let mut config = RouterConfig::default();
+    config.min_score = 0.95;
+    let router = Router::new(&seed(), config).unwrap();
+    let decision = router.route(&RouteRequest::new("tax accounting"));
+    assert_eq!(decision.outcome, Outcome::NoMatch);
+    assert_eq!(decision.candidates[0].expert, "finance_accountant");
+}
+
+#[test]
+fn offline_experts_are_never_candidates() {
+    let mut experts = seed();
+    for e in &mut experts {
+        if e.id == "finance_accountant" {
+            e.availability_status = Availability::Offline;
+        }
+    }
+    let decision = router(&experts).route(&RouteRequest::new("tax accounting budget"));
+    assert!(
+        decision
+            .candidates
+            .iter()
+            .all(|c| c.expert != "finance_accountant")
+    );
+    assert_ne!(decision.primary.as_deref(), Some("finance_accountant"));
+}
+
+#[test]
+fn live_overrides_apply_without_rebuilding() {
+    let router = router(&seed());
+    let text = "tax accounting budget";
+    let mut context = RouteContext::default();
+    context
+        .availability
+        .insert("finance_accountant".into(), Availability::Busy);
+    let busy = router.route(&RouteRequest::new(text).with_context(context.clone()));
+    let top = &busy.candidates[0];
+    assert_eq!(top.expert, "finance_accountant");
+    assert!((top.breakdown.availability - 0.7).abs() < 1e-9);
+
+    context
+        .availability
+        .insert("finance_accountant".into(), Availability::Offline);
+    let offline = router.route(&RouteRequest::new(text).with_context(context));
+    assert!(
+        offline
+            .candidates
+            .iter()
+            .all(|c| c.expert != "finance_accountant")
+    );
+}
+
+#[test]
+fn load_lowers_the_availability_factor_down_to_the_busy_level() {
+    let mut a = expert("alpha", &["payments"]);
+    a.max_concurrent = Some(4);
+    let router = router(&[a]);
+    let factor = |load: u32| {
+        let context = RouteContext {
+            load: BTreeMap::from([("alpha".to_owned(), load)]),
+            ..RouteContext::default()
+        };
+        router
+            .route(&RouteRequest::new("payments").with_context(context))
+            .candidates[0]
+            .breakdown
+            .availability
+    };
+    assert_eq!(factor(0), 1.0);
+    assert!((factor(2) - 0.85).abs() < 1e-9);
+    assert!((factor(4) - 0.7).abs() < 1e-9);
+    assert!(
+        (factor(9) - 0.7).abs() < 1e-9,
+        "over capacity is treated like busy"
+    );
+}
+
+#[test]
+fn near_ties_go_to_the_faster_expert_then_priority_then_id() {
+    let mut slow = expert("a_slow", &["payments"]);
+    slow.response_time_sla = std::time::Duration::from_secs(5);
+    let mut fast = expert("b_fast", &["payments"]);
+    fast.response_time_sla = std::time::Duration::from_secs(1);
+    let decision = router(&[slow.clone(), fast.clone()]).route(&RouteRequest::new("payments"));
+    assert_eq!(decision.primary.as_deref(), Some("b_fast"));
+
+    fast.response_time_sla = slow.response_time_sla;
+    fast.priority_level = PriorityLevel::High;
+    let decision = router(&[slow.clone(), fast.clone()]).route(&RouteRequest::new("payments"));
+    assert_eq!(decision.primary.as_deref(), Some("b_fast"));
+
+    fast.priority_level = slow.priority_level;
+    let decision = router(&[fast, slow]).route(&RouteRequest::new("payments"));
+    assert_eq!(
+        decision.primary.as_deref(),
+        Some("a_slow"),
+        "ids break exact ties"
+    );
+}
+
+#[test]
+fn declared_complexity_ranges_are_matched() {
+    let mut simple = expert("simple", &["payments"]);
+    simple.complexity_range =
+        Some(ComplexityRange::new(ComplexityLevel::Low, ComplexityLevel::Low).unwrap());
+    let mut deep = expert("deep", &["payments"]);
+    deep.complexity_range =
+        Some(ComplexityRange::new(ComplexityLevel::High, ComplexityLevel::High).unwrap());
+    let decision = router(&[simple, deep]).route(&RouteRequest::new("payments"));
+    assert_eq!(decision.complexity, ComplexityLevel::Low);
+    assert_eq!(decision.primary.as_deref(), Some("simple"));
+    let by_id = |id: &str| decision.candidates.iter().find(|c| c.expert == id).unwrap();
+    assert_eq!(by_id("simple").breakdown.complexity, 1.0);
+    assert_eq!(by_id("deep").breakdown.complexity, 0.0);
+}
+
+#[test]
+fn multi_word_keywords_match_as_phrases() {
+    let mut cash = expert("cash", &["treasury"]);
+    cash.keywords = vec!["cash flow".into()];
+    let mut flow = expert("flow", &["workflow"]);
+    flow.keywords = vec!["flow".into(), "cash".into()];
+    let decision = router(&[cash, flow]).route(&RouteRequest::new("our cash flow is tight"));
+    assert_eq!(decision.primary.as_deref(), Some("cash"), "{decision}");
+    assert!(
+        decision.candidates[0]
+            .matched_terms
+            .contains(&"cash flow".to_owned())
+    );
+}
+
+#[test]
+fn shared_data_and_collaborators_raise_context() {
+    let router = router(&seed());
+    let context = RouteContext {
+        collaborators: vec!["marketing_sales".into()],
+        shared_data: vec!["Budget-Constraints".into()],
+        ..RouteContext::default()
+    };
+    let decision = router.route(&RouteRequest::new("review the numbers").with_context(context));
+    let by_id = |id: &str| decision.candidates.iter().find(|c| c.expert == id).unwrap();
+    assert!((by_id("finance_accountant").breakdown.context - 0.5).abs() < 1e-9);
+    assert!((by_id("marketing_sales").breakdown.context - 0.3).abs() < 1e-9);
+}
+
+#[test]
+fn coordination_requests_are_led_by_the_coordinator() {
+    let decision = router(&seed()).route(&RouteRequest::new(
+        "coordinate the tax accounting work with the legal contracts review and schedule it",
+    ));
+    assert!(decision.requires_collaboration, "{decision}");
+    assert_eq!(
+        decision.primary.as_deref(),
+        Some("personal_assistant"),
+        "{decision}"
+    );
+    assert!(involved(&decision).contains(&"finance_accountant"));
+    assert!(involved(&decision).contains(&"legal_consultant"));
+}
+
+#[test]
+fn explain_names_the_experts_and_signals() {
+    let decision = router(&seed()).route(&RouteRequest::new("tax accounting"));
+    let text = decision.explain();
+    assert!(text.starts_with("routed to finance_accountant"), "{text}");
+    assert!(
+        text.contains("domain") && text.contains("[tax, accounting]"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&decision).unwrap();
+    assert_eq!(json["outcome"], "routed");
+    assert_eq!(json["candidates"][0]["breakdown"]["availability"], 1.0);
+}
+
+struct Constant(f64);
+
+impl Signal for Constant {
+    fn name(&self) -> &str {
+        "constant"
+    }
+    fn score(&self, _: &RouteRequest, expert: &ExpertProfile) -> f64 {
+        if expert.id == "hr_people_ops" {
+            self.0
+        } else {
+            0.0
+        }
+    }
+}
+
+#[test]
+fn extra_signals_are_weighted_clamped_and_reported() {
+    let router = router(&seed()).with_signal(Constant(7.0), 10.0).unwrap();
+    let decision = router.route(&RouteRequest::new("hello there"));
+    let top = &decision.candidates[0];
+    assert_eq!(top.expert, "hr_people_ops");
+    assert_eq!(
+        top.breakdown.extra["constant"], 1.0,
+        "scores are clamped to 1"
+    );
+    assert!(top.score <= 1.0);
+    let err = router.with_signal(Constant(0.5), 1.0).unwrap_err();
+    assert_eq!(
+        err,
+        Error::DuplicateSignal {
+            name: "constant".into()
+        }
+    );
+}
+
+#[test]
+fn bad_configuration_is_a_typed_error() {
+    let experts = seed();
+    let mut config = RouterConfig::default();
+    config.weights = Weights {
+        domain: -1.0,
+        ..Weights::default()
+    };
+    assert!(matches!(
+        Router::new(&experts, config).unwrap_err(),
+        Error::InvalidWeight { ref signal, .. } if signal == "domain"
+    ));
+    let mut config = RouterConfig::default();
+    config.weights = Weights {
+        domain: 0.0,
+        capability: 0.0,
+        complexity: 0.0,
+        context: 0.0,
+    };
+    assert_eq!(
+        Router::new(&experts, config).unwrap_err(),
+        Error::ZeroWeights
+    );
+    let mut config = RouterConfig::default();
+    config.weights.context = f64::NAN;
+    assert!(Router::new(&experts, config).is_err());
+    let mut config = RouterConfig::default();
+    config.fallback_expert = Some("nobody".into());
+    let err = Router::new(&experts, config).unwrap_err();
+    assert!(err.to_string().contains("nobody"), "{err}");
+    let mut config = RouterConfig::default();
+    config.min_score = 1.5;
+    assert!(matches!(
+        Router::new(&experts, config).unwrap_err(),
+        Error::InvalidConfig {
+            field: "min_score",
+            ..
+        }
+    ));
+    let mut bad = experts;
+    bad[0].expertise_domains.clear();
+    let err = Router::new(&bad, RouterConfig::default()).unwrap_err();
+    assert!(err.to_string().contains(&bad[0].id), "{err}");
+}
+
+#[test]
+fn weights_only_matter_as_ratios() {
+    let experts = seed();
+    let text = RouteRequest::new("Plan a campaign and check the budget with finance");
+    let base = router(&experts).route(&text);
+    let mut config = RouterConfig::default();
+    config.weights = Weights {
+        domain: 4.0,
+        capability: 3.0,
+        complexity: 2.0,
+        context: 1.0,
+    };
+    let scaled = Router::new(&experts, config).unwrap().route(&text);
+    assert_eq!(base.primary, scaled.primary);
+    for (a, b) in base.candidates.iter().zip(&scaled.candidates) {
+        assert!((a.score - b.score).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn updating_profiles_rebuilds_the_index() {
+    let mut router = router(&seed());
+    let mut extra = expert("payments_desk", &["payments"]);
+    extra.keywords = vec!["chargeback".into()];
+    let mut experts = seed();
+    experts.push(extra);
+    router.update_profiles(&experts).unwrap();
+    let decision = router.route(&RouteRequest::new("dispute a chargeback"));
+    assert_eq!(
+        decision.primary.as_deref(),
+        Some("payments_desk"),
+        "{decision}"
+    );
+    assert_eq!(router.profiles().len(), 9);
+}
+
+#[test]
+fn common_terms_still_count_for_experts_found_by_rarer_terms() {
+    let mut experts: Vec<ExpertProfile> = (0..200)
+        .map(|i| expert(&format!("generalist_{i:03}"), &["operations"]))
+        .collect();
+    experts.push(expert("specialist", &["operations", "chargebacks"]));
+    experts.push(expert("narrow", &["chargebacks"]));
+    let router = router(&experts);
+    let decision = router.route(&RouteRequest::new("operations chargebacks"));
+    assert_eq!(
+        decision.primary.as_deref(),
+        Some("specialist"),
+        "{decision}"
+    );
+    assert_eq!(
+        decision.candidates[0].matched_terms,
+        ["operations", "chargebacks"]
+    );
+    // Alone, a common term still finds its experts (though a term nearly
+    // every expert has is too weak to route on).
+    let decision = router.route(&RouteRequest::new("operations"));
+    assert_eq!(decision.candidates.len(), 5, "{decision}");
+    assert!(
+        decision
+            .candidates
+            .iter()
+            .all(|c| c.matched_terms == ["operations"])
+    );
+}
