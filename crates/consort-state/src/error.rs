@@ -1,0 +1,134 @@
+//! The crate's single error type.
+
+use std::time::Duration;
+
+use crate::backend::{Expect, Version};
+
+/// Everything a [`StateBackend`](crate::StateBackend) operation can fail with.
+///
+/// Every message names the key, topic or lease it concerns, so a log line is
+/// actionable on its own.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The key does not exist (or has expired).
+    #[error("key `{key}` not found")]
+    NotFound {
+        /// The key that was looked up.
+        key: String,
+    },
+
+    /// A compare-and-set (alone or inside a batch) found a different version.
+    #[error("version conflict on key `{key}`: expected {expected}, found {}", fmt_actual(*.actual))]
+    VersionConflict {
+        /// The key whose version did not match.
+        key: String,
+        /// What the caller expected.
+        expected: Expect,
+        /// The version actually stored, `None` when the key was absent.
+        actual: Option<Version>,
+    },
+
+    /// The lease expired or was taken over by another holder.
+    #[error("lease `{name}` with fencing token {token} is no longer held")]
+    LeaseLost {
+        /// Lease name.
+        name: String,
+        /// The fencing token the caller presented.
+        token: u64,
+    },
+
+    /// The backend cannot be reached (connection refused, reset, server down).
+    #[error("{backend} backend unavailable: {detail}")]
+    Unavailable {
+        /// Which backend, e.g. `"redis"`.
+        backend: &'static str,
+        /// What failed, naming the operation and key or topic.
+        detail: String,
+    },
+
+    /// The backend did not answer in time.
+    #[error("{operation} on `{key_or_topic}` timed out after {after:?}")]
+    Timeout {
+        /// The operation, e.g. `"get"`.
+        operation: &'static str,
+        /// The key, topic or lease name involved.
+        key_or_topic: String,
+        /// The configured limit that was exceeded.
+        after: Duration,
+    },
+
+    /// A stored value could not be (de)serialized as the requested type.
+    #[error("value of key `{key}` could not be (de)serialized: {source}")]
+    Serialization {
+        /// The key whose value was involved.
+        key: String,
+        /// The underlying serde_json error (it carries line and column).
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A key, namespace, topic or lease name was rejected before anything was stored.
+    #[error("invalid key `{key}`: {reason}")]
+    InvalidKey {
+        /// The rejected key (truncated to a printable length if huge).
+        key: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// A value exceeds the backend's size limit; nothing was stored.
+    #[error("value for key `{key}` is {size} bytes, over the limit of {limit} bytes")]
+    ValueTooLarge {
+        /// The key the value was destined for.
+        key: String,
+        /// Size of the rejected value in bytes.
+        size: usize,
+        /// The backend's limit in bytes.
+        limit: usize,
+    },
+
+    /// An argument other than a key was out of range (e.g. a zero TTL).
+    #[error("invalid {what}: {reason}")]
+    InvalidArgument {
+        /// Which argument, naming the key when there is one.
+        what: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// A stored value is not in the format this crate writes (e.g. written by another tool).
+    #[error("key `{key}` holds data this backend cannot read: {detail}")]
+    Corrupt {
+        /// The key holding the unexpected data.
+        key: String,
+        /// What was wrong with it.
+        detail: String,
+    },
+
+    /// The backend answered with an error that is not a connectivity problem.
+    #[error("{backend} backend error: {detail}")]
+    Backend {
+        /// Which backend, e.g. `"redis"`.
+        backend: &'static str,
+        /// The server's message, naming the operation and key or topic.
+        detail: String,
+    },
+}
+
+fn fmt_actual(actual: Option<Version>) -> String {
+    match actual {
+        Some(v) => format!("version {v}"),
+        None => "no value".to_owned(),
+    }
+}
+
+impl Error {
+    /// True for errors that may go away by retrying later (unavailable, timeout).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Unavailable { .. } | Error::Timeout { .. })
+    }
+}
+
+/// Result alias used throughout the crate.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,534 @@
+//! In-process backend: [`MemoryStore`] and [`MemoryBackend`].
+
+mod leases;
+mod map;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::broadcast;
+use tracing::debug_span;
+
+use crate::backend::{
+    Batch, Capabilities, Cursor, Delivery, Expect, Lease, Page, StateBackend, Subscription,
+    Version, Versioned, WriteOp,
+};
+use crate::error::{Error, Result};
+use crate::key::{
+    DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, glob_match, validate_key, validate_limit,
+    validate_namespace, validate_ttl, validate_value,
+};
+
+use leases::Leases;
+use map::{Entry, ShardedMap};
+
+/// Tuning for a [`MemoryStore`].
+#[derive(Debug, Clone)]
+pub struct MemoryConfig {
+    /// Largest value accepted, in bytes. Default 16 MiB.
+    pub max_value_bytes: usize,
+    /// Messages buffered per namespace for slow subscribers before they get
+    /// [`Delivery::Lagged`]. Default 1024.
+    pub event_buffer: usize,
+    /// How often expired keys are swept from memory (they are never returned
+    /// either way). Default 1 s.
+    pub sweep_interval: Duration,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        MemoryConfig {
+            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
+            event_buffer: 1024,
+            sweep_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+type Event = Arc<(String, Bytes)>;
+
+#[derive(Debug)]
+struct NsData {
+    name: String,
+    kv: ShardedMap,
+    // One counter per namespace is enough for "never reused for that key".
+    next_version: AtomicU64,
+    counters: Mutex<HashMap<String, i64>>,
+    leases: Mutex<Leases>,
+    events: broadcast::Sender<Event>,
+    max_value_bytes: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section is a few in-memory updates that cannot panic
+    // half-way in a way that breaks invariants, so a poisoned lock is usable.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl NsData {
+    #[inline]
+    fn version(&self) -> Version {
+        self.next_version.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug)]
+struct StoreInner {
+    config: MemoryConfig,
+    namespaces: Mutex<HashMap<String, Arc<NsData>>>,
+}
+
+/// A process-local store holding any number of namespaces.
+///
+/// Open a namespace with [`MemoryStore::namespace`]; backends opened on the
+/// same store and namespace share data, different namespaces are isolated.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct MemoryStore {
+    inner: Arc<StoreInner>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// A store with [`MemoryConfig::default`].
+    pub fn new() -> Self {
+        Self::with_config(MemoryConfig::default())
+    }
+
+    /// A store with the given tuning.
+    pub fn with_config(config: MemoryConfig) -> Self {
+        MemoryStore {
+            inner: Arc::new(StoreInner {
+                config,
+                namespaces: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Opens (creating on first use) namespace `ns`.
+    ///
+    /// When called inside a tokio runtime, the first open of a namespace
+    /// starts a sweep task that frees expired keys and stops when the
+    /// namespace is dropped.
+    pub fn namespace(&self, ns: &str) -> Result<MemoryBackend> {
+        validate_namespace(ns)?;
+        let mut map = lock(&self.inner.namespaces);
+        let data = match map.get(ns) {
+            Some(d) => d.clone(),
+            None => {
+                let cfg = &self.inner.config;
+                let (events, _) = broadcast::channel(cfg.event_buffer.max(1));
+                let d = Arc::new(NsData {
+                    name: ns.to_owned(),
+                    kv: ShardedMap::new(),
+                    next_version: AtomicU64::new(1),
+                    counters: Mutex::new(HashMap::new()),
+                    leases: Mutex::new(Leases::default()),
+                    events,
+                    max_value_bytes: cfg.max_value_bytes,
+                });
+                spawn_sweeper(Arc::downgrade(&d), cfg.sweep_interval);
+                map.insert(ns.to_owned(), d.clone());
+                d
+            }
+        };
+        Ok(MemoryBackend {
+            ns: data,
+            _store: self.clone(),
+        })
+    }
+}
+
+fn spawn_sweeper(weak: Weak<NsData>, every: Duration) {
+    // Without a runtime there is nobody to run the sweep; reads stay exact
+    // regardless, only memory of dead keys is reclaimed later (on overwrite).
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let every = every.max(Duration::from_millis(10));
+    handle.spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(ns) = weak.upgrade() else { return };
+            let removed = ns.kv.sweep();
+            lock(&ns.leases).sweep();
+            if removed > 0 {
+                tracing::trace!(namespace = %ns.name, removed, "swept expired keys");
+            }
+        }
+    });
+}
+
+/// A [`StateBackend`] living in this process's memory.
+///
+/// Fast (tens of nanoseconds per get/set), exact expiry, and not durable.
+/// Cheap to clone.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> consort_state::Result<()> {
+/// use consort_state::{MemoryStore, StateBackend};
+/// let store = MemoryStore::new();
+/// let a = store.namespace("a")?;
+/// let b = store.namespace("b")?;
+/// a.set("k", "1".into(), None).await?;
+/// assert!(b.get("k").await?.is_none());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MemoryBackend {
+    ns: Arc<NsData>,
+    // Keeps the namespace table (and so other namespaces' data) alive as long
+    // as any backend of the store is.
+    _store: MemoryStore,
+}
+
+impl MemoryBackend {
+    /// A backend on a fresh private store.
+    pub fn new(namespace: &str) -> Result<Self> {
+        MemoryStore::new().namespace(namespace)
+    }
+
+    /// Number of stored entries, counting expired ones not yet swept (for tests of the sweep).
+    pub fn stored_entries(&self) -> usize {
+        self.ns.kv.len_including_expired()
+    }
+
+    fn check_write(&self, key: &str, value: &Bytes, ttl: Option<Duration>) -> Result<()> {
+        validate_key(key)?;
+        validate_value(key, value.len(), self.ns.max_value_bytes)?;
+        if let Some(t) = ttl {
+            validate_ttl(key, t)?;
+        }
+        Ok(())
+    }
+
+    fn read(&self, key: &str) -> Option<Versioned> {
+        let shard = self.ns.kv.read(self.ns.kv.shard_of(key));
+        let e = shard.get(key)?;
+        e.live().then(|| Versioned {
+            value: e.value.clone(),
+            version: e.version,
+        })
+    }
+}
+
+fn deadline(ttl: Option<Duration>) -> Option<Instant> {
+    // A TTL too large for Instant is as good as no expiry.
+    ttl.and_then(|t| Instant::now().checked_add(t))
+}
+
+fn check_expect(key: &str, expect: Expect, actual: Option<Version>) -> Result<()> {
+    let ok = match expect {
+        Expect::Absent => actual.is_none(),
+        Expect::Version(v) => actual == Some(v),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::VersionConflict {
+            key: key.to_owned(),
+            expected: expect,
+            actual,
+        })
+    }
+}
+
+#[async_trait]
+impl StateBackend for MemoryBackend {
+    fn namespace(&self) -> &str {
+        &self.ns.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            ttl: true,
+            cas: true,
+            leases: true,
+            pubsub: true,
+            pattern_subscribe: true,
+            durable: false,
+            shared_across_processes: false,
+            max_value_bytes: self.ns.max_value_bytes,
+            max_key_bytes: MAX_KEY_BYTES,
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Versioned>> {
+        let _s = debug_span!("state.get", backend = "memory", key).entered();
+        validate_key(key)?;
+        Ok(self.read(key))
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Versioned>>> {
+        let _s = debug_span!("state.get_many", backend = "memory", n = keys.len()).entered();
+        for k in keys {
+            validate_key(k)?;
+        }
+        Ok(keys.iter().map(|k| self.read(k)).collect())
+    }
+
+    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<Version> {
+        let _s = debug_span!("state.set", backend = "memory", key).entered();
+        self.check_write(key, &value, ttl)?;
+        let version = self.ns.version();
+        let entry = Entry {
+            value,
+            version,
+            expires_at: deadline(ttl),
+        };
+        let mut shard = self.ns.kv.write(self.ns.kv.shard_of(key));
+        // get_mut first: overwriting an existing key then needs no String allocation.
+        if let Some(e) = shard.get_mut(key) {
+            *e = entry;
+        } else {
+            shard.insert(key.to_owned(), entry);
+        }
+        Ok(version)
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool> {
+        let _s = debug_span!("state.delete", backend = "memory", key).entered();
+        validate_key(key)?;
+        let mut shard = self.ns.kv.write(self.ns.kv.shard_of(key));
+        Ok(shard.remove(key).is_some_and(|e| e.live()))
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expect: Expect,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<Version> {
+        let _s = debug_span!("state.compare_and_set", backend = "memory", key).entered();
+        self.check_write(key, &value, ttl)?;
+        let mut shard = self.ns.kv.write(self.ns.kv.shard_of(key));
+        let actual = shard.get(key).filter(|e| e.live()).map(|e| e.version);
+        check_expect(key, expect, actual)?;
+        let version = self.ns.version();
+        shard.insert(
+            key.to_owned(),
+            Entry {
+                value,
+                version,
+                expires_at: deadline(ttl),
+            },
+        );
+        Ok(version)
+    }
+
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        let _s = debug_span!("state.increment", backend = "memory", key).entered();
+        validate_key(key)?;
+        let mut counters = lock(&self.ns.counters);
+        let slot = counters.entry(key.to_owned()).or_insert(0);
+        let next = slot
+            .checked_add(delta)
+            .ok_or_else(|| Error::InvalidArgument {
+                what: format!("increment of counter `{key}` by {delta}"),
+                reason: format!("overflows i64 (current value {slot})"),
+            })?;
+        *slot = next;
+        Ok(next)
+    }
+
+    async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
+        let _s = debug_span!("state.expire", backend = "memory", key).entered();
+        validate_key(key)?;
+        validate_ttl(key, ttl)?;
+        let mut shard = self.ns.kv.write(self.ns.kv.shard_of(key));
+        match shard.get_mut(key) {
+            Some(e) if e.live() => {
+                e.expires_at = deadline(Some(ttl));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list(&self, prefix: &str, cursor: Option<&Cursor>, limit: usize) -> Result<Page> {
+        let _s = debug_span!("state.list", backend = "memory", prefix).entered();
+        let limit = validate_limit(prefix, limit)?;
+        let after = cursor.map(|c| c.0.as_str());
+        let now = Instant::now();
+        let mut keys: Vec<String> = Vec::new();
+        for idx in 0..self.ns.kv.shard_count() {
+            let shard = self.ns.kv.read(idx);
+            keys.extend(
+                shard
+                    .iter()
+                    .filter(|(k, e)| {
+                        k.starts_with(prefix)
+                            && after.is_none_or(|a| k.as_str() > a)
+                            && e.live_at(now)
+                    })
+                    .map(|(k, _)| k.clone()),
+            );
+        }
+        // Sorted pages with "strictly after the last key" cursors give
+        // exactly-once listing even while other keys come and go.
+        let more = keys.len() > limit;
+        if more {
+            keys.select_nth_unstable(limit);
+            keys.truncate(limit);
+        }
+        keys.sort_unstable();
+        let next = if more {
+            keys.last().map(|k| Cursor(k.clone()))
+        } else {
+            None
+        };
+        Ok(Page { keys, next })
+    }
+
+    async fn apply(&self, batch: Batch) -> Result<Vec<Option<Version>>> {
+        let _s = debug_span!("state.apply", backend = "memory", ops = batch.ops.len()).entered();
+        for op in &batch.ops {
+            match op {
+                WriteOp::Set { key, value, ttl }
+                | WriteOp::CompareAndSet {
+                    key, value, ttl, ..
+                } => {
+                    self.check_write(key, value, *ttl)?;
+                }
+                WriteOp::Delete { key } => validate_key(key)?,
+            }
+        }
+        if let Some(g) = &batch.guard {
+            validate_key(&g.name)?;
+        }
+        // Lock order everywhere: leases, then shards in ascending index.
+        let leases = batch.guard.as_ref().map(|_| lock(&self.ns.leases));
+        if let (Some(l), Some(g)) = (&leases, &batch.guard) {
+            l.check_guard(g)?;
+        }
+        let mut idxs: Vec<usize> = batch
+            .ops
+            .iter()
+            .map(|op| self.ns.kv.shard_of(op.key()))
+            .collect();
+        let op_shards = idxs.clone();
+        idxs.sort_unstable();
+        idxs.dedup();
+        let mut guards: Vec<_> = idxs.iter().map(|&i| self.ns.kv.write(i)).collect();
+        let slot = |shard: usize| idxs.binary_search(&shard).unwrap_or(0);
+
+        // Validate against a simulated state first so a late failure leaves nothing written.
+        let mut overlay: HashMap<&str, Option<Version>> = HashMap::new();
+        let mut versions = Vec::with_capacity(batch.ops.len());
+        for (op, &shard) in batch.ops.iter().zip(&op_shards) {
+            let key = op.key();
+            let current = match overlay.get(key) {
+                Some(v) => *v,
+                None => guards[slot(shard)]
+                    .get(key)
+                    .filter(|e| e.live())
+                    .map(|e| e.version),
+            };
+            let after = match op {
+                WriteOp::Delete { .. } => None,
+                WriteOp::Set { .. } => Some(self.ns.version()),
+                WriteOp::CompareAndSet { expect, .. } => {
+                    check_expect(key, *expect, current)?;
+                    Some(self.ns.version())
+                }
+            };
+            overlay.insert(key, after);
+            versions.push(after);
+        }
+        for ((op, &shard), version) in batch.ops.into_iter().zip(&op_shards).zip(&versions) {
+            let g = &mut guards[slot(shard)];
+            match op {
+                WriteOp::Delete { key } => {
+                    g.remove(&key);
+                }
+                WriteOp::Set { key, value, ttl }
+                | WriteOp::CompareAndSet {
+                    key, value, ttl, ..
+                } => {
+                    g.insert(
+                        key,
+                        Entry {
+                            value,
+                            version: version.unwrap_or_default(),
+                            expires_at: deadline(ttl),
+                        },
+                    );
+                }
+            }
+        }
+        drop(guards);
+        drop(leases);
+        Ok(versions)
+    }
+
+    async fn publish(&self, topic: &str, payload: Bytes) -> Result<()> {
+        let _s = debug_span!("state.publish", backend = "memory", topic).entered();
+        validate_key(topic)?;
+        validate_value(topic, payload.len(), self.ns.max_value_bytes)?;
+        // No receivers is not an error: pub/sub is fire-and-forget.
+        let _ = self.ns.events.send(Arc::new((topic.to_owned(), payload)));
+        Ok(())
+    }
+
+    async fn subscribe(&self, pattern: &str) -> Result<Subscription> {
+        let _s = debug_span!("state.subscribe", backend = "memory", pattern).entered();
+        validate_key(pattern)?;
+        let rx = self.ns.events.subscribe();
+        let pattern = pattern.to_owned();
+        Ok(crate::backend::broadcast_subscription(
+            rx,
+            move |ev: &Event| {
+                glob_match(&pattern, &ev.0).then(|| Delivery::Message {
+                    topic: ev.0.clone(),
+                    payload: ev.1.clone(),
+                })
+            },
+        ))
+    }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>> {
+        let _s = debug_span!("state.acquire_lease", backend = "memory", name).entered();
+        validate_key(name)?;
+        validate_key(holder)?;
+        validate_ttl(name, ttl)?;
+        Ok(lock(&self.ns.leases).acquire(name, holder, ttl))
+    }
+
+    async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<Lease> {
+        let _s = debug_span!("state.renew_lease", backend = "memory", name = %lease.name).entered();
+        validate_key(&lease.name)?;
+        validate_ttl(&lease.name, ttl)?;
+        lock(&self.ns.leases).renew(lease, ttl)
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> Result<bool> {
+        let _s =
+            debug_span!("state.release_lease", backend = "memory", name = %lease.name).entered();
+        validate_key(&lease.name)?;
+        Ok(lock(&self.ns.leases).release(lease))
+    }
+
+    async fn current_lease(&self, name: &str) -> Result<Option<Lease>> {
+        let _s = debug_span!("state.current_lease", backend = "memory", name).entered();
+        validate_key(name)?;
+        Ok(lock(&self.ns.leases).current(name))
+    }
+}

@@ -1,0 +1,95 @@
+//! The conformance suite against `MemoryBackend`, one test per case.
+
+use std::time::Duration;
+
+use consort_state::conformance::{self, BackendFactory, MemoryFactory};
+use consort_state::{MemoryConfig, MemoryStore, StateBackend};
+
+macro_rules! cases {
+    ($($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            conformance::$case(MemoryFactory::new().open().await).await;
+        }
+    )*};
+}
+
+cases!(
+    basic_crud,
+    version_uniqueness,
+    ttl_expiry,
+    compare_and_set,
+    cas_race,
+    counter_atomicity,
+    lease_mutual_exclusion,
+    lease_expiry_and_renewal,
+    lease_reacquire_and_release,
+    batch_atomicity,
+    batch_guard,
+    list_pagination,
+    bad_input,
+    json_helpers,
+    pubsub_delivery,
+    pubsub_patterns,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_isolation() {
+    let (a, b) = MemoryFactory::new().open_pair().await;
+    conformance::namespace_isolation(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pubsub_lag_reported() {
+    let store = MemoryStore::with_config(MemoryConfig {
+        event_buffer: 64,
+        ..MemoryConfig::default()
+    });
+    let b = MemoryFactory::with_store(store).open().await;
+    conformance::pubsub_lag_reported(b, 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_all() {
+    conformance::run_all(&MemoryFactory::new()).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn works_on_a_current_thread_runtime() {
+    conformance::basic_crud(MemoryFactory::new().open().await).await;
+    conformance::pubsub_delivery(MemoryFactory::new().open().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_frees_expired_keys() {
+    let store = MemoryStore::with_config(MemoryConfig {
+        sweep_interval: Duration::from_millis(20),
+        ..MemoryConfig::default()
+    });
+    let b = store.namespace("sweep").unwrap();
+    for i in 0..1000 {
+        b.set(
+            &format!("k{i}"),
+            "v".into(),
+            Some(Duration::from_millis(10)),
+        )
+        .await
+        .unwrap();
+    }
+    b.set("kept", "v".into(), None).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while b.stored_entries() > 1 {
+        assert!(tokio::time::Instant::now() < deadline, "sweep did not run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(b.get("kept").await.unwrap().is_some());
+}
+
+#[test]
+fn usable_without_a_runtime_for_construction() {
+    // No tokio runtime here: opening must not panic (the sweeper is skipped).
+    let store = MemoryStore::new();
+    let b = store.namespace("no-runtime").unwrap();
+    assert_eq!(b.namespace(), "no-runtime");
+    assert!(store.namespace("bad namespace").is_err());
+}
