@@ -1,0 +1,736 @@
+//! The loop that drives one run: launch ready steps up to the concurrency
+//! limit, checkpoint, wait for attempts, react.
+//!
+//! # Checkpoints
+//!
+//! Every write goes through one lease-guarded [`Batch`] per turn of the loop.
+//! A turn collects everything that changed since the last write — the
+//! completions that arrived together and the `running` records (with their new
+//! attempt numbers) of the steps they unblocked — and writes it at once,
+//! *before* those steps are called. So the attempt number is durable before
+//! the executor sees it, and a sequential chain costs one write per step.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use consort_protocol::{EventKind, ValidationFailurePolicy, WorkflowProgress};
+use consort_state::{Batch, Expect, WriteOp};
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::attempt::{self, AttemptResult};
+use crate::config::{Durability, FailurePolicy, RetryPolicy};
+use crate::engine::Inner;
+use crate::error::Error;
+use crate::events::Events;
+use crate::executor::{JsonMap, StepContext, StepKind};
+use crate::graph::WorkflowGraph;
+use crate::ownership::{Ownership, Signal};
+use crate::records::{
+    RunRecord, SpecRecord, StepRecord, assemble, cancel_key, encode, percent, run_key, spec_key,
+    step_key,
+};
+use crate::status::{RunState, RunStatus, StepState};
+
+/// Why the driver stops launching steps; later variants win.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Stop {
+    None,
+    /// A step waits for a human: launch nothing new, let calls in flight finish.
+    Pause,
+    /// A step failed under fail-fast: drop calls in flight.
+    FailFast,
+    /// Cancelled: drop calls in flight.
+    Cancel,
+}
+
+enum Wake {
+    Attempt { index: usize, result: AttemptResult },
+    Backoff { index: usize },
+}
+
+type InFlight = FuturesUnordered<Pin<Box<dyn Future<Output = Wake> + Send>>>;
+
+/// One run being driven by this engine.
+pub(crate) struct Driver {
+    inner: Arc<Inner>,
+    run_id: Arc<str>,
+    graph: Arc<WorkflowGraph>,
+    params: Arc<JsonMap>,
+    records: Vec<StepRecord>,
+    /// Dependencies not completed yet, per step.
+    waiting: Vec<usize>,
+    ready: VecDeque<usize>,
+    executing: usize,
+    completed: usize,
+    stop: Stop,
+    ops: Vec<WriteOp>,
+    created_at: Timestamp,
+    ownership: Ownership,
+    events: Events,
+}
+
+/// What a resume finds in the backend.
+pub(crate) struct Stored {
+    pub(crate) run: RunRecord,
+    pub(crate) spec: SpecRecord,
+    pub(crate) graph: Arc<WorkflowGraph>,
+    pub(crate) steps: Vec<StepRecord>,
+    pub(crate) cancel_requested: bool,
+}
+
+impl Driver {
+    fn with_records(
+        inner: &Arc<Inner>,
+        run_id: &str,
+        graph: Arc<WorkflowGraph>,
+        params: JsonMap,
+        records: Vec<StepRecord>,
+        created_at: Timestamp,
+        ownership: Ownership,
+    ) -> Self {
+        let run_id: Arc<str> = Arc::from(run_id);
+        let events = Events::new(
+            &inner.backend,
+            inner.config.publish_events,
+            &inner.owner,
+            &run_id,
+            graph.name(),
+        );
+        let waiting = (0..graph.len())
+            .map(|i| {
+                graph
+                    .deps(i)
+                    .iter()
+                    .filter(|&&d| {
+                        records
+                            .get(d)
+                            .is_none_or(|r| r.state != StepState::Completed)
+                    })
+                    .count()
+            })
+            .collect();
+        let completed = records
+            .iter()
+            .filter(|r| r.state == StepState::Completed)
+            .count();
+        Self {
+            inner: Arc::clone(inner),
+            run_id,
+            graph,
+            params: Arc::new(params),
+            records,
+            waiting,
+            ready: VecDeque::new(),
+            executing: 0,
+            completed,
+            stop: Stop::None,
+            ops: Vec::new(),
+            created_at,
+            ownership,
+            events,
+        }
+    }
+
+    /// A new run; [`begin`](Self::begin) writes its records.
+    pub(crate) fn new_run(
+        inner: &Arc<Inner>,
+        run_id: &str,
+        graph: Arc<WorkflowGraph>,
+        params: JsonMap,
+        ownership: Ownership,
+    ) -> Self {
+        let records = vec![StepRecord::default(); graph.len()];
+        let mut driver = Self::with_records(
+            inner,
+            run_id,
+            graph,
+            params,
+            records,
+            Timestamp::now(),
+            ownership,
+        );
+        driver.ready = (0..driver.graph.len())
+            .filter(|&i| driver.waiting.get(i) == Some(&0))
+            .collect();
+        driver
+    }
+
+    /// A run found in the backend: completed steps stay completed, steps that
+    /// were in flight run again with their next attempt number.
+    pub(crate) fn resumed(
+        inner: &Arc<Inner>,
+        run_id: &str,
+        stored: Stored,
+        ownership: Ownership,
+    ) -> Self {
+        let Stored {
+            run,
+            spec,
+            graph,
+            steps,
+            cancel_requested,
+        } = stored;
+        let mut driver = Self::with_records(
+            inner,
+            run_id,
+            graph,
+            spec.params,
+            steps,
+            run.created_at,
+            ownership,
+        );
+        for i in 0..driver.records.len() {
+            let launchable = match driver.records.get(i) {
+                Some(r) => match r.state {
+                    StepState::Running => true,
+                    StepState::WaitingForHuman => r.answer.is_some(),
+                    StepState::Pending => driver.waiting.get(i) == Some(&0),
+                    _ => false,
+                },
+                None => false,
+            };
+            if launchable {
+                driver.ready.push_back(i);
+            }
+        }
+        let failed: Vec<usize> = (0..driver.records.len())
+            .filter(|&i| driver.state_of(i) == Some(StepState::Failed))
+            .collect();
+        if !failed.is_empty() {
+            match driver.inner.config.failure_policy {
+                FailurePolicy::FailFast => driver.stop_with(Stop::FailFast),
+                FailurePolicy::ContinueOnFailure => {
+                    for i in failed {
+                        driver.skip_dependents(i);
+                    }
+                }
+            }
+        }
+        if cancel_requested {
+            driver.stop_with(Stop::Cancel);
+        }
+        if run.state != RunState::Running {
+            driver.push_run_record(RunState::Running, None, None);
+        }
+        driver
+    }
+
+    /// Gives step `index` a human's answer and queues it.
+    pub(crate) fn answer(&mut self, index: usize, answer: Value) {
+        if let Some(rec) = self.records.get_mut(index) {
+            rec.answer = Some(answer);
+            if !self.ready.contains(&index) {
+                self.ready.push_back(index);
+            }
+        }
+    }
+
+    pub(crate) fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub(crate) fn index_of(&self, step: consort_protocol::StepNumber) -> Option<usize> {
+        self.graph.index_of(step)
+    }
+
+    /// Gives the run up without writing anything.
+    pub(crate) async fn abandon(self) {
+        let Self {
+            ownership, events, ..
+        } = self;
+        ownership.release().await;
+        events.close().await;
+    }
+
+    pub(crate) fn state_of(&self, index: usize) -> Option<StepState> {
+        self.records.get(index).map(|r| r.state)
+    }
+
+    pub(crate) fn status(&self, state: RunState, error: Option<String>) -> RunStatus {
+        assemble(&self.run_id, &self.graph, state, error, &self.records)
+    }
+
+    fn durable(&self) -> bool {
+        self.inner.config.durability == Durability::Steps
+    }
+
+    fn state_error(&self, action: &str, source: consort_state::Error) -> Error {
+        match source {
+            consort_state::Error::LeaseLost { .. } => Error::LeaseLost {
+                run_id: self.run_id.to_string(),
+            },
+            source => Error::State {
+                run_id: self.run_id.to_string(),
+                action: action.to_owned(),
+                source,
+            },
+        }
+    }
+
+    /// Writes the run and spec records of a new run; fails with
+    /// [`Error::RunExists`] if the id is taken.
+    pub(crate) async fn begin(&mut self) -> Result<(), Error> {
+        if self.durable() {
+            let record = SpecRecord {
+                spec: self.graph.spec().clone(),
+                params: (*self.params).clone(),
+            };
+            let key = spec_key(&self.run_id);
+            let value = encode(&self.run_id, &key, &record)?;
+            self.push_run_record(RunState::Running, None, Some(Expect::Absent));
+            self.ops.push(WriteOp::Set {
+                key,
+                value,
+                ttl: None,
+            });
+            let ops = std::mem::take(&mut self.ops);
+            let result = self.apply(ops).await;
+            if let Err(consort_state::Error::VersionConflict { .. }) = result {
+                return Err(Error::RunExists {
+                    run_id: self.run_id.to_string(),
+                });
+            }
+            result.map_err(|e| self.state_error("recording the new run", e))?;
+        }
+        self.events
+            .emit(EventKind::WorkflowStarted, None, 0.0, None);
+        Ok(())
+    }
+
+    async fn apply(&self, ops: Vec<WriteOp>) -> consort_state::Result<()> {
+        let guard = self
+            .ownership
+            .lease
+            .as_ref()
+            .map(consort_state::Lease::guard);
+        self.inner
+            .backend
+            .apply(Batch { guard, ops })
+            .await
+            .map(drop)
+    }
+
+    fn push_run_record(&mut self, state: RunState, error: Option<String>, expect: Option<Expect>) {
+        if !self.durable() {
+            return;
+        }
+        let record = RunRecord {
+            workflow: self.graph.name().to_owned(),
+            state,
+            error,
+            created_at: self.created_at,
+            updated_at: Timestamp::now(),
+        };
+        let key = run_key(&self.run_id);
+        match encode(&self.run_id, &key, &record) {
+            Ok(value) => self.ops.push(match expect {
+                Some(expect) => WriteOp::CompareAndSet {
+                    key,
+                    expect,
+                    value,
+                    ttl: None,
+                },
+                None => WriteOp::Set {
+                    key,
+                    value,
+                    ttl: None,
+                },
+            }),
+            // Our own record types always encode; keep going without it.
+            Err(e) => tracing::error!(error = %e, "encoding the run record failed"),
+        }
+    }
+
+    fn checkpoint(&mut self, index: usize) {
+        if !self.durable() {
+            return;
+        }
+        let (Some(rec), Some(info)) = (self.records.get(index), self.graph.steps().get(index))
+        else {
+            return;
+        };
+        let key = step_key(&self.run_id, info.number);
+        match encode(&self.run_id, &key, rec) {
+            Ok(value) => self.ops.push(WriteOp::Set {
+                key,
+                value,
+                ttl: None,
+            }),
+            Err(e) => tracing::error!(error = %e, "encoding a step record failed"),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), Error> {
+        if self.ops.is_empty() {
+            return Ok(());
+        }
+        let ops = std::mem::take(&mut self.ops);
+        self.apply(ops)
+            .await
+            .map_err(|e| self.state_error("checkpointing step states", e))
+    }
+
+    fn stop_with(&mut self, stop: Stop) {
+        self.stop = self.stop.max(stop);
+    }
+
+    /// Drives the run until every step is settled or it pauses, stops or is
+    /// cancelled, and returns its status.
+    pub(crate) async fn drive(mut self) -> Result<RunStatus, Error> {
+        let mut in_flight: InFlight = FuturesUnordered::new();
+        let mut launches: Vec<(usize, StepContext)> = Vec::new();
+        let mut signal = self.ownership.signal.clone();
+        loop {
+            self.launch_ready(&mut launches);
+            self.flush().await?;
+            for (index, ctx) in launches.drain(..) {
+                in_flight.push(self.attempt(index, ctx));
+            }
+            if in_flight.is_empty() {
+                break;
+            }
+            let wake = tokio::select! {
+                biased;
+                changed = signal.changed() => {
+                    // The sender lives as long as the ownership; an error
+                    // cannot happen while driving, so treat it as no news.
+                    if changed.is_ok() {
+                        let now = *signal.borrow_and_update();
+                        match now {
+                            Signal::LeaseLost => {
+                                return Err(Error::LeaseLost { run_id: self.run_id.to_string() });
+                            }
+                            Signal::Cancel => self.stop_with(Stop::Cancel),
+                            Signal::None => {}
+                        }
+                    }
+                    None
+                }
+                Some(wake) = in_flight.next() => Some(wake),
+            };
+            if let Some(wake) = wake {
+                self.handle(wake, &mut in_flight);
+                // Completions that are already there share this turn's write.
+                while let Some(Some(wake)) = in_flight.next().now_or_never() {
+                    self.handle(wake, &mut in_flight);
+                }
+            }
+            if self.stop >= Stop::FailFast {
+                // Dropping the futures cancels the calls in flight.
+                drop(in_flight);
+                break;
+            }
+        }
+        self.finish().await
+    }
+
+    fn launch_ready(&mut self, launches: &mut Vec<(usize, StepContext)>) {
+        if self.stop != Stop::None {
+            return;
+        }
+        while self.executing < self.inner.config.concurrency {
+            let Some(index) = self.ready.pop_front() else {
+                break;
+            };
+            if let Some(ctx) = self.prepare(index) {
+                self.executing += 1;
+                launches.push((index, ctx));
+            }
+        }
+    }
+
+    /// Marks step `index` running with its next attempt number (queued for
+    /// the next write) and builds its context.
+    fn prepare(&mut self, index: usize) -> Option<StepContext> {
+        let info = Arc::clone(self.graph.steps().get(index)?);
+        let mut inputs = JsonMap::new();
+        inputs.insert("params".to_owned(), Value::Object((*self.params).clone()));
+        for &dep in self.graph.deps(index) {
+            let (Some(dep_info), Some(dep_rec)) =
+                (self.graph.steps().get(dep), self.records.get(dep))
+            else {
+                continue;
+            };
+            let outputs = dep_rec.outputs.clone().unwrap_or_default();
+            inputs.insert(format!("step_{}", dep_info.number), Value::Object(outputs));
+        }
+        let rec = self.records.get_mut(index)?;
+        if !matches!(
+            rec.state,
+            StepState::Pending | StepState::Running | StepState::WaitingForHuman
+        ) {
+            return None;
+        }
+        if let Some(answer) = &rec.answer {
+            inputs.insert("human_answer".to_owned(), answer.clone());
+            if let Some(question) = &rec.question {
+                inputs.insert("human_question".to_owned(), Value::String(question.clone()));
+            }
+        }
+        rec.attempts += 1;
+        rec.state = StepState::Running;
+        rec.started_at = Some(Timestamp::now());
+        rec.finished_at = None;
+        let attempt = rec.attempts;
+        self.checkpoint(index);
+        let percent = percent(self.completed, self.graph.len());
+        self.events.emit(
+            EventKind::StepStarted,
+            Some((&info, attempt)),
+            percent,
+            None,
+        );
+        Some(StepContext {
+            idempotency_key: format!("{}:{}", self.run_id, info.number),
+            run_id: Arc::clone(&self.run_id),
+            collaborators: info.collaborators.clone(),
+            step: info,
+            attempt,
+            inputs,
+            kind: StepKind::Execute,
+        })
+    }
+
+    fn attempt(
+        &self,
+        index: usize,
+        ctx: StepContext,
+    ) -> Pin<Box<dyn Future<Output = Wake> + Send>> {
+        let executor = Arc::clone(&self.inner.executor);
+        let timeout = ctx.step.timeout.or(self.inner.config.step_timeout);
+        Box::pin(async move {
+            let result = attempt::run(executor, ctx, timeout).await;
+            Wake::Attempt { index, result }
+        })
+    }
+
+    fn handle(&mut self, wake: Wake, in_flight: &mut InFlight) {
+        match wake {
+            Wake::Backoff { index } => {
+                if self.stop == Stop::None {
+                    self.ready.push_back(index);
+                }
+            }
+            Wake::Attempt { index, result } => {
+                self.executing = self.executing.saturating_sub(1);
+                match result {
+                    AttemptResult::Completed(outputs) => self.complete(index, outputs),
+                    AttemptResult::NeedsHuman(question) => self.wait_for_human(index, question),
+                    AttemptResult::Failed { error, retryable } => {
+                        self.attempt_failed(index, error, retryable, in_flight);
+                    }
+                    AttemptResult::ValidationFailed(error) => {
+                        let policy = self
+                            .graph
+                            .steps()
+                            .get(index)
+                            .map(|s| s.on_validation_failure)
+                            .unwrap_or_default();
+                        match policy {
+                            ValidationFailurePolicy::Retry => {
+                                self.attempt_failed(index, error, true, in_flight);
+                            }
+                            ValidationFailurePolicy::Escalate => self.wait_for_human(index, error),
+                            ValidationFailurePolicy::Fail => {
+                                self.attempt_failed(index, error, false, in_flight);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn emit_step(
+        &self,
+        kind: fn(WorkflowProgress) -> EventKind,
+        index: usize,
+        detail: Option<&str>,
+    ) {
+        if let (Some(info), Some(rec)) = (self.graph.steps().get(index), self.records.get(index)) {
+            let percent = percent(self.completed, self.graph.len());
+            self.events
+                .emit(kind, Some((info, rec.attempts)), percent, detail);
+        }
+    }
+
+    fn complete(&mut self, index: usize, outputs: JsonMap) {
+        let Some(rec) = self.records.get_mut(index) else {
+            return;
+        };
+        rec.state = StepState::Completed;
+        rec.finished_at = Some(Timestamp::now());
+        rec.outputs = Some(outputs);
+        rec.error = None;
+        rec.question = None;
+        rec.answer = None;
+        self.completed += 1;
+        self.checkpoint(index);
+        self.emit_step(EventKind::StepCompleted, index, None);
+        let graph = Arc::clone(&self.graph);
+        for &next in graph.dependents(index) {
+            if let Some(waiting) = self.waiting.get_mut(next) {
+                *waiting = waiting.saturating_sub(1);
+                if *waiting == 0 && self.state_of(next) == Some(StepState::Pending) {
+                    self.ready.push_back(next);
+                }
+            }
+        }
+    }
+
+    fn wait_for_human(&mut self, index: usize, question: String) {
+        let Some(rec) = self.records.get_mut(index) else {
+            return;
+        };
+        rec.state = StepState::WaitingForHuman;
+        rec.question = Some(question);
+        rec.answer = None;
+        self.checkpoint(index);
+        let question = self.records.get(index).and_then(|r| r.question.clone());
+        self.emit_step(EventKind::WaitingForHuman, index, question.as_deref());
+        self.stop_with(Stop::Pause);
+    }
+
+    fn attempt_failed(
+        &mut self,
+        index: usize,
+        error: String,
+        retryable: bool,
+        in_flight: &mut InFlight,
+    ) {
+        let retry = self
+            .graph
+            .steps()
+            .get(index)
+            .and_then(|s| s.retry)
+            .map_or(self.inner.config.retry, RetryPolicy::from);
+        let Some(rec) = self.records.get_mut(index) else {
+            return;
+        };
+        let attempts = rec.attempts;
+        rec.error = Some(error);
+        let error = rec.error.clone();
+        self.emit_step(EventKind::StepFailed, index, error.as_deref());
+        if retryable && attempts < retry.max_attempts {
+            // While paused the step stays `running`; a resume gives it its
+            // next attempt. The failure itself is not written: the next
+            // attempt's `running` record carries the error.
+            if self.stop == Stop::None {
+                let delay = retry.backoff(attempts);
+                in_flight.push(Box::pin(async move {
+                    tokio::time::sleep(delay).await;
+                    Wake::Backoff { index }
+                }));
+            }
+            return;
+        }
+        if let Some(rec) = self.records.get_mut(index) {
+            rec.state = StepState::Failed;
+            rec.finished_at = Some(Timestamp::now());
+        }
+        self.checkpoint(index);
+        match self.inner.config.failure_policy {
+            FailurePolicy::FailFast => self.stop_with(Stop::FailFast),
+            FailurePolicy::ContinueOnFailure => self.skip_dependents(index),
+        }
+    }
+
+    /// Marks every pending step that (indirectly) depends on `index` skipped.
+    fn skip_dependents(&mut self, index: usize) {
+        let graph = Arc::clone(&self.graph);
+        let mut stack = vec![index];
+        while let Some(at) = stack.pop() {
+            for &next in graph.dependents(at) {
+                if self.state_of(next) == Some(StepState::Pending) {
+                    self.settle(next, StepState::Skipped);
+                    stack.push(next);
+                }
+            }
+        }
+    }
+
+    fn settle(&mut self, index: usize, state: StepState) {
+        if let Some(rec) = self.records.get_mut(index) {
+            rec.state = state;
+            rec.finished_at = Some(Timestamp::now());
+            self.checkpoint(index);
+        }
+    }
+
+    async fn finish(mut self) -> Result<RunStatus, Error> {
+        if self.stop >= Stop::FailFast {
+            for index in 0..self.records.len() {
+                match self.state_of(index) {
+                    Some(StepState::Running | StepState::WaitingForHuman) => {
+                        self.settle(index, StepState::Cancelled);
+                    }
+                    Some(StepState::Pending) => self.settle(index, StepState::Skipped),
+                    _ => {}
+                }
+            }
+        }
+        let (state, error) = self.outcome();
+        self.push_run_record(state, error.clone(), None);
+        if self.durable() && state.is_finished() {
+            self.ops.push(WriteOp::Delete {
+                key: cancel_key(&self.run_id),
+            });
+        }
+        self.flush().await?;
+        let kind: fn(WorkflowProgress) -> EventKind = match state {
+            RunState::Completed => EventKind::WorkflowCompleted,
+            RunState::Cancelled => EventKind::WorkflowCancelled,
+            RunState::WaitingForHuman => EventKind::WaitingForHuman,
+            RunState::Failed | RunState::Running => EventKind::WorkflowFailed,
+        };
+        let status = self.status(state, error);
+        self.events
+            .emit(kind, None, status.percent_complete, status.error.as_deref());
+        let Self {
+            ownership, events, ..
+        } = self;
+        ownership.release().await;
+        events.close().await;
+        Ok(status)
+    }
+
+    fn outcome(&self) -> (RunState, Option<String>) {
+        let first_failure = || {
+            self.graph
+                .steps()
+                .iter()
+                .zip(&self.records)
+                .find_map(|(info, rec)| {
+                    (rec.state == StepState::Failed).then(|| {
+                        format!(
+                            "{} failed: {}",
+                            info.label(),
+                            rec.error.as_deref().unwrap_or("unknown error")
+                        )
+                    })
+                })
+        };
+        let any = |state| self.records.iter().any(|r| r.state == state);
+        if self.stop == Stop::Cancel {
+            (RunState::Cancelled, None)
+        } else if self.stop == Stop::FailFast {
+            (RunState::Failed, first_failure())
+        } else if any(StepState::WaitingForHuman) || any(StepState::Running) {
+            (RunState::WaitingForHuman, None)
+        } else if any(StepState::Failed) {
+            (RunState::Failed, first_failure())
+        } else if self.completed == self.records.len() {
+            (RunState::Completed, None)
+        } else {
+            (
+                RunState::Failed,
+                Some("no step can run: dependencies never completed".to_owned()),
+            )
+        }
+    }
+}

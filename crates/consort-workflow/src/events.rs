@@ -1,0 +1,93 @@
+//! Progress events: `workflow:*` [`Event`]s published on the backend's bus,
+//! topic = the event type (`workflow:step_completed`), payload = the event's
+//! JSON. Publishing happens on a background task so a slow bus never delays
+//! a step; events are at-most-once like all pub/sub.
+
+use std::sync::Arc;
+
+use consort_protocol::{Event, EventKind, WorkflowProgress};
+use consort_state::StateBackend;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::graph::StepInfo;
+
+/// Sends one run's events to the publishing task.
+#[derive(Debug)]
+pub(crate) struct Events {
+    sender: Option<mpsc::UnboundedSender<Event>>,
+    task: Option<JoinHandle<()>>,
+    source: String,
+    run_id: Arc<str>,
+    workflow: String,
+}
+
+impl Events {
+    pub(crate) fn new(
+        backend: &Arc<dyn StateBackend>,
+        enabled: bool,
+        source: &str,
+        run_id: &Arc<str>,
+        workflow: &str,
+    ) -> Self {
+        let (sender, task) = if enabled {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            (
+                Some(sender),
+                Some(tokio::spawn(publish(Arc::clone(backend), receiver))),
+            )
+        } else {
+            (None, None)
+        };
+        Self {
+            sender,
+            task,
+            source: source.to_owned(),
+            run_id: Arc::clone(run_id),
+            workflow: workflow.to_owned(),
+        }
+    }
+
+    /// Queues an event; a no-op when events are disabled.
+    pub(crate) fn emit(
+        &self,
+        kind: fn(WorkflowProgress) -> EventKind,
+        step: Option<(&StepInfo, u32)>,
+        percent_complete: f64,
+        detail: Option<&str>,
+    ) {
+        let Some(sender) = &self.sender else { return };
+        let progress = WorkflowProgress {
+            run_id: self.run_id.to_string(),
+            workflow: self.workflow.clone(),
+            step: step.map(|(info, _)| info.number.to_string()),
+            attempt: step.map(|(_, attempt)| attempt),
+            percent_complete,
+            detail: detail.map(str::to_owned),
+        };
+        // The receiver lives until `close`, so a send cannot fail before it.
+        let _ = sender.send(Event::now(self.source.clone(), kind(progress)));
+    }
+
+    /// Waits until every queued event is published.
+    pub(crate) async fn close(mut self) {
+        self.sender = None;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn publish(backend: Arc<dyn StateBackend>, mut receiver: mpsc::UnboundedReceiver<Event>) {
+    while let Some(event) = receiver.recv().await {
+        let topic = event.event_type();
+        match serde_json::to_vec(&event) {
+            Ok(payload) => {
+                if let Err(e) = backend.publish(topic, payload.into()).await {
+                    tracing::warn!(topic, error = %e, "publishing a workflow event failed");
+                }
+            }
+            Err(e) => tracing::warn!(topic, error = %e, "encoding a workflow event failed"),
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! Engine behaviour on the memory backend: ordering, parallelism, retries,
+//! timeouts, failure policies, validations, humans, cancellation, fencing,
+//! events.
+// Tests: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use consort_protocol::{load_workflow, seeds};
+use consort_state::{Delivery, MemoryBackend, MemoryStore, StateBackend};
+use consort_workflow::{
+    Durability, Engine, EngineConfig, Error, FailurePolicy, JsonMap, RetryPolicy, RunState,
+    SimulatedExecutor, StepExecutor, StepKind, StepOutcome, StepState,
+};
+use serde_json::json;
+use support::{Scripted, chain, dag, done, workflow};
+
+fn backend() -> Arc<dyn StateBackend> {
+    Arc::new(MemoryBackend::new("wf-test").unwrap())
+}
+
+fn config() -> EngineConfig {
+    EngineConfig::default().retry(RetryPolicy {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(100),
+    })
+}
+
+fn engine(
+    backend: &Arc<dyn StateBackend>,
+    executor: Arc<dyn StepExecutor>,
+    config: EngineConfig,
+) -> Engine {
+    Engine::new(Arc::clone(backend), executor, config).unwrap()
+}
+
+fn params() -> JsonMap {
+    let mut p = JsonMap::new();
+    p.insert("client".into(), json!("acme"));
+    p
+}
+
+#[tokio::test]
+async fn seed_workflow_runs_in_order_with_inputs_and_validations() {
+    let backend = backend();
+    let exec = Scripted::ok();
+    let engine = engine(&backend, exec.clone(), config());
+    let spec = load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW).unwrap();
+    let status = engine
+        .run_to_end(&spec, params(), Some("m1".into()))
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Completed);
+    assert_eq!(*exec.finished.lock().unwrap(), vec![1, 2, 3, 4, 5]);
+    let calls = exec.calls();
+    // Step 2 is validated by finance after its execution, with a key of its own.
+    let step2: Vec<_> = calls.iter().filter(|c| c.step == 2).collect();
+    assert_eq!(step2.len(), 2);
+    assert!(!step2[0].validation && step2[1].validation);
+    assert_eq!(step2[0].key, "m1:2");
+    assert_eq!(step2[1].key, "m1:2:check:0");
+    // Inputs: the run parameters and the outputs of the dependency.
+    assert_eq!(step2[0].inputs["params"]["client"], "acme");
+    assert_eq!(step2[0].inputs["step_1"]["done"], 1);
+    assert!(!step2[0].inputs.contains_key("step_3"));
+    // Step 4 has two collaboration points.
+    assert_eq!(
+        calls.iter().filter(|c| c.step == 4 && c.validation).count(),
+        2
+    );
+    // What status reads back from the backend equals what the run returned.
+    assert_eq!(engine.status("m1").await.unwrap(), status);
+}
+
+#[tokio::test(start_paused = true)]
+async fn independent_steps_run_concurrently_up_to_the_limit() {
+    let backend = backend();
+    let exec = Scripted::new(|ctx| (Duration::from_millis(100), done(ctx)));
+    let fan: Vec<(u32, &[u32])> = std::iter::once((1, &[][..]))
+        .chain((2..=11).map(|i| (i, &[1u32][..])))
+        .collect();
+    let engine = engine(&backend, exec.clone(), config().concurrency(4));
+    let status = engine
+        .run_to_end(&dag(&fan), JsonMap::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Completed);
+    assert_eq!(exec.max_in_flight.load(Ordering::SeqCst), 4);
+    assert_eq!(exec.calls().len(), 11);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retryable_failures_are_retried_with_new_attempt_numbers() {
+    let backend = backend();
+    let exec = Scripted::new(|ctx| {
+        if ctx.step.number == 2 && ctx.attempt < 3 {
+            (
+                Duration::ZERO,
+                StepOutcome::retry(format!("flaky {}", ctx.attempt)),
+            )
+        } else {
+            (Duration::ZERO, done(ctx))
+        }
+    });
+    let engine = engine(&backend, exec.clone(), config());
+    let status = engine
+        .run_to_end(&chain(3), JsonMap::new(), Some("r".into()))
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Completed);
+    let step2 = status.step(2).unwrap();
+    assert_eq!(step2.attempts, 3);
+    assert_eq!(step2.error, None);
+    let attempts: Vec<u32> = exec.executions(2).iter().map(|c| c.attempt).collect();
+    assert_eq!(attempts, vec![1, 2, 3]);
+    assert!(exec.executions(2).iter().all(|c| c.key == "r:2"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn exhausted_retries_fail_fast_cancelling_and_skipping_the_rest() {
+    let backend = backend();
+    // 1 -> 2 fails for good while 3 (independent, slow) is in flight; 4 after 2.
+    let exec = Scripted::new(|ctx| match ctx.step.number {
+        2 => (Duration::ZERO, StepOutcome::retry("down")),
+        3 => (Duration::from_secs(60), done(ctx)),
+        _ => (Duration::ZERO, done(ctx)),
+    });
+    let spec = dag(&[(1, &[]), (2, &[1]), (3, &[]), (4, &[2])]);
+    let engine = engine(&backend, exec.clone(), config());
+    let status = engine
+        .run_to_end(&spec, JsonMap::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Failed);
+    assert_eq!(
+        status.error.as_deref(),
+        Some("step 2 (step 2) failed: down")
+    );
+    assert_eq!(status.step(2).unwrap().attempts, 3);
+    assert_eq!(status.step(2).unwrap().state, StepState::Failed);
+    assert_eq!(status.step(3).unwrap().state, StepState::Cancelled);
+    assert_eq!(status.step(4).unwrap().state, StepState::Skipped);
+    assert_eq!(status.step(1).unwrap().state, StepState::Completed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn continue_on_failure_runs_independent_steps_and_skips_dependents() {
+    let backend = backend();
+    let exec = Scripted::new(|ctx| match ctx.step.number {
+        2 => (Duration::ZERO, StepOutcome::fail("bad input")),
+        _ => (Duration::from_millis(5), done(ctx)),
+    });
+    let spec = dag(&[
+        (1, &[]),
+        (2, &[1]),
+        (3, &[1]),
+        (4, &[2]),
+        (5, &[4]),
+        (6, &[3]),
+    ]);
+    let cfg = config().failure_policy(FailurePolicy::ContinueOnFailure);
+    let engine = engine(&backend, exec.clone(), cfg);
+    let status = engine
+        .run_to_end(&spec, JsonMap::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Failed);
+    assert_eq!(status.steps_in(StepState::Completed), vec![1, 3, 6]);
+    assert_eq!(status.steps_in(StepState::Skipped), vec![4, 5]);
+    // Not retryable: one attempt only.
+    assert_eq!(status.step(2).unwrap().attempts, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_is_a_retryable_failure() {
+    let backend = backend();
+    let exec = Scripted::new(|ctx| {
+        let delay = if ctx.attempt == 1 {
+            Duration::from_secs(10)
+        } else {
+            Duration::ZERO
+        };
+        (delay, done(ctx))
+    });
+    let spec =
+        workflow(json!([{"step": 1, "name": "slow", "primary_expert": "x", "timeout_ms": 1000}]));
+    let engine = engine(&backend, exec.clone(), config());
+    let status = engine
+        .run_to_end(&spec, JsonMap::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Completed);
+    assert_eq!(status.step(1).unwrap().attempts, 2);
+
+    // With one attempt allowed, the timeout fails the step and says so.
+    let spec = workflow(
+        json!([{"step": 1, "name": "slow", "primary_expert": "x", "timeout_ms": 1000,
+        "retry": {"max_attempts": 1}}]),
+    );
+    let status = engine
+        .run_to_end(&spec, JsonMap::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Failed);
+    assert!(status.error.unwrap().contains("timed out after 1s"));
+}
+
+#[tokio::test]
+async fn executor_panics_fail_the_step_not_the_engine() {
+    let backend = backend();
+    let exec = Scripted::new(|ctx| {
+        assert!(ctx.step.number != 2, "boom in step 2");
+        (Duration::ZERO, done(ctx))
+    });
+    let engine = engine(&backend, exec, config());
+    let status = engine
+        .run_to_end(&chain(3), JsonMap::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Failed);
+    assert!(
+        status
+            .error
+            .unwrap()
+            .contains("executor panicked: boom in step 2")
+    );
+}
+
+fn validated(policy: &str) -> consort_protocol::WorkflowSpec {
+    workflow(json!([
+        {"step": 1, "name": "draft", "primary_expert": "writer", "on_validation_failure": policy,
+         "collaboration_points": [{"with_expert": "editor", "data_shared": ["text"], "validation_needed": "style"}]},
+        {"step": 2, "name": "publish", "primary_expert": "writer", "depends_on": [1]}
+    ]))
+}
+
+/// The editor rejects the first attempt's draft.
+fn picky_editor() -> Arc<Scripted> {
+    Scripted::new(|ctx| match &ctx.kind {
+        StepKind::Validate { point, .. } if ctx.attempt == 1 => {
+            assert_eq!(point.with_expert, "editor");
+            assert_eq!(ctx.expert(), "editor");
+            (Duration::ZERO, StepOutcome::fail("too long"))
+        }
+        _ => (Duration::ZERO, done(ctx)),
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_validation_retries_escalates_or_fails_per_step_policy() {
+    let backend = backend();
+
+    let exec = picky_editor();
+    let status = engine(&backend, exec.clone(), config())
+        .run_to_end(&validated("retry"), JsonMap::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Completed);
+    assert_eq!(status.step(1).unwrap().attempts, 2);
+
+    let status = engine(&backend, picky_editor(), config())
+        .run_to_end(&validated("fail"), JsonMap::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Failed);
+    assert_eq!(
+        status.error.as_deref(),
+        Some("step 1 (draft) failed: style by editor failed: too long")
+    );
+
+    let engine = engine(&backend, picky_editor(), config());
+    let status = engine
+        .run_to_end(&validated("escalate"), JsonMap::new(), Some("esc".into()))
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::WaitingForHuman);
+    let step1 = status.step(1).unwrap();
+    assert_eq!(step1.state, StepState::WaitingForHuman);
+    assert_eq!(
+        step1.question.as_deref(),
+        Some("style by editor failed: too long")
+    );
+    let status = engine
+        .answer_human("esc", 1, json!("ship it"))
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Completed);
+}
+
+#[tokio::test]
+async fn a_human_answer_resumes_the_run_and_reaches_the_step() {
+    let backend = backend();
+    let exec = Scripted::new(|ctx| {
+        if ctx.step.number == 2 && !ctx.inputs.contains_key("human_answer") {
+            return (
+                Duration::ZERO,
+                StepOutcome::NeedsHuman {
+                    question: "which budget?".into(),
+                },
+            );
+        }
+        let mut out = JsonMap::new();
+        if let Some(answer) = ctx.inputs.get("human_answer") {
+            out.insert("budget".into(), answer.clone());
+            assert_eq!(ctx.inputs["human_question"], "which budget?");
+        }
+        (Duration::ZERO, StepOutcome::Completed(out))
+    });
+    let engine = engine(&backend, exec.clone(), config());
+    let status = engine
+        .run_to_end(&chain(3), JsonMap::new(), Some("h".into()))
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::WaitingForHuman);
+    assert_eq!(status.steps_in(StepState::Pending), vec![3]);
+    // Paused runs hold no lease: another engine may take them.
+    assert!(backend.current_lease("wf:lease:h").await.unwrap().is_none());
+    assert_eq!(
+        engine.status("h").await.unwrap().state,
+        RunState::WaitingForHuman
+    );
+
+    let err = engine.answer_human("h", 1, json!(1)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotWaitingForHuman {
+                step: 1,
+                state: StepState::Completed,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = engine.answer_human("h", 9, json!(1)).await.unwrap_err();
+    assert!(matches!(err, Error::UnknownStep { step: 9, .. }), "{err}");
+
+    let other = Engine::new(Arc::clone(&backend), exec.clone(), config()).unwrap();
+    let status = other.answer_human("h", 2, json!(5000)).await.unwrap();
+    assert_eq!(status.state, RunState::Completed);
+    let step2 = status.step(2).unwrap();
+    assert_eq!(step2.attempts, 2);
+    assert_eq!(step2.outputs.as_ref().unwrap()["budget"], 5000);
+    assert_eq!(
+        exec.executions(1).len(),
+        1,
+        "completed steps never run again"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_stops_a_running_run() {
+    let backend = backend();
+    let exec = Scripted::new(|ctx| (Duration::from_secs(3600), done(ctx)));
+    let engine = engine(&backend, exec, config());
+    let handle = engine
+        .start(
+            &dag(&[(1, &[]), (2, &[]), (3, &[1, 2])]),
+            JsonMap::new(),
+            Some("c".into()),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        engine
+            .status("c")
+            .await
+            .unwrap()
+            .steps_in(StepState::Running),
+        vec![1, 2]
+    );
+    engine.cancel("c").await.unwrap();
+    let status = handle.wait().await.unwrap();
+    assert_eq!(status.state, RunState::Cancelled);
+    assert_eq!(status.steps_in(StepState::Cancelled), vec![1, 2]);
+    assert_eq!(status.steps_in(StepState::Skipped), vec![3]);
+    assert_eq!(engine.status("c").await.unwrap(), status);
+    assert!(matches!(
+        engine.cancel("c").await,
+        Err(Error::RunFinished {
+            state: RunState::Cancelled,
+            ..
+        })
+    ));
+    assert!(matches!(
+        engine.resume("c").await,
+        Err(Error::RunFinished { .. })
+    ));
+}
+
+#[tokio::test]
+async fn cancel_reaches_a_run_driven_by_another_engine() {
+    let backend = backend();
+    let exec = Scripted::new(|ctx| (Duration::from_millis(20), done(ctx)));
+    let cfg = config().lease_ttl(Duration::from_millis(300));
+    let driver = engine(&backend, exec.clone(), cfg.clone());
+    let handle = driver
+        .start(&chain(1000), JsonMap::new(), Some("far".into()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    engine(&backend, exec, cfg).cancel("far").await.unwrap();
+    let status = handle.wait().await.unwrap();
+    assert_eq!(status.state, RunState::Cancelled);
+    assert!(status.steps_in(StepState::Completed).len() < 1000);
+}
+
+#[tokio::test]
+async fn existing_ids_and_bad_ids_are_rejected() {
+    let backend = backend();
+    let engine = engine(&backend, Scripted::ok(), config());
+    engine
+        .run_to_end(&chain(2), JsonMap::new(), Some("dup".into()))
+        .await
+        .unwrap();
+    let err = engine
+        .run_to_end(&chain(2), JsonMap::new(), Some("dup".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RunExists { .. }), "{err}");
+    let err = engine
+        .run_to_end(&chain(2), JsonMap::new(), Some("a b".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRunId { .. }), "{err}");
+    assert!(matches!(
+        engine.status("nope").await,
+        Err(Error::RunNotFound { .. })
+    ));
+    // Resuming a completed run changes nothing.
+    let before = engine.status("dup").await.unwrap();
+    assert_eq!(engine.resume("dup").await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn an_engine_that_lost_its_lease_cannot_write() {
+    let backend = backend();
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let g = Arc::clone(&gate);
+    struct Gated(Arc<tokio::sync::Notify>);
+    #[async_trait::async_trait]
+    impl StepExecutor for Gated {
+        async fn execute(&self, ctx: consort_workflow::StepContext) -> StepOutcome {
+            if ctx.step.number == 2 && ctx.attempt == 1 {
+                self.0.notified().await;
+            }
+            done(&ctx)
+        }
+    }
+    let cfg = config().lease_ttl(Duration::from_secs(60));
+    let a = engine(&backend, Arc::new(Gated(g)), cfg.clone());
+    let handle = a
+        .start(&chain(3), JsonMap::new(), Some("fence".into()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // Someone breaks A's lease (as an expiry would) and B takes the run over.
+    let lease = backend
+        .current_lease("wf:lease:fence")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(backend.release_lease(&lease).await.unwrap());
+    let b = backend
+        .acquire_lease("wf:lease:fence", "engine-b", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    gate.notify_one();
+    let err = handle.wait().await.unwrap_err();
+    assert!(matches!(err, Error::LeaseLost { .. }), "{err}");
+    // A's completion of step 2 was refused.
+    let status = a.status("fence").await.unwrap();
+    assert_eq!(status.step(2).unwrap().state, StepState::Running);
+    backend.release_lease(&b).await.unwrap();
+    let status = a.resume("fence").await.unwrap();
+    assert_eq!(status.state, RunState::Completed);
+    assert_eq!(status.step(2).unwrap().attempts, 2);
+}
+
+#[tokio::test]
+async fn two_engines_racing_to_resume_one_run_exactly_one_drives_it() {
+    let store = MemoryStore::new();
+    let backend: Arc<dyn StateBackend> = Arc::new(store.namespace("race").unwrap());
+    let slow = Arc::new(SimulatedExecutor::new().with_delay(Duration::from_millis(30)));
+    // A first engine dies mid-run (its driving task is aborted, as if the
+    // process died): its lease is no longer renewed and lapses.
+    let cfg = config().lease_ttl(Duration::from_millis(300));
+    let run = tokio::spawn({
+        let dead = engine(&backend, slow.clone(), cfg.clone());
+        async move {
+            dead.run_to_end(&chain(5), JsonMap::new(), Some("orphan".into()))
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(45)).await;
+    run.abort();
+    assert!(run.await.unwrap_err().is_cancelled());
+    let early = engine(&backend, slow.clone(), cfg.clone());
+    assert!(matches!(
+        early.resume("orphan").await,
+        Err(Error::RunOwned { .. })
+    ));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let a = engine(&backend, slow.clone(), cfg.clone().owner_id("engine-a"));
+    let b = engine(&backend, slow.clone(), cfg.owner_id("engine-b"));
+    let (ra, rb) = tokio::join!(a.resume("orphan"), b.resume("orphan"));
+    let (won, lost) = match (ra, rb) {
+        (Ok(s), Err(e)) | (Err(e), Ok(s)) => (s, e),
+        other => panic!("exactly one engine must drive the run: {other:?}"),
+    };
+    assert_eq!(won.state, RunState::Completed);
+    match lost {
+        Error::RunOwned { run_id, holder } => {
+            assert_eq!(run_id, "orphan");
+            assert!(holder == "engine-a" || holder == "engine-b", "{holder}");
+        }
+        e => panic!("expected RunOwned, got {e}"),
+    }
+}
+
+#[tokio::test]
+async fn progress_events_are_published_per_step() {
+    let backend = backend();
+    let mut sub = backend.subscribe("workflow:*").await.unwrap();
+    let engine = engine(&backend, Scripted::ok(), config());
+    engine
+        .run_to_end(&chain(2), JsonMap::new(), Some("ev".into()))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 6 {
+        match tokio::time::timeout(Duration::from_secs(5), sub.recv())
+            .await
+            .unwrap()
+        {
+            Some(Delivery::Message { topic, payload }) => {
+                let event: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+                assert_eq!(event["type"], topic.as_str());
+                assert_eq!(event["data"]["run_id"], "ev");
+                seen.push((topic, event["data"]["step"].as_str().map(str::to_owned)));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let expected = [
+        ("workflow:started", None),
+        ("workflow:step_started", Some("1")),
+        ("workflow:step_completed", Some("1")),
+        ("workflow:step_started", Some("2")),
+        ("workflow:step_completed", Some("2")),
+        ("workflow:completed", None),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(t, s)| ((*t).to_owned(), s.map(str::to_owned)))
+        .collect();
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn ephemeral_runs_write_nothing() {
+    let backend = backend();
+    let cfg = config().durability(Durability::None).publish_events(false);
+    let engine = engine(&backend, Scripted::ok(), cfg);
+    let status = engine
+        .run_to_end(&chain(50), JsonMap::new(), Some("eph".into()))
+        .await
+        .unwrap();
+    assert_eq!(status.state, RunState::Completed);
+    assert_eq!(status.percent_complete, 100.0);
+    assert!(matches!(
+        engine.status("eph").await,
+        Err(Error::RunNotFound { .. })
+    ));
+    let keys = backend.list("", None, 100).await.unwrap();
+    assert!(keys.keys.is_empty(), "{:?}", keys.keys);
+}
