@@ -1,0 +1,192 @@
+//! consort-router: routing one request and building the index, over the 8
+//! seed experts and 100, 1,000 and 10,000 synthetic experts.
+//!
+//! Synthetic profiles draw their words from a 3,400-word vocabulary with a
+//! Zipf (s = 1) frequency distribution: 400 real business words form the
+//! frequent head and 3,000 generated pseudo-words the long tail, so posting
+//! lists look like a real catalogue's (a few terms shared by most experts,
+//! most by a handful) rather than all-disjoint. Everything is seeded, so
+//! every run routes the same registry.
+//!
+//! `cargo bench -p consort-benches --bench router -- --warm-up-time 1 --measurement-time 3`
+
+#![allow(clippy::unwrap_used, reason = "benchmark setup fails loudly")]
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+
+use std::hint::black_box;
+
+use consort_protocol::{ExpertProfile, load_registry, seeds};
+use consort_router::{RouteRequest, Router, RouterConfig};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+const HEAD: &str = "account accounting acquisition ad advertising agenda agreement ai alignment allocation \
+analysis analytics api app approval architecture asset audience audit automation awareness backlog \
+balance bank banking benefit billing blockchain board bookkeeping brand branding breach budget \
+budgeting build business buyer calendar campaign capacity capital career cash catalog change channel \
+chart checkout churn claim client cloud coaching code cohort commerce commission communication \
+community compensation competitor compliance concept conflict consent consulting content contract \
+conversion copy copyright cost coverage creative credit crm culture customer dashboard data deadline \
+deal debt delivery demand deployment design development device diagram digital discount dispute \
+diversity document domain donor draft due earnings ecommerce email employee employment encryption \
+engagement engineering enterprise equity estimate ethics event expansion expense experiment export \
+facility feedback finance financial fintech firmware fleet forecast fraud freight fundraising funding \
+funnel gdpr governance grant growth hardware health hiring hosting identity illustration import \
+incident income infrastructure innovation insight inspection insurance integration interface interview \
+inventory investment investor invoice iso itinerary journey kpi label labor launch lawsuit lead \
+leadership lease ledger legal liability license licensing logistics logo loyalty maintenance \
+manufacturing margin market marketing media meeting membership mentoring merger messaging metrics \
+migration milestone mobile model monitoring mortgage negotiation network newsletter nonprofit \
+onboarding operations optimization order outreach outsourcing packaging partnership patent payment \
+payroll pension performance permit persona pipeline planning platform policy portfolio positioning \
+pricing privacy process procurement product productivity profit program project promotion proposal \
+prospect prototype publishing purchasing quality quota recruiting recycling refund regulation \
+reimbursement relocation rental reporting reputation research reseller resource retail retention \
+revenue review risk roadmap roi safety salary sales scheduling screening security segment seo \
+server service shipping signage skills social software sourcing sponsorship staffing startup \
+strategy subscription supplier supply support survey sustainability talent tax team technology \
+tender testing timeline trademark training transformation translation travel treasury trend \
+typography underwriting usability valuation vendor venue video visual wage warehouse warranty \
+website wellness wireframe workflow workforce workshop";
+
+const SYLLABLES: [&str; 24] = [
+    "ba", "ce", "di", "fo", "gu", "ka", "le", "mi", "no", "pu", "ra", "se", "ti", "vo", "za",
+    "bri", "cla", "dre", "flo", "gri", "plu", "sta", "tro", "ven",
+];
+
+/// splitmix64: small, seeded, good enough to spread the draws.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1_u64 << 53) as f64
+    }
+}
+
+struct Vocabulary {
+    words: Vec<String>,
+    cumulative: Vec<f64>,
+}
+
+impl Vocabulary {
+    fn new() -> Self {
+        let mut words: Vec<String> = HEAD
+            .split_whitespace()
+            .filter(|w| w.chars().all(|c| c.is_ascii_alphabetic()))
+            .map(str::to_owned)
+            .collect();
+        words.dedup();
+        let mut rng = Rng(7);
+        while words.len() < 3_400 {
+            let len = 2 + (rng.next() % 3) as usize;
+            let word: String = (0..len)
+                .map(|_| SYLLABLES[(rng.next() % SYLLABLES.len() as u64) as usize])
+                .collect();
+            if !words.contains(&word) {
+                words.push(word);
+            }
+        }
+        let mut total = 0.0;
+        let cumulative = (1..=words.len())
+            .map(|rank| {
+                total += 1.0 / rank as f64;
+                total
+            })
+            .collect();
+        Self { words, cumulative }
+    }
+
+    fn draw(&self, rng: &mut Rng) -> &str {
+        let target = rng.unit() * self.cumulative.last().copied().unwrap_or(1.0);
+        let at = self.cumulative.partition_point(|&c| c < target);
+        &self.words[at.min(self.words.len() - 1)]
+    }
+
+    fn entries(&self, rng: &mut Rng, count: usize, words: usize) -> Vec<String> {
+        (0..count)
+            .map(|_| {
+                (0..words)
+                    .map(|_| self.draw(rng))
+                    .collect::<Vec<_>>()
+                    .join("_")
+            })
+            .collect()
+    }
+}
+
+fn synthetic(vocabulary: &Vocabulary, n: usize) -> Vec<ExpertProfile> {
+    let mut rng = Rng(42);
+    (0..n)
+        .map(|i| {
+            let mut p =
+                ExpertProfile::new(format!("expert_{i:05}"), vocabulary.entries(&mut rng, 4, 1));
+            p.collaboration_capabilities = vocabulary.entries(&mut rng, 3, 2);
+            p.data_sharing = vocabulary.entries(&mut rng, 3, 2);
+            p.keywords = vocabulary.entries(&mut rng, 4, 1);
+            p
+        })
+        .collect()
+}
+
+/// One frequent word, three mid-frequency ones, one from the tail, and the
+/// stop words a person would type.
+fn synthetic_request(vocabulary: &Vocabulary) -> RouteRequest {
+    let w = |rank: usize| vocabulary.words[rank].as_str();
+    RouteRequest::new(format!(
+        "Can you help with the {} and {} for our {} {}, and check the {} before Friday?",
+        w(2),
+        w(40),
+        w(180),
+        w(600),
+        w(2_500)
+    ))
+}
+
+fn bench(c: &mut Criterion) {
+    let seed = load_registry(seeds::EXPERT_REGISTRY).unwrap();
+    let vocabulary = Vocabulary::new();
+    let acceptance = RouteRequest::new("Plan a campaign and check the budget with finance");
+    let synthetic_req = synthetic_request(&vocabulary);
+
+    let mut route = c.benchmark_group("route");
+    let seed_router = Router::new(&seed, RouterConfig::default()).unwrap();
+    route.bench_function(BenchmarkId::from_parameter("8_seed"), |b| {
+        b.iter(|| black_box(seed_router.route(black_box(&acceptance))));
+    });
+    for n in [8, 100, 1_000, 10_000] {
+        let experts = synthetic(&vocabulary, n);
+        let router = Router::new(&experts, RouterConfig::default()).unwrap();
+        route.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| black_box(router.route(black_box(&synthetic_req))));
+        });
+    }
+    route.finish();
+
+    let mut build = c.benchmark_group("build");
+    build.sample_size(10);
+    build.bench_function(BenchmarkId::from_parameter("8_seed"), |b| {
+        b.iter(|| black_box(Router::new(black_box(&seed), RouterConfig::default()).unwrap()));
+    });
+    for n in [100, 1_000, 10_000] {
+        let experts = synthetic(&vocabulary, n);
+        build.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| {
+                black_box(Router::new(black_box(&experts), RouterConfig::default()).unwrap())
+            });
+        });
+    }
+    build.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,351 @@
+//! consort-workflow: engine overhead per step with a no-op executor.
+//!
+//! - 10,000-step chain and 10,000-way fan-out on the memory backend, without
+//!   checkpoints (`Durability::None`) and with them (`Durability::Steps`);
+//! - 1,000-way fan-out with Redis checkpoints;
+//! - Redis round trips per sequential step (a counting backend wrapper on a
+//!   1,000-step chain), printed after the criterion groups.
+//!
+//! `cargo bench -p consort-benches --bench workflow`. Redis comes from
+//! `CONSORT_REDIS_URL`, else a private `redis-server` from PATH; without
+//! either the Redis parts are skipped.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    missing_docs
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use consort_protocol::WorkflowSpec;
+use consort_state::testkit::{RedisServer, random_namespace, redis_server_available};
+use consort_state::{
+    Batch, Capabilities, Cursor, Expect, Lease, MemoryBackend, Page, RedisBackend, RedisConfig,
+    StateBackend, Subscription, Version, Versioned,
+};
+use consort_workflow::{
+    Durability, Engine, EngineConfig, JsonMap, RunState, StepContext, StepExecutor, StepOutcome,
+};
+use criterion::{Criterion, Throughput, criterion_group};
+use serde_json::json;
+
+struct NoOp;
+
+#[async_trait]
+impl StepExecutor for NoOp {
+    async fn execute(&self, _ctx: StepContext) -> StepOutcome {
+        StepOutcome::Completed(JsonMap::new())
+    }
+}
+
+/// `n` steps chained by number (no edges declared).
+fn chain(n: u32) -> WorkflowSpec {
+    let steps: Vec<_> = (1..=n)
+        .map(|i| json!({"step": i, "name": "s", "primary_expert": "x"}))
+        .collect();
+    serde_json::from_value(json!({"workflow_name": "chain", "workflow_steps": steps})).unwrap()
+}
+
+/// One root step and `n` steps that depend only on it.
+fn fan_out(n: u32) -> WorkflowSpec {
+    let steps: Vec<_> = std::iter::once(json!({"step": 1, "name": "root", "primary_expert": "x"}))
+        .chain(
+            (2..=n + 1)
+                .map(|i| json!({"step": i, "name": "s", "primary_expert": "x", "depends_on": [1]})),
+        )
+        .collect();
+    serde_json::from_value(json!({"workflow_name": "fan", "workflow_steps": steps})).unwrap()
+}
+
+fn config(durability: Durability, concurrency: usize) -> EngineConfig {
+    EngineConfig::default()
+        .durability(durability)
+        .concurrency(concurrency)
+        .publish_events(false)
+        .step_timeout(None)
+}
+
+/// Times one run per iteration on a fresh backend (made outside the timing).
+fn run_iters(
+    rt: &tokio::runtime::Runtime,
+    iters: u64,
+    spec: &WorkflowSpec,
+    make_backend: &dyn Fn() -> Arc<dyn StateBackend>,
+    config: &EngineConfig,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let engine = Engine::new(make_backend(), Arc::new(NoOp), config.clone()).unwrap();
+        let start = Instant::now();
+        let status = rt
+            .block_on(engine.run_to_end(spec, JsonMap::new(), None))
+            .unwrap();
+        total += start.elapsed();
+        assert_eq!(status.state, RunState::Completed);
+    }
+    total
+}
+
+fn memory(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("workflow_memory");
+    g.sample_size(10);
+    let memory = || -> Arc<dyn StateBackend> { Arc::new(MemoryBackend::new("bench").unwrap()) };
+    for (shape, spec, steps) in [
+        ("chain_10k", chain(10_000), 10_000),
+        ("fan_out_10k", fan_out(10_000), 10_001),
+    ] {
+        g.throughput(Throughput::Elements(steps));
+        for (mode, durability) in [
+            ("no_checkpoints", Durability::None),
+            ("checkpoints", Durability::Steps),
+        ] {
+            let cfg = config(durability, 10_001);
+            g.bench_function(format!("{shape}/{mode}"), |b| {
+                b.iter_custom(|iters| run_iters(&rt, iters, &spec, &memory, &cfg));
+            });
+        }
+    }
+    // The part of a run's cost that is validating and building the graph.
+    for (shape, spec) in [
+        ("chain_10k", chain(10_000)),
+        ("fan_out_10k", fan_out(10_000)),
+    ] {
+        g.throughput(Throughput::Elements(10_000));
+        g.bench_function(format!("{shape}/graph_build_only"), |b| {
+            b.iter(|| consort_workflow::WorkflowGraph::build(&spec, None).unwrap());
+        });
+    }
+    // Events on: what publishing progress costs on the memory bus.
+    let spec = chain(10_000);
+    let cfg = config(Durability::Steps, 16).publish_events(true);
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("chain_10k/checkpoints_and_events", |b| {
+        b.iter_custom(|iters| run_iters(&rt, iters, &spec, &memory, &cfg));
+    });
+    g.finish();
+}
+
+struct Target {
+    url: String,
+    _server: Option<RedisServer>,
+}
+
+fn redis_target() -> Option<Target> {
+    if let Ok(url) = std::env::var("CONSORT_REDIS_URL") {
+        return Some(Target { url, _server: None });
+    }
+    if !redis_server_available() {
+        eprintln!(
+            "SKIP redis workflow benches: no redis-server on PATH and CONSORT_REDIS_URL unset"
+        );
+        return None;
+    }
+    let server = RedisServer::start();
+    Some(Target {
+        url: server.url(),
+        _server: Some(server),
+    })
+}
+
+async fn redis_backend(url: &str) -> RedisBackend {
+    RedisBackend::connect(RedisConfig::new(url, random_namespace("wfbench")))
+        .await
+        .unwrap()
+}
+
+fn redis(c: &mut Criterion) {
+    let Some(target) = redis_target() else { return };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let backend: Arc<dyn StateBackend> = Arc::new(rt.block_on(redis_backend(&target.url)));
+    let mut g = c.benchmark_group("workflow_redis");
+    g.sample_size(10);
+    let spec = fan_out(1_000);
+    let cfg = config(Durability::Steps, 1_001);
+    g.throughput(Throughput::Elements(1_001));
+    let shared = || Arc::clone(&backend);
+    g.bench_function("fan_out_1k/checkpoints", |b| {
+        b.iter_custom(|iters| run_iters(&rt, iters, &spec, &shared, &cfg));
+    });
+    let spec = chain(200);
+    g.throughput(Throughput::Elements(200));
+    g.bench_function("chain_200/checkpoints", |b| {
+        b.iter_custom(|iters| run_iters(&rt, iters, &spec, &shared, &cfg));
+    });
+    g.finish();
+}
+
+/// Delegates to a backend and counts the calls that reach it.
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<dyn StateBackend>,
+    writes: AtomicU64,
+    reads: AtomicU64,
+    leases: AtomicU64,
+    publishes: AtomicU64,
+}
+
+impl Counting {
+    fn total(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+            + self.reads.load(Ordering::Relaxed)
+            + self.leases.load(Ordering::Relaxed)
+            + self.publishes.load(Ordering::Relaxed)
+    }
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+#[async_trait]
+impl StateBackend for Counting {
+    fn namespace(&self) -> &str {
+        self.inner.namespace()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn get(&self, key: &str) -> consort_state::Result<Option<Versioned>> {
+        bump(&self.reads);
+        self.inner.get(key).await
+    }
+    async fn get_many(&self, keys: &[String]) -> consort_state::Result<Vec<Option<Versioned>>> {
+        bump(&self.reads);
+        self.inner.get_many(keys).await
+    }
+    async fn set(
+        &self,
+        key: &str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> consort_state::Result<Version> {
+        bump(&self.writes);
+        self.inner.set(key, value, ttl).await
+    }
+    async fn delete(&self, key: &str) -> consort_state::Result<bool> {
+        bump(&self.writes);
+        self.inner.delete(key).await
+    }
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expect: Expect,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> consort_state::Result<Version> {
+        bump(&self.writes);
+        self.inner.compare_and_set(key, expect, value, ttl).await
+    }
+    async fn increment(&self, key: &str, delta: i64) -> consort_state::Result<i64> {
+        bump(&self.writes);
+        self.inner.increment(key, delta).await
+    }
+    async fn expire(&self, key: &str, ttl: Duration) -> consort_state::Result<bool> {
+        bump(&self.writes);
+        self.inner.expire(key, ttl).await
+    }
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> consort_state::Result<Page> {
+        bump(&self.reads);
+        self.inner.list(prefix, cursor, limit).await
+    }
+    async fn apply(&self, batch: Batch) -> consort_state::Result<Vec<Option<Version>>> {
+        bump(&self.writes);
+        self.inner.apply(batch).await
+    }
+    async fn publish(&self, topic: &str, payload: Bytes) -> consort_state::Result<()> {
+        bump(&self.publishes);
+        self.inner.publish(topic, payload).await
+    }
+    async fn subscribe(&self, pattern: &str) -> consort_state::Result<Subscription> {
+        self.inner.subscribe(pattern).await
+    }
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> consort_state::Result<Option<Lease>> {
+        bump(&self.leases);
+        self.inner.acquire_lease(name, holder, ttl).await
+    }
+    async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> consort_state::Result<Lease> {
+        bump(&self.leases);
+        self.inner.renew_lease(lease, ttl).await
+    }
+    async fn release_lease(&self, lease: &Lease) -> consort_state::Result<bool> {
+        bump(&self.leases);
+        self.inner.release_lease(lease).await
+    }
+    async fn current_lease(&self, name: &str) -> consort_state::Result<Option<Lease>> {
+        bump(&self.leases);
+        self.inner.current_lease(name).await
+    }
+}
+
+/// Round trips per sequential step on Redis: a 1,000-step chain through a
+/// counting wrapper, without and with progress events.
+fn round_trips() {
+    let Some(target) = redis_target() else { return };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    const STEPS: u32 = 1_000;
+    let spec = chain(STEPS);
+    for events in [false, true] {
+        let counting = Arc::new(Counting {
+            inner: Arc::new(rt.block_on(redis_backend(&target.url))),
+            writes: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
+            leases: AtomicU64::new(0),
+            publishes: AtomicU64::new(0),
+        });
+        let cfg = config(Durability::Steps, 16).publish_events(events);
+        let engine = Engine::new(counting.clone(), Arc::new(NoOp), cfg).unwrap();
+        let start = Instant::now();
+        let status = rt
+            .block_on(engine.run_to_end(&spec, JsonMap::new(), None))
+            .unwrap();
+        let elapsed = start.elapsed();
+        assert_eq!(status.state, RunState::Completed);
+        let per_step = |n: u64| n as f64 / f64::from(STEPS);
+        eprintln!(
+            "redis chain of {STEPS}, events {}: {:.3} calls/step (writes {:.3}, reads {:.3}, leases {:.3}, publishes {:.3}; {:.1} us/step)",
+            if events { "on" } else { "off" },
+            per_step(counting.total()),
+            per_step(counting.writes.load(Ordering::Relaxed)),
+            per_step(counting.reads.load(Ordering::Relaxed)),
+            per_step(counting.leases.load(Ordering::Relaxed)),
+            per_step(counting.publishes.load(Ordering::Relaxed)),
+            elapsed.as_secs_f64() * 1e6 / f64::from(STEPS),
+        );
+    }
+}
+
+criterion_group!(benches, memory, redis);
+
+fn main() {
+    benches();
+    if std::env::args().any(|a| a == "--bench") {
+        round_trips();
+    }
+    Criterion::default().configure_from_args().final_summary();
+}
