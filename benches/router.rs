@@ -152,6 +152,18 @@ fn synthetic_request(vocabulary: &Vocabulary) -> RouteRequest {
     ))
 }
 
+/// The requests of the router's evaluation set.
+fn eval_requests() -> Vec<RouteRequest> {
+    include_str!("../crates/consort-router/tests/fixtures/routing_eval.jsonl")
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let case: serde_json::Value = serde_json::from_str(line).unwrap();
+            RouteRequest::new(case["request"].as_str().unwrap())
+        })
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
     let seed = load_registry(seeds::EXPERT_REGISTRY).unwrap();
     let vocabulary = Vocabulary::new();
@@ -162,6 +174,15 @@ fn bench(c: &mut Criterion) {
     let seed_router = Router::new(&seed, RouterConfig::default()).unwrap();
     route.bench_function(BenchmarkId::from_parameter("8_seed"), |b| {
         b.iter(|| black_box(seed_router.route(black_box(&acceptance))));
+    });
+    // The router remembers the analysis of words it has seen (per pooled
+    // scratch space), so repeating one request measures a warm memo for one
+    // sentence. This case cycles through all 107 evaluation requests, one
+    // per iteration, to report a figure for varied traffic.
+    let eval = eval_requests();
+    let mut next = eval.iter().cycle();
+    route.bench_function(BenchmarkId::from_parameter("8_seed_varied"), |b| {
+        b.iter(|| black_box(seed_router.route(black_box(next.next().unwrap()))));
     });
     for n in [8, 100, 1_000, 10_000] {
         let experts = synthetic(&vocabulary, n);

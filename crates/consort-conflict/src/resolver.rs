@@ -214,20 +214,32 @@ impl ConflictResolver {
 }
 
 /// Fills in each recommendation's subject rank: distinct subjects are found
-/// by hashing, so only they need a string sort.
+/// by hashing (one look-up per recommendation), so only they need a string
+/// sort.
 fn rank_subjects(prepared: &mut [Prepared<'_>]) {
-    let mut ranks: HashMap<&str, u32> = prepared
-        .iter()
-        .map(|p| (p.rec.subject.as_str(), 0))
-        .collect();
-    let mut distinct: Vec<&str> = ranks.keys().copied().collect();
-    distinct.sort_unstable();
-    for (rank, subject) in (0_u32..).zip(distinct) {
-        ranks.insert(subject, rank);
+    // First a provisional id in order of first appearance...
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let mut distinct: Vec<&str> = Vec::new();
+    for p in prepared.iter_mut() {
+        let subject = p.rec.subject.as_str();
+        let next = u32::try_from(distinct.len()).unwrap_or(u32::MAX);
+        p.subject_rank = *ids.entry(subject).or_insert_with(|| {
+            distinct.push(subject);
+            next
+        });
+    }
+    // ...then provisional id -> rank in string order.
+    let mut order: Vec<usize> = (0..distinct.len()).collect();
+    order.sort_unstable_by_key(|&i| distinct.get(i).copied().unwrap_or_default());
+    let mut ranks = vec![0_u32; distinct.len()];
+    for (rank, &id) in (0_u32..).zip(&order) {
+        if let Some(slot) = ranks.get_mut(id) {
+            *slot = rank;
+        }
     }
     for p in prepared {
         p.subject_rank = ranks
-            .get(p.rec.subject.as_str())
+            .get(p.subject_rank as usize)
             .copied()
             .unwrap_or_default();
     }

@@ -4,7 +4,8 @@
 //! Building is a full pass over every profile (O(total profile words), plus
 //! sorting the experts by id); there is no incremental update.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use consort_protocol::{Availability, ComplexityRange, ExpertId, ExpertProfile, PriorityLevel};
 
@@ -111,14 +112,17 @@ impl Index {
 
         let mut builder = Builder {
             analyzer: Analyzer::english(),
-            vocabulary: HashMap::new(),
-            phrases: FxHashMap::default(),
-            term_text: Vec::new(),
+            words: FxHashMap::default(),
+            terms: Terms {
+                vocabulary: FxHashMap::default(),
+                phrases: FxHashMap::default(),
+                term_text: Vec::new(),
+            },
         };
         let per_expert: Vec<BTreeMap<TermId, (f64, f64)>> =
             sorted.iter().map(|p| builder.profile_terms(p)).collect();
 
-        let n_terms = builder.term_text.len();
+        let n_terms = builder.terms.term_text.len();
         let mut df = vec![0_usize; n_terms];
         for terms in &per_expert {
             for &term in terms.keys() {
@@ -190,8 +194,8 @@ impl Index {
             ids,
             stems,
             entries,
-            phrases: builder.phrases,
-            term_text: builder.term_text,
+            phrases: builder.terms.phrases,
+            term_text: builder.terms.term_text,
             offsets,
             postings,
             data_keys,
@@ -226,12 +230,21 @@ impl Index {
 
 struct Builder {
     analyzer: Analyzer,
-    vocabulary: HashMap<String, TermId>,
+    /// Lower-cased profile word -> its term (`None` for a stop word).
+    /// Profiles repeat words a lot and stemming is most of the cost of a
+    /// build, so each distinct word is stemmed once.
+    words: FxHashMap<Box<str>, Option<TermId>>,
+    terms: Terms,
+}
+
+/// The term dictionary being built.
+struct Terms {
+    vocabulary: FxHashMap<String, TermId>,
     phrases: FxHashMap<(TermId, TermId), TermId>,
     term_text: Vec<Box<str>>,
 }
 
-impl Builder {
+impl Terms {
     fn intern(&mut self, stem: &str, text: &str) -> TermId {
         if let Some(&id) = self.vocabulary.get(stem) {
             return id;
@@ -247,38 +260,60 @@ impl Builder {
         id
     }
 
+    /// The phrase of two adjacent terms; `text` names it when it is new.
+    fn phrase(&mut self, first: TermId, second: TermId, text: impl FnOnce() -> String) -> TermId {
+        if let Some(&id) = self.phrases.get(&(first, second)) {
+            return id;
+        }
+        let id = self.next_id(&text());
+        self.phrases.insert((first, second), id);
+        id
+    }
+}
+
+impl Builder {
     /// Every term of one profile with its strongest (domain, capability)
     /// field weights: a term found in several fields counts once per signal.
     fn profile_terms(&mut self, profile: &ExpertProfile) -> BTreeMap<TermId, (f64, f64)> {
-        let mut terms = BTreeMap::new();
-        let mut add = |builder: &mut Self, text: &str, weight: field::Weight, phrases: bool| {
-            let mut words: Vec<(String, String)> = Vec::new();
-            builder.analyzer.words(text, |_, lower| {
-                if let Some(stem) = builder.analyzer.stem(lower) {
-                    words.push((stem.into_owned(), lower.to_owned()));
+        let mut found = BTreeMap::new();
+        let Self {
+            analyzer,
+            words,
+            terms,
+        } = self;
+        let mut add = |text: &str, weight: field::Weight, phrases: bool| {
+            // The previous content word: stop words between two content
+            // words do not break a phrase.
+            let mut previous: Option<TermId> = None;
+            let mut previous_text = String::new();
+            analyzer.words(text, |_, lower| {
+                let term = match words.get(lower) {
+                    Some(&known) => known,
+                    None => {
+                        let term = analyzer.stem(lower).map(|stem| terms.intern(&stem, lower));
+                        words.insert(lower.into(), term);
+                        term
+                    }
+                };
+                let Some(term) = term else {
+                    return;
+                };
+                merge(&mut found, term, weight, 1.0);
+                if phrases {
+                    if let Some(first) = previous {
+                        let phrase =
+                            terms.phrase(first, term, || format!("{previous_text} {lower}"));
+                        merge(&mut found, phrase, weight, PHRASE_WEIGHT);
+                    }
+                    previous_text.clear();
+                    previous_text.push_str(lower);
                 }
+                previous = Some(term);
             });
-            let mut previous: Option<(TermId, &str)> = None;
-            for (stem, lower) in &words {
-                let term = builder.intern(stem, lower);
-                merge(&mut terms, term, weight, 1.0);
-                if phrases && let Some((first, first_text)) = previous {
-                    let phrase = match builder.phrases.get(&(first, term)) {
-                        Some(&id) => id,
-                        None => {
-                            let id = builder.next_id(&format!("{first_text} {lower}"));
-                            builder.phrases.insert((first, term), id);
-                            id
-                        }
-                    };
-                    merge(&mut terms, phrase, weight, PHRASE_WEIGHT);
-                }
-                previous = Some((term, lower));
-            }
         };
-        add(self, &profile.id, field::ID_AND_NAME, false);
+        add(&profile.id, field::ID_AND_NAME, false);
         if let Some(name) = &profile.name {
-            add(self, name, field::ID_AND_NAME, false);
+            add(name, field::ID_AND_NAME, false);
         }
         for (entries, weight) in [
             (&profile.expertise_domains, field::DOMAINS),
@@ -287,13 +322,13 @@ impl Builder {
             (&profile.data_sharing, field::DATA_SHARING),
         ] {
             for entry in entries {
-                add(self, entry, weight, true);
+                add(entry, weight, true);
             }
         }
         if let Some(description) = &profile.description {
-            add(self, description, field::DESCRIPTION, false);
+            add(description, field::DESCRIPTION, false);
         }
-        terms
+        found
     }
 
     /// Request stem -> its term and the profile terms related to it. Related
@@ -301,19 +336,18 @@ impl Builder {
     fn lexicon(&self, related_terms: bool) -> (FxHashMap<Box<str>, u32>, Vec<LexEntry>) {
         let mut related: BTreeMap<String, Vec<TermId>> = BTreeMap::new();
         if related_terms {
-            for (concept, words) in RELATED_TERMS {
+            for (concept, words) in stemmed_related_terms() {
                 let targets = self.concept_terms(concept);
                 if targets.is_empty() {
                     continue;
                 }
-                for word in *words {
-                    for stem in self.analyzer.stems(word) {
-                        related.entry(stem).or_default().extend(&targets);
-                    }
+                for stem in words {
+                    related.entry(stem.clone()).or_default().extend(&targets);
                 }
             }
         }
-        let mut lexicon: HashMap<Box<str>, LexEntry> = self
+        let mut lexicon: FxHashMap<Box<str>, LexEntry> = self
+            .terms
             .vocabulary
             .iter()
             .map(|(stem, &term)| {
@@ -346,19 +380,37 @@ impl Builder {
 
     /// The terms a concept of the related-terms table stands for: its phrase
     /// when the registry has it, otherwise its words that the registry has.
-    fn concept_terms(&self, concept: &str) -> Vec<TermId> {
-        let stems = self.analyzer.stems(concept);
+    fn concept_terms(&self, stems: &[String]) -> Vec<TermId> {
         let ids: Vec<TermId> = stems
             .iter()
-            .filter_map(|s| self.vocabulary.get(s).copied())
+            .filter_map(|s| self.terms.vocabulary.get(s).copied())
             .collect();
         if let [first, second] = ids.as_slice()
-            && let Some(&phrase) = self.phrases.get(&(*first, *second))
+            && let Some(&phrase) = self.terms.phrases.get(&(*first, *second))
         {
             return vec![phrase];
         }
         ids
     }
+}
+
+/// The related-terms table with both sides stemmed: (concept stems, stems
+/// of its everyday words). Stemming the table was most of the cost of
+/// building a router over a small registry, and the result is the same for
+/// every router (the analyzer is always English), so it is done once per
+/// process.
+fn stemmed_related_terms() -> &'static [(Vec<String>, Vec<String>)] {
+    static TABLE: OnceLock<Vec<(Vec<String>, Vec<String>)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let analyzer = Analyzer::english();
+        RELATED_TERMS
+            .iter()
+            .map(|(concept, words)| {
+                let word_stems = words.iter().flat_map(|w| analyzer.stems(w)).collect();
+                (analyzer.stems(concept), word_stems)
+            })
+            .collect()
+    })
 }
 
 fn merge(

@@ -18,6 +18,9 @@ pub(crate) struct QueryTerm {
     /// Where in the request text the word (or phrase) is.
     pub(crate) span: Range<usize>,
     pub(crate) related: bool,
+    /// Whether the term is common ([`Index::is_common`]), worked out once
+    /// here because routing checks it per touched expert.
+    pub(crate) common: bool,
 }
 
 #[derive(Debug)]
@@ -32,9 +35,16 @@ pub(crate) struct Query {
 }
 
 impl Query {
-    pub(crate) fn parse(index: &Index, text: &str, memo: &mut WordMemo) -> Self {
+    /// Parses `text`; `terms` is an empty buffer to reuse (routing keeps one
+    /// per scratch space rather than allocating per call).
+    pub(crate) fn parse(
+        index: &Index,
+        text: &str,
+        memo: &mut WordMemo,
+        terms: Vec<QueryTerm>,
+    ) -> Self {
         let mut query = Self {
-            terms: Vec::new(),
+            terms,
             words: 0,
             constraints: 0,
             coordination: false,
@@ -67,15 +77,15 @@ impl Query {
                 if let Some((first, start)) = previous
                     && let Some(&phrase) = index.phrases.get(&(first, term))
                 {
-                    query.push(phrase, 1.0, start..span.end, false);
+                    query.push(index, phrase, 1.0, start..span.end, false);
                 }
-                query.push(term, 1.0, span.clone(), false);
+                query.push(index, term, 1.0, span.clone(), false);
                 previous = Some((term, span.start));
             } else {
                 previous = None;
             }
             for &related in &entry.related {
-                query.push(related, RELATED_WEIGHT, span.clone(), true);
+                query.push(index, related, RELATED_WEIGHT, span.clone(), true);
             }
         });
         // Keep one entry per term: the strongest, then the earliest.
@@ -89,12 +99,20 @@ impl Query {
         query
     }
 
-    fn push(&mut self, term: TermId, weight: f64, span: Range<usize>, related: bool) {
+    fn push(
+        &mut self,
+        index: &Index,
+        term: TermId,
+        weight: f64,
+        span: Range<usize>,
+        related: bool,
+    ) {
         self.terms.push(QueryTerm {
             term,
             weight,
             span,
             related,
+            common: index.is_common(term),
         });
     }
 }

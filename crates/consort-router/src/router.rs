@@ -194,7 +194,8 @@ impl Router {
     pub fn route(&self, request: &RouteRequest) -> Decision {
         let index = &self.index;
         let mut scratch = self.pool.take(index.experts.len());
-        let query = Query::parse(index, &request.text, &mut scratch.memo);
+        let terms = std::mem::take(&mut scratch.query_terms);
+        let query = Query::parse(index, &request.text, &mut scratch.memo, terms);
         self.gather(&query, &request.context, &mut scratch);
 
         let previous = request
@@ -203,7 +204,7 @@ impl Router {
             .as_ref()
             .and_then(|id| index.ids.get(id).copied());
         let (best_relevance, strong) = self.lexical_pass(&request.context, &mut scratch);
-        let domains = self.distinct_domains(&query, &strong);
+        let (domains, mut strong_matches) = self.distinct_domains(&query, &strong);
         let follow_up = previous.is_some_and(|p| {
             scratch
                 .accs
@@ -219,7 +220,15 @@ impl Router {
             .filter_map(|&slot| {
                 let acc = scratch.accs.get(slot)?.clone();
                 let expert = index.expert(acc.expert)?;
-                let matches = matches(index, expert, &query);
+                // Strong matches are usually the top candidates: reuse what
+                // the complexity assessment already worked out.
+                let matches = strong_matches
+                    .iter_mut()
+                    .find(|(number, _)| *number == acc.expert)
+                    .map_or_else(
+                        || matches(index, expert, &query),
+                        |(_, found)| std::mem::take(found),
+                    );
                 Some(Scored {
                     acc,
                     slot,
@@ -260,6 +269,7 @@ impl Router {
             .take(self.config.top_k)
             .map(|c| self.candidate(c, &scratch, &request.text))
             .collect();
+        scratch.query_terms = query.terms;
         self.pool.give_back(scratch);
         decision
     }
@@ -268,9 +278,11 @@ impl Router {
     /// (with extra signals) all of them.
     fn gather(&self, query: &Query, context: &RouteContext, scratch: &mut Scratch) {
         let index = &self.index;
-        let (common, rare): (Vec<&QueryTerm>, Vec<&QueryTerm>) =
-            query.terms.iter().partition(|t| index.is_common(t.term));
-        let scan = |scratch: &mut Scratch, terms: &[&QueryTerm]| {
+        // Collected because the merge below walks them once per touched
+        // expert; empty (no allocation) whenever no term is common, which is
+        // always the case in registries of 64 experts or fewer.
+        let common: Vec<&QueryTerm> = query.terms.iter().filter(|t| t.common).collect();
+        let scan = |scratch: &mut Scratch, terms: &mut dyn Iterator<Item = &QueryTerm>| {
             for term in terms {
                 for posting in index.postings(term.term) {
                     if let Some(acc) = scratch.touch(posting.expert) {
@@ -279,12 +291,12 @@ impl Router {
                 }
             }
         };
-        scan(scratch, &rare);
+        scan(scratch, &mut query.terms.iter().filter(|t| !t.common));
         // Common terms find candidates only when no other term did;
         // otherwise they are added below to the experts already found.
         let complete_common = !scratch.accs.is_empty();
         if !complete_common {
-            scan(scratch, &common);
+            scan(scratch, &mut common.iter().copied());
         }
         let number = |id: &str| index.ids.get(id).copied();
         if let Some(acc) = context
@@ -371,9 +383,15 @@ impl Router {
     /// How many different domains the request hits: among the strongest
     /// [`DOMAIN_PROBE`] strong matches, those that each match mostly request
     /// words the ones before them did not (the collaboration novelty rule).
-    fn distinct_domains(&self, query: &Query, strong: &[(f64, u32)]) -> usize {
+    /// Also returns the matches of those experts, by expert number.
+    fn distinct_domains<'a>(
+        &'a self,
+        query: &Query,
+        strong: &[(f64, u32)],
+    ) -> (usize, Vec<(u32, Vec<Match<'a>>)>) {
         let mut covered: Vec<Range<usize>> = Vec::new();
         let mut domains = 0;
+        let mut all = Vec::with_capacity(strong.len());
         for &(_, number) in strong {
             let Some(expert) = self.index.expert(number) else {
                 continue;
@@ -383,8 +401,9 @@ impl Router {
                 domains += 1;
                 covered.extend(found.iter().map(|m| m.span.clone()));
             }
+            all.push((number, found));
         }
-        domains
+        (domains, all)
     }
 
     /// Whether at least `collaboration_novelty` of the matched weight comes
@@ -561,11 +580,11 @@ impl Router {
             .collect();
         let mut matched_terms: Vec<String> = Vec::with_capacity(scored.matches.len());
         for m in &scored.matches {
-            let word = text.get(m.span.clone()).unwrap_or("").to_lowercase();
-            let shown = match m.related_to {
-                Some(term) => format!("{word}→{term}"),
-                None => word,
-            };
+            let mut shown = text.get(m.span.clone()).unwrap_or("").to_lowercase();
+            if let Some(term) = m.related_to {
+                shown.push('→');
+                shown.push_str(term);
+            }
             if !matched_terms.contains(&shown) {
                 matched_terms.push(shown);
             }
@@ -602,25 +621,22 @@ struct Match<'a> {
 
 /// The request terms `expert` has, in request order.
 fn matches<'a>(index: &'a Index, expert: &IndexedExpert, query: &Query) -> Vec<Match<'a>> {
-    let mut found: Vec<Match<'a>> = query
-        .terms
-        .iter()
-        .filter_map(|t| {
-            let at = expert
-                .terms
-                .binary_search_by_key(&t.term, |&(term, _)| term)
-                .ok()?;
-            let (_, posting) = expert.terms.get(at)?;
-            Some(Match {
-                span: t.span.clone(),
-                strength: t.weight * f64::from(posting.domain.max(posting.capability)),
-                related_to: t
-                    .related
-                    .then(|| index.term_text.get(t.term as usize).map(|s| &**s))
-                    .flatten(),
-            })
+    let mut found: Vec<Match<'a>> = Vec::with_capacity(query.terms.len());
+    found.extend(query.terms.iter().filter_map(|t| {
+        let at = expert
+            .terms
+            .binary_search_by_key(&t.term, |&(term, _)| term)
+            .ok()?;
+        let (_, posting) = expert.terms.get(at)?;
+        Some(Match {
+            span: t.span.clone(),
+            strength: t.weight * f64::from(posting.domain.max(posting.capability)),
+            related_to: t
+                .related
+                .then(|| index.term_text.get(t.term as usize).map(|s| &**s))
+                .flatten(),
         })
-        .collect();
+    }));
     found.sort_by_key(|m| (m.span.start, m.span.end));
     found
 }
@@ -657,7 +673,11 @@ fn add(acc: &mut Acc, term: &QueryTerm, posting: &Posting) {
 }
 
 fn saturate(raw: f64) -> f64 {
-    1.0 - (-raw.max(0.0)).exp()
+    // `exp` is the costliest step per touched expert, and a zero total is
+    // common (an expert matched only in domain fields has no capability
+    // evidence); 1 - e^0 is exactly 0, as is the result for a negative or
+    // NaN total.
+    if raw > 0.0 { 1.0 - (-raw).exp() } else { 0.0 }
 }
 
 fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
+use crate::query::QueryTerm;
+
 /// Most words a scratch space remembers before it starts afresh.
 const MEMO_CAPACITY: usize = 4_096;
 
@@ -80,6 +82,8 @@ pub(crate) struct Scratch {
     /// Extra signal scores, `signals` per acc, in acc order.
     pub(crate) extra: Vec<f64>,
     pub(crate) memo: WordMemo,
+    /// The query's term buffer, kept between calls.
+    pub(crate) query_terms: Vec<QueryTerm>,
 }
 
 impl Scratch {
@@ -89,6 +93,7 @@ impl Scratch {
             accs: Vec::new(),
             extra: Vec::new(),
             memo: WordMemo::default(),
+            query_terms: Vec::new(),
         }
     }
 
@@ -113,6 +118,7 @@ impl Scratch {
         }
         self.accs.clear();
         self.extra.clear();
+        self.query_terms.clear();
     }
 }
 

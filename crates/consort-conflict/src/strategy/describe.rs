@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde_json::Value;
 
@@ -85,26 +86,37 @@ pub(crate) fn same_standing(a: &Member<'_>, b: &Member<'_>, epsilon: f64) -> boo
         && (a.confidence() - b.confidence()).abs() <= epsilon
 }
 
+// The phrases below are `Display` values rather than `String`s: they are
+// written straight into the rationale being formatted, which saves building
+// and copying an intermediate string per phrase (a large resolution writes
+// thousands of them).
+
 /// `finance_accountant (authority 1.00 x confidence 0.90 = 0.90)`.
-pub(crate) fn weighed(member: &Member<'_>) -> String {
-    format!(
-        "{} (authority {} x confidence {} = {})",
-        member.expert(),
-        Fixed(member.authority, 2),
-        Fixed(member.confidence(), 2),
-        Fixed(member.weight(), 2)
-    )
+pub(crate) fn weighed<'m>(member: &'m Member<'_>) -> impl fmt::Display + 'm {
+    Phrase(move |f: &mut fmt::Formatter<'_>| {
+        write!(
+            f,
+            "{} (authority {} x confidence {} = {})",
+            member.expert(),
+            Fixed(member.authority, 2),
+            Fixed(member.confidence(), 2),
+            Fixed(member.weight(), 2)
+        )
+    })
 }
 
 /// `project_management (high, authority 1.00, confidence 0.80)`.
-pub(crate) fn standing(member: &Member<'_>) -> String {
-    format!(
-        "{} ({}, authority {}, confidence {})",
-        member.expert(),
-        member.level().as_str(),
-        Fixed(member.authority, 2),
-        Fixed(member.confidence(), 2)
-    )
+pub(crate) fn standing<'m>(member: &'m Member<'_>) -> impl fmt::Display + 'm {
+    Phrase(move |f: &mut fmt::Formatter<'_>| {
+        write!(
+            f,
+            "{} ({}, authority {}, confidence {})",
+            member.expert(),
+            member.level().as_str(),
+            Fixed(member.authority, 2),
+            Fixed(member.confidence(), 2)
+        )
+    })
 }
 
 /// How many backers of a position a rationale names.
@@ -113,26 +125,34 @@ const NAMED_BACKERS: usize = 3;
 /// `30000 from finance_accountant (...)`, with a total when several experts
 /// back the position. Names the [`NAMED_BACKERS`] heaviest backers and
 /// counts the rest, which the alternatives list in full.
-pub(crate) fn backed(tally: &Tally<'_>) -> String {
-    let mut heaviest: Vec<&Member<'_>> = tally.backers.iter().collect();
-    heaviest.sort_by(|a, b| b.weight().total_cmp(&a.weight()));
-    let mut experts: Vec<String> = heaviest
-        .iter()
-        .take(NAMED_BACKERS)
-        .map(|m| weighed(m))
-        .collect();
-    if let Some(more) = heaviest.len().checked_sub(NAMED_BACKERS).filter(|&n| n > 0) {
-        experts.push(format!("{more} more"));
+pub(crate) fn backed<'t>(tally: &'t Tally<'_>) -> impl fmt::Display + 't {
+    Phrase(move |f: &mut fmt::Formatter<'_>| {
+        let mut heaviest: Vec<&Member<'_>> = tally.backers.iter().collect();
+        heaviest.sort_by(|a, b| b.weight().total_cmp(&a.weight()));
+        write!(f, "{} from ", position(tally.position))?;
+        for (i, member) in heaviest.iter().take(NAMED_BACKERS).enumerate() {
+            if i > 0 {
+                f.write_str(" and ")?;
+            }
+            write!(f, "{}", weighed(member))?;
+        }
+        if let Some(more) = heaviest.len().checked_sub(NAMED_BACKERS).filter(|&n| n > 0) {
+            write!(f, " and {more} more")?;
+        }
+        if tally.backers.len() > 1 {
+            write!(f, " = {}", Fixed(tally.weight, 2))?;
+        }
+        Ok(())
+    })
+}
+
+/// A phrase written by a closure when displayed.
+pub(crate) struct Phrase<F>(pub(crate) F);
+
+impl<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result> fmt::Display for Phrase<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.0)(f)
     }
-    let mut text = format!(
-        "{} from {}",
-        position(tally.position),
-        experts.join(" and ")
-    );
-    if tally.backers.len() > 1 {
-        text.push_str(&format!(" = {}", Fixed(tally.weight, 2)));
-    }
-    text
 }
 
 /// A position as compact JSON, shortened to keep rationales readable.
@@ -149,16 +169,16 @@ pub(crate) fn position(value: &Value) -> String {
 }
 
 /// A share as a percentage with one decimal: `55.8%`.
-pub(crate) fn percent(share: f64) -> String {
-    format!("{}%", Fixed(share * 100.0, 1))
+pub(crate) fn percent(share: f64) -> impl fmt::Display {
+    Phrase(move |f: &mut fmt::Formatter<'_>| write!(f, "{}%", Fixed(share * 100.0, 1)))
 }
 
 /// An amount without decimals when it is whole: `40000`, `34285.71`.
-pub(crate) fn amount(value: f64) -> String {
+pub(crate) fn amount(value: f64) -> Fixed {
     if (value - value.round()).abs() < 0.005 {
-        Fixed(value, 0).to_string()
+        Fixed(value, 0)
     } else {
-        Fixed(value, 2).to_string()
+        Fixed(value, 2)
     }
 }
 
@@ -167,8 +187,8 @@ pub(crate) fn amount(value: f64) -> String {
 /// dominate a large resolution's rationales.
 pub(crate) struct Fixed(pub(crate) f64, pub(crate) u32);
 
-impl std::fmt::Display for Fixed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Fixed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self(value, decimals) = *self;
         let decimals = decimals.min(3);
         let scale = 10_u64.pow(decimals);
@@ -184,18 +204,34 @@ impl std::fmt::Display for Fixed {
             reason = "finite and below 2^53, checked above"
         )]
         let scaled = scaled as i64;
-        let sign = if scaled < 0 { "-" } else { "" };
-        let magnitude = scaled.unsigned_abs();
-        if decimals == 0 {
-            write!(f, "{sign}{magnitude}")
-        } else {
-            let (whole, fraction) = (magnitude / scale, magnitude % scale);
-            write!(
-                f,
-                "{sign}{whole}.{fraction:0width$}",
-                width = decimals as usize
-            )
+        // Digits are written right to left into a stack buffer and handed
+        // over in one piece: this runs thousands of times in a large
+        // resolution, where padded multi-argument formatting cost several
+        // times the arithmetic. At most 16 digits, a point and a sign fit.
+        let mut buffer = [0_u8; 24];
+        let mut start = buffer.len();
+        let mut put = |byte: u8| {
+            start -= 1;
+            if let Some(slot) = buffer.get_mut(start) {
+                *slot = byte;
+            }
+        };
+        let mut rest = scaled.unsigned_abs();
+        let mut digits = 0;
+        while digits <= decimals || rest > 0 {
+            if digits == decimals && decimals > 0 {
+                put(b'.');
+            }
+            #[allow(clippy::cast_possible_truncation, reason = "a digit, below 10")]
+            put(b'0' + (rest % 10) as u8);
+            rest /= 10;
+            digits += 1;
         }
+        if scaled < 0 {
+            put(b'-');
+        }
+        let text = buffer.get(start..).unwrap_or_default();
+        f.write_str(std::str::from_utf8(text).unwrap_or_default())
     }
 }
 

@@ -1,6 +1,8 @@
 //! Direct contradictions: weighted selection, consensus, or human review.
 
-use super::describe::{backed, compare_standing, percent, ranked_options, share, tally};
+use std::fmt;
+
+use super::describe::{Phrase, backed, compare_standing, percent, ranked_options, share, tally};
 use super::{Context, Strategy};
 use crate::{Conflict, Error, Resolution, Selection};
 
@@ -41,10 +43,15 @@ impl Strategy for WeightedSelection {
         let top_share = share(top.weight, total);
         // The runner-up is named in full; further positions only counted,
         // since `alternatives` lists them all.
-        let against = || match (second, tallies.len().saturating_sub(2)) {
-            (None, _) => "no other position".to_owned(),
-            (Some(second), 0) => backed(second),
-            (Some(second), more) => format!("{} and {more} other position(s)", backed(second)),
+        let others = tallies.len().saturating_sub(2);
+        let against = || {
+            Phrase(move |f: &mut fmt::Formatter<'_>| match (second, others) {
+                (None, _) => f.write_str("no other position"),
+                (Some(second), 0) => write!(f, "{}", backed(second)),
+                (Some(second), more) => {
+                    write!(f, "{} and {more} other position(s)", backed(second))
+                }
+            })
         };
 
         let (strategy, escalated, rationale) = if total <= 0.0 || margin <= policy.tie_epsilon {
