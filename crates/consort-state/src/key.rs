@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::backend::{Batch, WriteOp};
 use crate::error::{Error, Result};
 
 /// Longest key, topic, pattern or lease name accepted, in bytes.
@@ -105,6 +106,40 @@ pub(crate) fn validate_ttl(key: &str, ttl: Duration) -> Result<()> {
             what: format!("ttl for `{}`", shown(key)),
             reason: "must be greater than zero".to_owned(),
         });
+    }
+    Ok(())
+}
+
+/// Checks one write: the key, the value's size against `max_value_bytes`, and
+/// the TTL. Both backends run it before touching storage, so bad input never
+/// stores anything.
+pub(crate) fn validate_write(
+    key: &str,
+    value_len: usize,
+    ttl: Option<Duration>,
+    max_value_bytes: usize,
+) -> Result<()> {
+    validate_key(key)?;
+    validate_value(key, value_len, max_value_bytes)?;
+    if let Some(t) = ttl {
+        validate_ttl(key, t)?;
+    }
+    Ok(())
+}
+
+/// Checks every operation of a batch, and its guard, before any is applied.
+pub(crate) fn validate_batch(batch: &Batch, max_value_bytes: usize) -> Result<()> {
+    for op in &batch.ops {
+        match op {
+            WriteOp::Set { key, value, ttl }
+            | WriteOp::CompareAndSet {
+                key, value, ttl, ..
+            } => validate_write(key, value.len(), *ttl, max_value_bytes)?,
+            WriteOp::Delete { key } => validate_key(key)?,
+        }
+    }
+    if let Some(guard) = &batch.guard {
+        validate_key(&guard.name)?;
     }
     Ok(())
 }

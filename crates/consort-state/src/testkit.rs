@@ -253,6 +253,25 @@ impl crate::conformance::BackendFactory for RedisFactory {
     }
 }
 
+/// A target is itself a factory, which keeps its private server alive for as
+/// long as the factory is used.
+#[cfg(feature = "redis")]
+#[async_trait::async_trait]
+impl crate::conformance::BackendFactory for RedisTarget {
+    async fn open(&self) -> std::sync::Arc<dyn crate::StateBackend> {
+        self.factory().open().await
+    }
+
+    async fn open_pair(
+        &self,
+    ) -> (
+        std::sync::Arc<dyn crate::StateBackend>,
+        std::sync::Arc<dyn crate::StateBackend>,
+    ) {
+        self.factory().open_pair().await
+    }
+}
+
 /// Finds a Redis for test `test`, or returns `None` after printing
 /// `SKIP {test}: no redis-server on PATH and CONSORT_REDIS_URL unset`.
 ///

@@ -5,39 +5,7 @@ use std::time::Duration;
 use consort_state::conformance::{self, BackendFactory, MemoryFactory};
 use consort_state::{MemoryConfig, MemoryStore, StateBackend};
 
-macro_rules! cases {
-    ($($case:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            conformance::$case(MemoryFactory::new().open().await).await;
-        }
-    )*};
-}
-
-cases!(
-    basic_crud,
-    version_uniqueness,
-    ttl_expiry,
-    compare_and_set,
-    cas_race,
-    counter_atomicity,
-    lease_mutual_exclusion,
-    lease_expiry_and_renewal,
-    lease_reacquire_and_release,
-    batch_atomicity,
-    batch_guard,
-    list_pagination,
-    bad_input,
-    json_helpers,
-    pubsub_delivery,
-    pubsub_patterns,
-);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn namespace_isolation() {
-    let (a, b) = MemoryFactory::new().open_pair().await;
-    conformance::namespace_isolation(a, b).await;
-}
+consort_state::conformance_tests!(|_test: &'static str| async { Some(MemoryFactory::new()) });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pubsub_lag_reported() {

@@ -1,47 +1,13 @@
 //! The conformance suite against `RedisBackend`, one test per case, each on a
 //! private redis-server (or `CONSORT_REDIS_URL`) and a random namespace.
 
-use consort_state::conformance::{self, BackendFactory};
+use consort_state::conformance;
 use consort_state::testkit::redis_url_or_skip;
 use consort_state::{RedisBackend, RedisConfig, StateBackend};
 
-macro_rules! cases {
-    ($($case:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            let Some(target) = redis_url_or_skip(stringify!($case)).await else { return };
-            conformance::$case(target.factory().open().await).await;
-        }
-    )*};
-}
-
-cases!(
-    basic_crud,
-    version_uniqueness,
-    ttl_expiry,
-    compare_and_set,
-    cas_race,
-    counter_atomicity,
-    lease_mutual_exclusion,
-    lease_expiry_and_renewal,
-    lease_reacquire_and_release,
-    batch_atomicity,
-    batch_guard,
-    list_pagination,
-    bad_input,
-    json_helpers,
-    pubsub_delivery,
-    pubsub_patterns,
-);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn namespace_isolation() {
-    let Some(target) = redis_url_or_skip("namespace_isolation").await else {
-        return;
-    };
-    let (a, b) = target.factory().open_pair().await;
-    conformance::namespace_isolation(a, b).await;
-}
+// The target (not just its URL) is the factory, so a private server lives
+// until the test ends.
+consort_state::conformance_tests!(|test: &'static str| redis_url_or_skip(test));
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pubsub_lag_reported() {

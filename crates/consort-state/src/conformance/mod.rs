@@ -35,6 +35,52 @@ pub use kv::{
 pub use leases::{lease_expiry_and_renewal, lease_reacquire_and_release};
 pub use pubsub::{pubsub_delivery, pubsub_lag_reported, pubsub_patterns};
 
+/// Generates one `#[tokio::test]` per conformance case (every case that
+/// takes one backend, plus `namespace_isolation`), so each backend runs the
+/// same list and a new case reaches all of them.
+///
+/// The argument is a closure taking the test's name and returning a future
+/// of `Option<impl BackendFactory>`; `None` skips the test (the closure
+/// prints why). Needs tokio with the `macros` and `rt-multi-thread` features
+/// in the calling crate's dev-dependencies.
+///
+/// ```no_run
+/// consort_state::conformance_tests!(|_test: &'static str| async {
+///     Some(consort_state::conformance::MemoryFactory::new())
+/// });
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        $crate::conformance_tests!(@cases $factory;
+            basic_crud, version_uniqueness, ttl_expiry, compare_and_set, cas_race,
+            counter_atomicity, lease_mutual_exclusion, lease_expiry_and_renewal,
+            lease_reacquire_and_release, batch_atomicity, batch_guard, list_pagination,
+            bad_input, json_helpers, pubsub_delivery, pubsub_patterns);
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn namespace_isolation() {
+            let Some(factory) = ($factory)("namespace_isolation").await else {
+                return;
+            };
+            let (a, b) = $crate::conformance::BackendFactory::open_pair(&factory).await;
+            $crate::conformance::namespace_isolation(a, b).await;
+        }
+    };
+    (@cases $factory:expr; $($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let Some(factory) = ($factory)(stringify!($case)).await else {
+                return;
+            };
+            $crate::conformance::$case(
+                $crate::conformance::BackendFactory::open(&factory).await,
+            )
+            .await;
+        }
+    )*};
+}
+
 /// Opens fresh backends for the conformance cases.
 #[async_trait]
 pub trait BackendFactory: Send + Sync {

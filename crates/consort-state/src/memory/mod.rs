@@ -19,8 +19,8 @@ use crate::backend::{
 };
 use crate::error::{Error, Result};
 use crate::key::{
-    DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, glob_match, validate_key, validate_limit,
-    validate_namespace, validate_ttl, validate_value,
+    DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, glob_match, validate_batch, validate_key,
+    validate_limit, validate_namespace, validate_ttl, validate_value, validate_write,
 };
 
 use leases::Leases;
@@ -206,12 +206,7 @@ impl MemoryBackend {
     }
 
     fn check_write(&self, key: &str, value: &Bytes, ttl: Option<Duration>) -> Result<()> {
-        validate_key(key)?;
-        validate_value(key, value.len(), self.ns.max_value_bytes)?;
-        if let Some(t) = ttl {
-            validate_ttl(key, t)?;
-        }
-        Ok(())
+        validate_write(key, value.len(), ttl, self.ns.max_value_bytes)
     }
 
     fn read(&self, key: &str) -> Option<Versioned> {
@@ -395,20 +390,7 @@ impl StateBackend for MemoryBackend {
 
     async fn apply(&self, batch: Batch) -> Result<Vec<Option<Version>>> {
         let _s = debug_span!("state.apply", backend = "memory", ops = batch.ops.len()).entered();
-        for op in &batch.ops {
-            match op {
-                WriteOp::Set { key, value, ttl }
-                | WriteOp::CompareAndSet {
-                    key, value, ttl, ..
-                } => {
-                    self.check_write(key, value, *ttl)?;
-                }
-                WriteOp::Delete { key } => validate_key(key)?,
-            }
-        }
-        if let Some(g) = &batch.guard {
-            validate_key(&g.name)?;
-        }
+        validate_batch(&batch, self.ns.max_value_bytes)?;
         // Lock order everywhere: leases, then shards in ascending index.
         let leases = batch.guard.as_ref().map(|_| lock(&self.ns.leases));
         if let (Some(l), Some(g)) = (&leases, &batch.guard) {

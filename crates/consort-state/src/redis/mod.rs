@@ -47,8 +47,8 @@ use crate::backend::{
 };
 use crate::error::{Error, Result};
 use crate::key::{
-    DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, validate_key, validate_limit, validate_namespace,
-    validate_ttl, validate_value,
+    DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, validate_batch, validate_key, validate_limit,
+    validate_namespace, validate_ttl, validate_value, validate_write,
 };
 
 use pubsub::{Hub, HubConfig, SubscribeCmd, escape_pattern};
@@ -455,12 +455,7 @@ impl RedisBackend {
     }
 
     fn check_write(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
-        validate_key(key)?;
-        validate_value(key, value.len(), self.inner.cfg.max_value_bytes)?;
-        if let Some(t) = ttl {
-            validate_ttl(key, t)?;
-        }
-        Ok(())
+        validate_write(key, value.len(), ttl, self.inner.cfg.max_value_bytes)
     }
 
     fn hub(&self) -> &Hub {
@@ -728,20 +723,7 @@ impl StateBackend for RedisBackend {
     }
 
     async fn apply(&self, batch: Batch) -> Result<Vec<Option<Version>>> {
-        for op in &batch.ops {
-            match op {
-                WriteOp::Set { key, value, ttl }
-                | WriteOp::CompareAndSet {
-                    key, value, ttl, ..
-                } => {
-                    self.check_write(key, value, *ttl)?;
-                }
-                WriteOp::Delete { key } => validate_key(key)?,
-            }
-        }
-        if let Some(g) = &batch.guard {
-            validate_key(&g.name)?;
-        }
+        validate_batch(&batch, self.inner.cfg.max_value_bytes)?;
         if batch.ops.is_empty() && batch.guard.is_none() {
             return Ok(Vec::new());
         }
