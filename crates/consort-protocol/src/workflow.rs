@@ -6,7 +6,7 @@
 //! do not exist); cycles and experts unknown to a registry are found by
 //! `consort-workflow` when it builds the graph.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -76,6 +76,10 @@ impl WorkflowStep {
     /// The collaborating experts with `"all"` expanded to `participants`,
     /// without the primary expert and without repeats, in order of mention.
     pub fn collaborators(&self, participants: &[ExpertId]) -> Vec<ExpertId> {
+        // Most steps have none; skip building the set for them.
+        if self.collaborating_experts.is_empty() {
+            return Vec::new();
+        }
         let mut seen = BTreeSet::new();
         seen.insert(self.primary_expert.as_str());
         let mut out = Vec::new();
@@ -214,7 +218,8 @@ impl WorkflowSpec {
                 problems.push(e.within(&format!("participants[{index}]")));
             }
         }
-        let mut first_index: BTreeMap<StepNumber, usize> = BTreeMap::new();
+        let mut first_index: HashMap<StepNumber, usize> =
+            HashMap::with_capacity(self.workflow_steps.len());
         for (index, step) in self.workflow_steps.iter().enumerate() {
             if let Some(first) = first_index.get(&step.step) {
                 problems.push(ProtocolError::invalid(
@@ -229,95 +234,114 @@ impl WorkflowSpec {
             }
         }
         for (index, step) in self.workflow_steps.iter().enumerate() {
-            let at = format!("workflow_steps[{index}]");
-            self.step_problems(step, &at, &first_index, &mut problems);
+            self.step_problems(step, index, &first_index, &mut problems);
         }
         problems
     }
 
+    /// The problems of the step at `workflow_steps[index]`.
+    ///
+    /// Paths are formatted only for problems found: a valid workflow of
+    /// thousands of steps is checked without building a string per field.
     fn step_problems(
         &self,
         step: &WorkflowStep,
-        at: &str,
-        steps: &BTreeMap<StepNumber, usize>,
+        index: usize,
+        steps: &HashMap<StepNumber, usize>,
         problems: &mut Vec<ProtocolError>,
     ) {
+        let path = |field: std::fmt::Arguments<'_>| format!("workflow_steps[{index}].{field}");
         if step.name.trim().is_empty() {
             problems.push(ProtocolError::invalid(
-                format!("{at}.name"),
+                path(format_args!("name")),
                 "the step needs a name",
             ));
         }
-        let references = step
-            .next_step
-            .iter()
-            .map(|n| (format!("{at}.next_step"), *n))
-            .chain(
-                step.depends_on
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| (format!("{at}.depends_on[{i}]"), *n)),
-            );
-        for (path, target) in references {
+        let references = step.next_step.iter().map(|&n| (None, n)).chain(
+            step.depends_on
+                .iter()
+                .copied()
+                .enumerate()
+                .map(|(i, n)| (Some(i), n)),
+        );
+        for (position, target) in references {
+            let reference_path = || match position {
+                None => path(format_args!("next_step")),
+                Some(i) => path(format_args!("depends_on[{i}]")),
+            };
             if target == step.step {
                 problems.push(ProtocolError::invalid(
-                    path,
+                    reference_path(),
                     format!("step {target} refers to itself"),
                 ));
             } else if !steps.contains_key(&target) {
                 problems.push(ProtocolError::invalid(
-                    path,
+                    reference_path(),
                     format!("step {target} does not exist"),
                 ));
             }
         }
-        let experts = std::iter::once((format!("{at}.primary_expert"), &step.primary_expert))
+        let experts = std::iter::once((ExpertField::Primary, &step.primary_expert))
             .chain(
                 step.collaborating_experts
                     .iter()
                     .enumerate()
                     .filter_map(|(i, c)| match c {
-                        Collaborator::Expert(id) => {
-                            Some((format!("{at}.collaborating_experts[{i}]"), id))
-                        }
+                        Collaborator::Expert(id) => Some((ExpertField::Collaborating(i), id)),
                         Collaborator::All => None,
                     }),
             )
-            .chain(step.collaboration_points.iter().enumerate().map(|(i, p)| {
-                (
-                    format!("{at}.collaboration_points[{i}].with_expert"),
-                    &p.with_expert,
-                )
-            }));
-        for (path, id) in experts {
+            .chain(
+                step.collaboration_points
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (ExpertField::Validating(i), &p.with_expert)),
+            );
+        for (field, id) in experts {
+            let expert_path = || match field {
+                ExpertField::Primary => path(format_args!("primary_expert")),
+                ExpertField::Collaborating(i) => path(format_args!("collaborating_experts[{i}]")),
+                ExpertField::Validating(i) => {
+                    path(format_args!("collaboration_points[{i}].with_expert"))
+                }
+            };
             if let Err(e) = validate_expert_id(id) {
-                problems.push(e.within(&path));
+                problems.push(e.within(&expert_path()));
             } else if !self.participants.is_empty() && !self.participants.contains(id) {
                 problems.push(ProtocolError::invalid(
-                    path,
+                    expert_path(),
                     format!("expert {id:?} is not among the workflow's participants"),
                 ));
             }
         }
         if step.timeout_ms == Some(0) {
             problems.push(ProtocolError::invalid(
-                format!("{at}.timeout_ms"),
+                path(format_args!("timeout_ms")),
                 "a timeout of 0 ms would fail every attempt; omit it for none",
             ));
         }
         if let Some(retry) = step.retry {
             if retry.max_attempts == 0 {
                 problems.push(ProtocolError::invalid(
-                    format!("{at}.retry.max_attempts"),
+                    path(format_args!("retry.max_attempts")),
                     "at least one attempt is needed",
                 ));
             }
             if retry.initial_backoff_ms > retry.max_backoff_ms {
                 problems.push(ProtocolError::invalid(
-                    format!("{at}.retry.initial_backoff_ms"),
+                    path(format_args!("retry.initial_backoff_ms")),
                     "initial backoff exceeds max_backoff_ms",
                 ));
             }
         }
     }
+}
+
+/// Which expert reference of a step is checked; its JSON path is built only
+/// when the reference has a problem.
+#[derive(Clone, Copy)]
+enum ExpertField {
+    Primary,
+    Collaborating(usize),
+    Validating(usize),
 }

@@ -1,11 +1,14 @@
 //! One attempt of a step: the execution, then each collaboration point's
 //! validation, under one timeout, with executor panics caught.
 
+use std::any::Any;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use futures_util::future::Either;
 
 use crate::executor::{JsonMap, StepContext, StepExecutor, StepKind, StepOutcome};
 
@@ -23,24 +26,34 @@ pub(crate) enum AttemptResult {
     ValidationFailed(String),
 }
 
-pub(crate) async fn run(
+/// One attempt as a future. Nothing runs before its first poll (the
+/// executor is not called), except that the timeout's clock starts here.
+///
+/// Built from combinators rather than as an `async fn`: an `async fn` keeps
+/// its arguments (the whole context) next to the futures it awaits, and this
+/// future is stored once per step in flight, so its size matters.
+pub(crate) fn run(
     executor: Arc<dyn StepExecutor>,
     ctx: StepContext,
     timeout: Option<Duration>,
-) -> AttemptResult {
-    let work = AssertUnwindSafe(execute_and_validate(executor.as_ref(), ctx)).catch_unwind();
-    let finished = match timeout {
-        None => work.await,
-        Some(limit) => match tokio::time::timeout(limit, work).await {
-            Ok(done) => done,
-            Err(_) => {
-                return AttemptResult::Failed {
+) -> impl Future<Output = AttemptResult> + Send {
+    let work = AssertUnwindSafe(execute_and_validate(executor, ctx)).catch_unwind();
+    match timeout {
+        None => Either::Left(work.map(unwound)),
+        Some(limit) => Either::Right(tokio::time::timeout(limit, work).map(move |finished| {
+            finished.map_or_else(
+                |_| AttemptResult::Failed {
                     error: format!("attempt timed out after {limit:?}"),
                     retryable: true,
-                };
-            }
-        },
-    };
+                },
+                unwound,
+            )
+        })),
+    }
+}
+
+/// The attempt's result, or a non-retryable failure if the executor panicked.
+fn unwound(finished: Result<AttemptResult, Box<dyn Any + Send>>) -> AttemptResult {
     finished.unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<&str>()
@@ -54,10 +67,13 @@ pub(crate) async fn run(
     })
 }
 
-async fn execute_and_validate(executor: &dyn StepExecutor, ctx: StepContext) -> AttemptResult {
-    // Validations reuse the context; clone it only when there are some.
-    let base = (!ctx.step.collaboration_points.is_empty()).then(|| ctx.clone());
-    let outputs = match executor.execute(ctx).await {
+async fn execute_and_validate(executor: Arc<dyn StepExecutor>, ctx: StepContext) -> AttemptResult {
+    // Validations reuse the context; copy it only when there are some, and
+    // boxed, so that steps without validations (most) keep a small future.
+    let base = (!ctx.step.collaboration_points.is_empty()).then(|| Box::new(ctx.clone()));
+    // Through the trait object: `Arc<dyn StepExecutor>` itself implements the
+    // trait, and calling that impl would box a second future per call.
+    let outputs = match executor.as_ref().execute(ctx).await {
         StepOutcome::Completed(outputs) => outputs,
         StepOutcome::NeedsHuman { question } => return AttemptResult::NeedsHuman(question),
         StepOutcome::Failed { error, retryable } => {
@@ -65,8 +81,7 @@ async fn execute_and_validate(executor: &dyn StepExecutor, ctx: StepContext) -> 
         }
     };
     match base {
-        // Boxed so that steps without validations (most) keep a small future.
-        Some(base) => Box::pin(validate(executor, base, outputs)).await,
+        Some(base) => Box::pin(validate(executor.as_ref(), *base, outputs)).await,
         None => AttemptResult::Completed(outputs),
     }
 }

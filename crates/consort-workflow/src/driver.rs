@@ -12,12 +12,13 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
-use consort_protocol::{EventKind, ValidationFailurePolicy, WorkflowProgress};
+use consort_protocol::{EventKind, ValidationFailurePolicy, WorkflowProgress, WorkflowSpec};
 use consort_state::{Batch, Expect, WriteOp};
 use futures_util::FutureExt;
+use futures_util::future::Either;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use jiff::Timestamp;
 use serde_json::Value;
@@ -27,12 +28,12 @@ use crate::config::{Durability, FailurePolicy, RetryPolicy};
 use crate::engine::Inner;
 use crate::error::Error;
 use crate::events::Events;
-use crate::executor::{JsonMap, StepContext, StepKind};
-use crate::graph::WorkflowGraph;
+use crate::executor::{JsonMap, StepContext, StepExecutor, StepKind};
+use crate::graph::Plan;
 use crate::ownership::{Ownership, Signal};
 use crate::records::{
-    RunRecord, SpecRecord, StepRecord, assemble, cancel_key, encode, percent, run_key, spec_key,
-    step_key,
+    RunRecord, SpecRecord, SpecRecordRef, Stamp, StepRecord, assemble, cancel_key, encode, percent,
+    run_key, spec_key, step_keys, with_number,
 };
 use crate::status::{RunState, RunStatus, StepState};
 
@@ -53,13 +54,49 @@ enum Wake {
     Backoff { index: usize },
 }
 
-type InFlight = FuturesUnordered<Pin<Box<dyn Future<Output = Wake> + Send>>>;
+/// Work for the driving task to poll: a call of a step, or a retry's wait.
+// Jobs live for one turn in a reused vector and retries are rare; boxing the
+// common variant would cost an allocation per step to save nothing.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    Attempt {
+        index: usize,
+        executor: Arc<dyn StepExecutor>,
+        ctx: StepContext,
+        timeout: Option<Duration>,
+    },
+    Backoff {
+        index: usize,
+        delay: Duration,
+    },
+}
+
+/// Starts `job`: a future of one type for every job, so that
+/// `FuturesUnordered` stores it inline in its task (no box per step).
+///
+/// Called only after the turn's checkpoint, so an attempt number is durable
+/// before the executor can see it.
+fn start(job: Job) -> impl Future<Output = Wake> + Send {
+    match job {
+        Job::Attempt {
+            index,
+            executor,
+            ctx,
+            timeout,
+        } => Either::Left(
+            attempt::run(executor, ctx, timeout).map(move |result| Wake::Attempt { index, result }),
+        ),
+        Job::Backoff { index, delay } => {
+            Either::Right(tokio::time::sleep(delay).map(move |()| Wake::Backoff { index }))
+        }
+    }
+}
 
 /// One run being driven by this engine.
 pub(crate) struct Driver {
     inner: Arc<Inner>,
     run_id: Arc<str>,
-    graph: Arc<WorkflowGraph>,
+    graph: Arc<Plan>,
     params: Arc<JsonMap>,
     records: Vec<StepRecord>,
     /// Dependencies not completed yet, per step.
@@ -68,7 +105,16 @@ pub(crate) struct Driver {
     executing: usize,
     completed: usize,
     stop: Stop,
+    /// Writes queued for this turn's batch.
     ops: Vec<WriteOp>,
+    /// Jobs queued this turn, started after the turn's write.
+    jobs: Vec<Job>,
+    /// Key of each step's record, made once per run (durable runs only).
+    step_keys: Vec<String>,
+    /// `{run_id}:`, the start of every idempotency key.
+    idempotency_prefix: String,
+    /// The time of this turn's transitions; taken at its first use in a turn.
+    stamp: Option<Stamp>,
     created_at: Timestamp,
     ownership: Ownership,
     events: Events,
@@ -78,7 +124,7 @@ pub(crate) struct Driver {
 pub(crate) struct Stored {
     pub(crate) run: RunRecord,
     pub(crate) spec: SpecRecord,
-    pub(crate) graph: Arc<WorkflowGraph>,
+    pub(crate) graph: Arc<Plan>,
     pub(crate) steps: Vec<StepRecord>,
     pub(crate) cancel_requested: bool,
 }
@@ -87,12 +133,16 @@ impl Driver {
     fn with_records(
         inner: &Arc<Inner>,
         run_id: &str,
-        graph: Arc<WorkflowGraph>,
+        graph: Arc<Plan>,
         params: JsonMap,
         records: Vec<StepRecord>,
         created_at: Timestamp,
         ownership: Ownership,
     ) -> Self {
+        let step_keys = match inner.config.durability {
+            Durability::Steps => step_keys(run_id, &graph),
+            Durability::None => Vec::new(),
+        };
         let run_id: Arc<str> = Arc::from(run_id);
         let events = Events::new(
             &inner.backend,
@@ -118,6 +168,7 @@ impl Driver {
             .iter()
             .filter(|r| r.state == StepState::Completed)
             .count();
+        let idempotency_prefix = format!("{run_id}:");
         Self {
             inner: Arc::clone(inner),
             run_id,
@@ -130,6 +181,10 @@ impl Driver {
             completed,
             stop: Stop::None,
             ops: Vec::new(),
+            jobs: Vec::new(),
+            step_keys,
+            idempotency_prefix,
+            stamp: None,
             created_at,
             ownership,
             events,
@@ -140,7 +195,7 @@ impl Driver {
     pub(crate) fn new_run(
         inner: &Arc<Inner>,
         run_id: &str,
-        graph: Arc<WorkflowGraph>,
+        graph: Arc<Plan>,
         params: JsonMap,
         ownership: Ownership,
     ) -> Self {
@@ -251,10 +306,6 @@ impl Driver {
         self.records.get(index).map(|r| r.state)
     }
 
-    pub(crate) fn status(&self, state: RunState, error: Option<String>) -> RunStatus {
-        assemble(&self.run_id, &self.graph, state, error, &self.records)
-    }
-
     fn durable(&self) -> bool {
         self.inner.config.durability == Durability::Steps
     }
@@ -274,11 +325,11 @@ impl Driver {
 
     /// Writes the run and spec records of a new run; fails with
     /// [`Error::RunExists`] if the id is taken.
-    pub(crate) async fn begin(&mut self) -> Result<(), Error> {
+    pub(crate) async fn begin(&mut self, spec: &WorkflowSpec) -> Result<(), Error> {
         if self.durable() {
-            let record = SpecRecord {
-                spec: self.graph.spec().clone(),
-                params: (*self.params).clone(),
+            let record = SpecRecordRef {
+                spec,
+                params: &self.params,
             };
             let key = spec_key(&self.run_id);
             let value = encode(&self.run_id, &key, &record)?;
@@ -350,14 +401,12 @@ impl Driver {
         if !self.durable() {
             return;
         }
-        let (Some(rec), Some(info)) = (self.records.get(index), self.graph.steps().get(index))
-        else {
+        let (Some(rec), Some(key)) = (self.records.get(index), self.step_keys.get(index)) else {
             return;
         };
-        let key = step_key(&self.run_id, info.number);
-        match encode(&self.run_id, &key, rec) {
+        match encode(&self.run_id, key, rec) {
             Ok(value) => self.ops.push(WriteOp::Set {
-                key,
+                key: key.clone(),
                 value,
                 ttl: None,
             }),
@@ -382,14 +431,14 @@ impl Driver {
     /// Drives the run until every step is settled or it pauses, stops or is
     /// cancelled, and returns its status.
     pub(crate) async fn drive(mut self) -> Result<RunStatus, Error> {
-        let mut in_flight: InFlight = FuturesUnordered::new();
-        let mut launches: Vec<(usize, StepContext)> = Vec::new();
+        let mut in_flight = FuturesUnordered::new();
         let mut signal = self.ownership.signal.clone();
         loop {
-            self.launch_ready(&mut launches);
+            self.launch_ready();
             self.flush().await?;
-            for (index, ctx) in launches.drain(..) {
-                in_flight.push(self.attempt(index, ctx));
+            // Only now, with the attempt numbers durable, may the calls start.
+            for job in self.jobs.drain(..) {
+                in_flight.push(start(job));
             }
             if in_flight.is_empty() {
                 break;
@@ -413,11 +462,13 @@ impl Driver {
                 }
                 Some(wake) = in_flight.next() => Some(wake),
             };
+            // A new turn: what happens from here on gets a new time.
+            self.stamp = None;
             if let Some(wake) = wake {
-                self.handle(wake, &mut in_flight);
+                self.handle(wake);
                 // Completions that are already there share this turn's write.
                 while let Some(Some(wake)) = in_flight.next().now_or_never() {
-                    self.handle(wake, &mut in_flight);
+                    self.handle(wake);
                 }
             }
             if self.stop >= Stop::FailFast {
@@ -429,7 +480,8 @@ impl Driver {
         self.finish().await
     }
 
-    fn launch_ready(&mut self, launches: &mut Vec<(usize, StepContext)>) {
+    /// Queues a call for each ready step, up to the concurrency limit.
+    fn launch_ready(&mut self) {
         if self.stop != Stop::None {
             return;
         }
@@ -439,7 +491,12 @@ impl Driver {
             };
             if let Some(ctx) = self.prepare(index) {
                 self.executing += 1;
-                launches.push((index, ctx));
+                self.jobs.push(Job::Attempt {
+                    index,
+                    executor: Arc::clone(&self.inner.executor),
+                    timeout: ctx.step.timeout.or(self.inner.config.step_timeout),
+                    ctx,
+                });
             }
         }
     }
@@ -457,8 +514,12 @@ impl Driver {
                 continue;
             };
             let outputs = dep_rec.outputs.clone().unwrap_or_default();
-            inputs.insert(format!("step_{}", dep_info.number), Value::Object(outputs));
+            inputs.insert(
+                with_number("step_", dep_info.number),
+                Value::Object(outputs),
+            );
         }
+        let stamp = self.now();
         let rec = self.records.get_mut(index)?;
         if !matches!(
             rec.state,
@@ -474,7 +535,7 @@ impl Driver {
         }
         rec.attempts += 1;
         rec.state = StepState::Running;
-        rec.started_at = Some(Timestamp::now());
+        rec.started_at = Some(stamp);
         rec.finished_at = None;
         let attempt = rec.attempts;
         self.checkpoint(index);
@@ -486,7 +547,7 @@ impl Driver {
             None,
         );
         Some(StepContext {
-            idempotency_key: format!("{}:{}", self.run_id, info.number),
+            idempotency_key: with_number(&self.idempotency_prefix, info.number),
             run_id: Arc::clone(&self.run_id),
             collaborators: info.collaborators.clone(),
             step: info,
@@ -496,20 +557,7 @@ impl Driver {
         })
     }
 
-    fn attempt(
-        &self,
-        index: usize,
-        ctx: StepContext,
-    ) -> Pin<Box<dyn Future<Output = Wake> + Send>> {
-        let executor = Arc::clone(&self.inner.executor);
-        let timeout = ctx.step.timeout.or(self.inner.config.step_timeout);
-        Box::pin(async move {
-            let result = attempt::run(executor, ctx, timeout).await;
-            Wake::Attempt { index, result }
-        })
-    }
-
-    fn handle(&mut self, wake: Wake, in_flight: &mut InFlight) {
+    fn handle(&mut self, wake: Wake) {
         match wake {
             Wake::Backoff { index } => {
                 if self.stop == Stop::None {
@@ -522,7 +570,7 @@ impl Driver {
                     AttemptResult::Completed(outputs) => self.complete(index, outputs),
                     AttemptResult::NeedsHuman(question) => self.wait_for_human(index, question),
                     AttemptResult::Failed { error, retryable } => {
-                        self.attempt_failed(index, error, retryable, in_flight);
+                        self.attempt_failed(index, error, retryable);
                     }
                     AttemptResult::ValidationFailed(error) => {
                         let policy = self
@@ -533,11 +581,11 @@ impl Driver {
                             .unwrap_or_default();
                         match policy {
                             ValidationFailurePolicy::Retry => {
-                                self.attempt_failed(index, error, true, in_flight);
+                                self.attempt_failed(index, error, true);
                             }
                             ValidationFailurePolicy::Escalate => self.wait_for_human(index, error),
                             ValidationFailurePolicy::Fail => {
-                                self.attempt_failed(index, error, false, in_flight);
+                                self.attempt_failed(index, error, false);
                             }
                         }
                     }
@@ -559,12 +607,18 @@ impl Driver {
         }
     }
 
+    /// The time of this turn's transitions (see [`Stamp`]).
+    fn now(&mut self) -> Stamp {
+        self.stamp.get_or_insert_with(Stamp::now).clone()
+    }
+
     fn complete(&mut self, index: usize, outputs: JsonMap) {
+        let stamp = self.now();
         let Some(rec) = self.records.get_mut(index) else {
             return;
         };
         rec.state = StepState::Completed;
-        rec.finished_at = Some(Timestamp::now());
+        rec.finished_at = Some(stamp);
         rec.outputs = Some(outputs);
         rec.error = None;
         rec.question = None;
@@ -596,13 +650,7 @@ impl Driver {
         self.stop_with(Stop::Pause);
     }
 
-    fn attempt_failed(
-        &mut self,
-        index: usize,
-        error: String,
-        retryable: bool,
-        in_flight: &mut InFlight,
-    ) {
+    fn attempt_failed(&mut self, index: usize, error: String, retryable: bool) {
         let retry = self
             .graph
             .steps()
@@ -622,16 +670,14 @@ impl Driver {
             // attempt's `running` record carries the error.
             if self.stop == Stop::None {
                 let delay = retry.backoff(attempts);
-                in_flight.push(Box::pin(async move {
-                    tokio::time::sleep(delay).await;
-                    Wake::Backoff { index }
-                }));
+                self.jobs.push(Job::Backoff { index, delay });
             }
             return;
         }
+        let stamp = self.now();
         if let Some(rec) = self.records.get_mut(index) {
             rec.state = StepState::Failed;
-            rec.finished_at = Some(Timestamp::now());
+            rec.finished_at = Some(stamp);
         }
         self.checkpoint(index);
         match self.inner.config.failure_policy {
@@ -655,9 +701,10 @@ impl Driver {
     }
 
     fn settle(&mut self, index: usize, state: StepState) {
+        let stamp = self.now();
         if let Some(rec) = self.records.get_mut(index) {
             rec.state = state;
-            rec.finished_at = Some(Timestamp::now());
+            rec.finished_at = Some(stamp);
             self.checkpoint(index);
         }
     }
@@ -688,7 +735,8 @@ impl Driver {
             RunState::WaitingForHuman => EventKind::WaitingForHuman,
             RunState::Failed | RunState::Running => EventKind::WorkflowFailed,
         };
-        let status = self.status(state, error);
+        let records = std::mem::take(&mut self.records);
+        let status = assemble(&self.run_id, &self.graph, state, error, records);
         self.events
             .emit(kind, None, status.percent_complete, status.error.as_deref());
         let Self {

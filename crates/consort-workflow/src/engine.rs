@@ -12,10 +12,10 @@ use crate::config::{Durability, EngineConfig};
 use crate::driver::{Driver, Stored};
 use crate::error::Error;
 use crate::executor::{JsonMap, StepExecutor};
-use crate::graph::WorkflowGraph;
+use crate::graph::Plan;
 use crate::ownership::{ActiveRuns, Ownership, Signal, raise};
 use crate::records::{
-    RunRecord, SpecRecord, StepRecord, assemble, cancel_key, decode, run_key, spec_key, step_key,
+    RunRecord, SpecRecord, StepRecord, assemble, cancel_key, decode, run_key, spec_key, step_keys,
     validate_run_id,
 };
 use crate::status::{RunState, RunStatus, StepState};
@@ -152,12 +152,12 @@ impl Engine {
         params: JsonMap,
         run_id: Option<String>,
     ) -> Result<Driver, Error> {
-        let graph = Arc::new(WorkflowGraph::build(spec, None)?);
+        let graph = Arc::new(Plan::build(spec, None)?);
         let run_id = run_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         validate_run_id(&run_id)?;
         let ownership = Ownership::take(&self.inner, &run_id).await?;
         let mut driver = Driver::new_run(&self.inner, &run_id, graph, params, ownership);
-        driver.begin().await?;
+        driver.begin(spec).await?;
         Ok(driver)
     }
 
@@ -309,7 +309,7 @@ impl Engine {
             &stored.graph,
             stored.run.state,
             stored.run.error,
-            &stored.steps,
+            stored.steps,
         ))
     }
 
@@ -364,16 +364,12 @@ impl Engine {
                 });
             }
         };
-        let graph = WorkflowGraph::build(&spec.spec, None).map_err(|e| Error::Corrupt {
+        let graph = Plan::build(&spec.spec, None).map_err(|e| Error::Corrupt {
             run_id: run_id.to_owned(),
             key: spec_key.clone(),
             detail: e.to_string(),
         })?;
-        let step_keys: Vec<String> = graph
-            .steps()
-            .iter()
-            .map(|s| step_key(run_id, s.number))
-            .collect();
+        let step_keys = step_keys(run_id, &graph);
         let values = backend
             .get_many(&step_keys)
             .await

@@ -136,6 +136,15 @@ fn owner_text(step: &Option<(StepNumber, String)>) -> String {
 #[derive(Debug, Clone)]
 pub struct WorkflowGraph {
     spec: WorkflowSpec,
+    plan: Plan,
+}
+
+/// Everything of a [`WorkflowGraph`] but the definition itself: what the
+/// engine drives a run with. A run does not copy the definition (for a large
+/// workflow, copying and freeing it would cost as much as running it).
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    name: String,
     dag: DiGraph<StepNumber, ()>,
     steps: Vec<Arc<StepInfo>>,
     deps: Adjacency,
@@ -390,6 +399,89 @@ impl WorkflowGraph {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build(spec: &WorkflowSpec, experts: Option<&[ExpertProfile]>) -> Result<Self, Error> {
+        Ok(Self {
+            plan: Plan::build(spec, experts)?,
+            spec: spec.clone(),
+        })
+    }
+
+    /// The workflow this graph was built from.
+    pub fn spec(&self) -> &WorkflowSpec {
+        &self.spec
+    }
+
+    /// The workflow's name.
+    pub fn name(&self) -> &str {
+        self.plan.name()
+    }
+
+    /// The steps, sorted by number.
+    pub fn steps(&self) -> &[Arc<StepInfo>] {
+        self.plan.steps()
+    }
+
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        self.plan.len()
+    }
+
+    /// True for a workflow without steps (never the case for a built graph).
+    pub fn is_empty(&self) -> bool {
+        self.plan.steps.is_empty()
+    }
+
+    /// The underlying petgraph graph; node weights are step numbers.
+    pub fn dag(&self) -> &DiGraph<StepNumber, ()> {
+        &self.plan.dag
+    }
+
+    /// Step indices in a topological order.
+    pub fn topological_order(&self) -> &[usize] {
+        &self.plan.topo
+    }
+
+    /// The index of step `number`.
+    pub fn index_of(&self, number: StepNumber) -> Option<usize> {
+        self.plan.index_of(number)
+    }
+
+    /// Numbers of the steps that must complete before step `number`.
+    pub fn dependencies_of(&self, number: StepNumber) -> Vec<StepNumber> {
+        self.numbers(self.index_of(number).map(|i| self.plan.deps(i)))
+    }
+
+    /// Numbers of the steps that wait for step `number`.
+    pub fn dependents_of(&self, number: StepNumber) -> Vec<StepNumber> {
+        self.numbers(self.index_of(number).map(|i| self.plan.dependents(i)))
+    }
+
+    fn numbers(&self, indices: Option<&[usize]>) -> Vec<StepNumber> {
+        indices
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.steps().get(i).map(|s| s.number))
+            .collect()
+    }
+
+    /// Every edge as `(from, to)` step numbers, sorted.
+    pub fn edges(&self) -> Vec<(StepNumber, StepNumber)> {
+        let dag = &self.plan.dag;
+        let mut edges: Vec<(StepNumber, StepNumber)> = dag
+            .edge_indices()
+            .filter_map(|e| dag.edge_endpoints(e))
+            .filter_map(|(a, b)| Some((*dag.node_weight(a)?, *dag.node_weight(b)?)))
+            .collect();
+        edges.sort_unstable();
+        edges
+    }
+}
+
+impl Plan {
+    /// Validates `spec` (see [`validate`]) and lays out its steps and edges.
+    pub(crate) fn build(
+        spec: &WorkflowSpec,
+        experts: Option<&[ExpertProfile]>,
+    ) -> Result<Self, Error> {
         let (problems, layout) = check(spec, experts);
         if !problems.is_empty() {
             return Err(Error::Invalid {
@@ -412,7 +504,7 @@ impl WorkflowGraph {
             .map(|s| Arc::new(StepInfo::new(s, &spec.participants)))
             .collect();
         Ok(Self {
-            spec: spec.clone(),
+            name: spec.workflow_name.clone(),
             dag,
             steps,
             deps,
@@ -421,62 +513,20 @@ impl WorkflowGraph {
         })
     }
 
-    /// The workflow this graph was built from.
-    pub fn spec(&self) -> &WorkflowSpec {
-        &self.spec
+    pub(crate) fn name(&self) -> &str {
+        &self.name
     }
 
-    /// The workflow's name.
-    pub fn name(&self) -> &str {
-        &self.spec.workflow_name
-    }
-
-    /// The steps, sorted by number.
-    pub fn steps(&self) -> &[Arc<StepInfo>] {
+    pub(crate) fn steps(&self) -> &[Arc<StepInfo>] {
         &self.steps
     }
 
-    /// Number of steps.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.steps.len()
     }
 
-    /// True for a workflow without steps (never the case for a built graph).
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-
-    /// The underlying petgraph graph; node weights are step numbers.
-    pub fn dag(&self) -> &DiGraph<StepNumber, ()> {
-        &self.dag
-    }
-
-    /// Step indices in a topological order.
-    pub fn topological_order(&self) -> &[usize] {
-        &self.topo
-    }
-
-    /// The index of step `number`.
-    pub fn index_of(&self, number: StepNumber) -> Option<usize> {
+    pub(crate) fn index_of(&self, number: StepNumber) -> Option<usize> {
         self.steps.binary_search_by_key(&number, |s| s.number).ok()
-    }
-
-    /// Numbers of the steps that must complete before step `number`.
-    pub fn dependencies_of(&self, number: StepNumber) -> Vec<StepNumber> {
-        self.numbers(self.index_of(number).map(|i| self.deps.of(i)))
-    }
-
-    /// Numbers of the steps that wait for step `number`.
-    pub fn dependents_of(&self, number: StepNumber) -> Vec<StepNumber> {
-        self.numbers(self.index_of(number).map(|i| self.dependents.of(i)))
-    }
-
-    fn numbers(&self, indices: Option<&[usize]>) -> Vec<StepNumber> {
-        indices
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| self.steps.get(i).map(|s| s.number))
-            .collect()
     }
 
     pub(crate) fn deps(&self, index: usize) -> &[usize] {
@@ -485,18 +535,6 @@ impl WorkflowGraph {
 
     pub(crate) fn dependents(&self, index: usize) -> &[usize] {
         self.dependents.of(index)
-    }
-
-    /// Every edge as `(from, to)` step numbers, sorted.
-    pub fn edges(&self) -> Vec<(StepNumber, StepNumber)> {
-        let mut edges: Vec<(StepNumber, StepNumber)> = self
-            .dag
-            .edge_indices()
-            .filter_map(|e| self.dag.edge_endpoints(e))
-            .filter_map(|(a, b)| Some((*self.dag.node_weight(a)?, *self.dag.node_weight(b)?)))
-            .collect();
-        edges.sort_unstable();
-        edges
     }
 }
 
