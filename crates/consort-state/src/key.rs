@@ -50,6 +50,15 @@ pub fn validate_key(key: &str) -> Result<()> {
             format!("is {} bytes, over the limit of {MAX_KEY_BYTES}", key.len()),
         ));
     }
+    // Keys are nearly always printable ASCII: one branch-free pass over the
+    // bytes (which the compiler vectorises) settles those, and only a key
+    // with a control or non-ASCII byte walks its chars to find the culprit.
+    let plain = key
+        .bytes()
+        .fold(true, |ok, b| ok & (0x20..0x7f).contains(&b));
+    if plain {
+        return Ok(());
+    }
     if let Some(c) = key.chars().find(|c| c.is_control()) {
         return Err(invalid(
             key,
@@ -212,6 +221,19 @@ mod tests {
         assert!(validate_namespace("mcp").is_ok());
         assert!(validate_namespace("a*").is_err());
         assert!(validate_namespace("").is_err());
+        // The ASCII fast path must agree with the plain definition for every
+        // char near the ASCII/Latin-1 control ranges and a few far beyond.
+        let probes = (0u32..0x300).chain([0x2028, 0xfeff, 0x1f600, 0x10ffff]);
+        for c in probes.filter_map(char::from_u32) {
+            for key in [format!("{c}"), format!("ab{c}cd"), format!("é{c}")] {
+                assert_eq!(
+                    validate_key(&key).is_err(),
+                    key.chars().any(char::is_control),
+                    "{:?}",
+                    c as u32
+                );
+            }
+        }
         let long = "é".repeat(100);
         let err = validate_key(&format!("{long}\n")).unwrap_err().to_string();
         assert!(err.contains("bytes"), "{err}");

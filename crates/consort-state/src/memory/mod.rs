@@ -4,6 +4,7 @@ mod leases;
 mod map;
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -24,7 +25,7 @@ use crate::key::{
 };
 
 use leases::Leases;
-use map::{Entry, ShardedMap};
+use map::{Entry, Hashed, SHARDS, ShardedMap, StoredKey, TakeHash, shard_of};
 
 /// Tuning for a [`MemoryStore`].
 #[derive(Debug, Clone)]
@@ -210,8 +211,9 @@ impl MemoryBackend {
     }
 
     fn read(&self, key: &str) -> Option<Versioned> {
-        let shard = self.ns.kv.read(self.ns.kv.shard_of(key));
-        let e = shard.get(key)?;
+        let h = self.ns.kv.hash(key);
+        let shard = self.ns.kv.read(h.shard());
+        let e = shard.get(h.q())?;
         e.live().then(|| Versioned {
             value: e.value.clone(),
             version: e.version,
@@ -283,12 +285,13 @@ impl StateBackend for MemoryBackend {
             version,
             expires_at: deadline(ttl),
         };
-        let mut shard = self.ns.kv.write(self.ns.kv.shard_of(key));
+        let h = self.ns.kv.hash(key);
+        let mut shard = self.ns.kv.write(h.shard());
         // get_mut first: overwriting an existing key then needs no String allocation.
-        if let Some(e) = shard.get_mut(key) {
+        if let Some(e) = shard.get_mut(h.q()) {
             *e = entry;
         } else {
-            shard.insert(key.to_owned(), entry);
+            shard.insert(h.to_stored(), entry);
         }
         Ok(version)
     }
@@ -296,8 +299,9 @@ impl StateBackend for MemoryBackend {
     async fn delete(&self, key: &str) -> Result<bool> {
         let _s = debug_span!("state.delete", backend = "memory", key).entered();
         validate_key(key)?;
-        let mut shard = self.ns.kv.write(self.ns.kv.shard_of(key));
-        Ok(shard.remove(key).is_some_and(|e| e.live()))
+        let h = self.ns.kv.hash(key);
+        let mut shard = self.ns.kv.write(h.shard());
+        Ok(shard.remove(h.q()).is_some_and(|e| e.live()))
     }
 
     async fn compare_and_set(
@@ -309,12 +313,13 @@ impl StateBackend for MemoryBackend {
     ) -> Result<Version> {
         let _s = debug_span!("state.compare_and_set", backend = "memory", key).entered();
         self.check_write(key, &value, ttl)?;
-        let mut shard = self.ns.kv.write(self.ns.kv.shard_of(key));
-        let actual = shard.get(key).filter(|e| e.live()).map(|e| e.version);
+        let h = self.ns.kv.hash(key);
+        let mut shard = self.ns.kv.write(h.shard());
+        let actual = shard.get(h.q()).filter(|e| e.live()).map(|e| e.version);
         check_expect(key, expect, actual)?;
         let version = self.ns.version();
         shard.insert(
-            key.to_owned(),
+            h.to_stored(),
             Entry {
                 value,
                 version,
@@ -343,8 +348,9 @@ impl StateBackend for MemoryBackend {
         let _s = debug_span!("state.expire", backend = "memory", key).entered();
         validate_key(key)?;
         validate_ttl(key, ttl)?;
-        let mut shard = self.ns.kv.write(self.ns.kv.shard_of(key));
-        match shard.get_mut(key) {
+        let h = self.ns.kv.hash(key);
+        let mut shard = self.ns.kv.write(h.shard());
+        match shard.get_mut(h.q()) {
             Some(e) if e.live() => {
                 e.expires_at = deadline(Some(ttl));
                 Ok(true)
@@ -364,12 +370,11 @@ impl StateBackend for MemoryBackend {
             keys.extend(
                 shard
                     .iter()
+                    .map(|(k, e)| (k.as_str(), e))
                     .filter(|(k, e)| {
-                        k.starts_with(prefix)
-                            && after.is_none_or(|a| k.as_str() > a)
-                            && e.live_at(now)
+                        k.starts_with(prefix) && after.is_none_or(|a| *k > a) && e.live_at(now)
                     })
-                    .map(|(k, _)| k.clone()),
+                    .map(|(k, _)| k.to_owned()),
             );
         }
         // Sorted pages with "strictly after the last key" cursors give
@@ -396,26 +401,32 @@ impl StateBackend for MemoryBackend {
         if let (Some(l), Some(g)) = (&leases, &batch.guard) {
             l.check_guard(g)?;
         }
-        let mut idxs: Vec<usize> = batch
+        // Each key is hashed once; the hash picks its shard and finds it there.
+        let hashes: Vec<u64> = batch
             .ops
             .iter()
-            .map(|op| self.ns.kv.shard_of(op.key()))
+            .map(|op| self.ns.kv.hash(op.key()).hash())
             .collect();
-        let op_shards = idxs.clone();
-        idxs.sort_unstable();
-        idxs.dedup();
-        let mut guards: Vec<_> = idxs.iter().map(|&i| self.ns.kv.write(i)).collect();
-        let slot = |shard: usize| idxs.binary_search(&shard).unwrap_or(0);
+        // Shards to lock, as bits: ascending bit order is the lock order, and
+        // a shard's guard sits at the number of locked shards below it.
+        let locked = hashes.iter().fold(0u64, |m, &h| m | 1 << shard_of(h));
+        let mut guards: Vec<_> = (0..SHARDS)
+            .filter(|s| locked & (1 << s) != 0)
+            .map(|s| self.ns.kv.write(s))
+            .collect();
+        let slot = |hash: u64| (locked & ((1 << shard_of(hash)) - 1)).count_ones() as usize;
 
         // Validate against a simulated state first so a late failure leaves nothing written.
-        let mut overlay: HashMap<&str, Option<Version>> = HashMap::new();
+        let mut overlay: HashMap<Hashed<'_>, Option<Version>, BuildHasherDefault<TakeHash>> =
+            HashMap::with_capacity_and_hasher(batch.ops.len(), BuildHasherDefault::default());
         let mut versions = Vec::with_capacity(batch.ops.len());
-        for (op, &shard) in batch.ops.iter().zip(&op_shards) {
+        for (op, &hash) in batch.ops.iter().zip(&hashes) {
             let key = op.key();
-            let current = match overlay.get(key) {
+            let h = Hashed::new(hash, key);
+            let current = match overlay.get(&h) {
                 Some(v) => *v,
-                None => guards[slot(shard)]
-                    .get(key)
+                None => guards[slot(hash)]
+                    .get(h.q())
                     .filter(|e| e.live())
                     .map(|e| e.version),
             };
@@ -427,21 +438,22 @@ impl StateBackend for MemoryBackend {
                     Some(self.ns.version())
                 }
             };
-            overlay.insert(key, after);
+            overlay.insert(h, after);
             versions.push(after);
         }
-        for ((op, &shard), version) in batch.ops.into_iter().zip(&op_shards).zip(&versions) {
-            let g = &mut guards[slot(shard)];
+        drop(overlay);
+        for ((op, &hash), version) in batch.ops.into_iter().zip(&hashes).zip(&versions) {
+            let g = &mut guards[slot(hash)];
             match op {
                 WriteOp::Delete { key } => {
-                    g.remove(&key);
+                    g.remove(Hashed::new(hash, &key).q());
                 }
                 WriteOp::Set { key, value, ttl }
                 | WriteOp::CompareAndSet {
                     key, value, ttl, ..
                 } => {
                     g.insert(
-                        key,
+                        StoredKey::new(hash, key),
                         Entry {
                             value,
                             version: version.unwrap_or_default(),
