@@ -138,10 +138,10 @@ impl StepExecutor for CampaignExperts {
             ctx.attempt,
             ctx.idempotency_key
         );
-        if let StepKind::Validate { point, .. } = &ctx.kind {
-            if point.validation_needed.as_deref() == Some("budget_feasibility") {
-                return self.settle_budget();
-            }
+        if let StepKind::Validate { point, .. } = &ctx.kind
+            && point.validation_needed.as_deref() == Some("budget_feasibility")
+        {
+            return self.settle_budget();
         }
         self.simulated.execute(ctx).await
     }
