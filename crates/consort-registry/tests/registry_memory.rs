@@ -3,6 +3,7 @@
 // Integration tests: unwrap/panic report failures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -14,24 +15,4 @@ fn backend() -> Arc<dyn StateBackend> {
     Arc::new(MemoryBackend::new(&random_namespace("registry")).unwrap())
 }
 
-macro_rules! cases {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            common::$name(backend()).await;
-        }
-    )*};
-}
-
-cases!(
-    register_update_deregister,
-    invalid_profile_rejected,
-    heartbeat_unknown_expert,
-    heartbeat_lapse,
-    unswept_lapse_reported_by_heartbeat,
-    concurrent_sweepers_report_once,
-    slots_are_atomic,
-    slot_drop_and_reset,
-    watch_sees_changes,
-    lapse_race_reports_once,
-);
+registry_cases!(|_test: &'static str| async { Some(((), backend())) });

@@ -5,6 +5,7 @@
 // Integration tests: unwrap/panic report failures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -17,31 +18,11 @@ use consort_registry::RegistryChange;
 use consort_state::testkit::redis_url_or_skip;
 use consort_state::{RedisBackend, RedisConfig, StateBackend};
 
-macro_rules! cases {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            let Some(target) = redis_url_or_skip(concat!("registry_redis::", stringify!($name))).await else {
-                return;
-            };
-            let backend: Arc<dyn StateBackend> = Arc::new(target.backend().await);
-            common::$name(backend).await;
-        }
-    )*};
-}
-
-cases!(
-    register_update_deregister,
-    invalid_profile_rejected,
-    heartbeat_unknown_expert,
-    heartbeat_lapse,
-    unswept_lapse_reported_by_heartbeat,
-    concurrent_sweepers_report_once,
-    slots_are_atomic,
-    slot_drop_and_reset,
-    watch_sees_changes,
-    lapse_race_reports_once,
-);
+registry_cases!(|test: &'static str| async move {
+    let target = redis_url_or_skip(&format!("registry_redis::{test}")).await?;
+    let backend: Arc<dyn StateBackend> = Arc::new(target.backend().await);
+    Some((target, backend))
+});
 
 /// Child mode is selected by these variables; without them the child test
 /// below returns at once.

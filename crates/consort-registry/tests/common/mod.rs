@@ -12,6 +12,35 @@ use consort_protocol::{Availability, ExpertProfile};
 use consort_registry::{Error, ExpertRegistry, RegistryChange, RegistryConfig, RegistryWatch};
 use consort_state::StateBackend;
 
+/// One `#[tokio::test]` per case of this module, so every backend runs the
+/// same list. `$open` takes the test's name and returns a future of
+/// `Option<(guard, Arc<dyn StateBackend>)>`: the guard (a private Redis
+/// server, say) lives until the test ends; `None` skips.
+macro_rules! registry_cases {
+    ($open:expr) => {
+        registry_cases!(@each $open;
+            register_update_deregister,
+            invalid_profile_rejected,
+            heartbeat_unknown_expert,
+            heartbeat_lapse,
+            unswept_lapse_reported_by_heartbeat,
+            concurrent_sweepers_report_once,
+            slots_are_atomic,
+            slot_drop_and_reset,
+            watch_sees_changes,
+            lapse_race_reports_once);
+    };
+    (@each $open:expr; $($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let Some((_keep, backend)) = ($open)(stringify!($name)).await else {
+                return;
+            };
+            common::$name(backend).await;
+        }
+    )*};
+}
+
 /// Short enough to keep tests quick, long enough that a loaded 2-core
 /// machine does not miss heartbeats sent every TTL/4.
 pub(crate) const SHORT_TTL: Duration = Duration::from_millis(300);
