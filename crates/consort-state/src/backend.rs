@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -91,7 +92,7 @@ impl Lease {
     /// A guard for [`Batch::guard`] that requires this lease to still be held.
     pub fn guard(&self) -> LeaseGuard {
         LeaseGuard {
-            name: self.name.clone(),
+            name: Arc::from(self.name.as_str()),
             token: self.token,
         }
     }
@@ -217,8 +218,8 @@ impl WriteOp {
 /// Requires lease `name` to be held with fencing token `token` for a batch to apply.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LeaseGuard {
-    /// Lease name.
-    pub name: String,
+    /// Lease name (shared: a writer guards batch after batch with one lease).
+    pub name: Arc<str>,
     /// Fencing token the lease must currently have.
     pub token: u64,
 }

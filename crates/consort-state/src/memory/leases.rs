@@ -110,14 +110,14 @@ impl Leases {
         let now = Instant::now();
         let ok = self
             .slots
-            .get(&guard.name)
+            .get(&*guard.name)
             .and_then(|s| s.live(now))
             .is_some_and(|h| h.token == guard.token);
         if ok {
             Ok(())
         } else {
             Err(Error::LeaseLost {
-                name: guard.name.clone(),
+                name: guard.name.to_string(),
                 token: guard.token,
             })
         }

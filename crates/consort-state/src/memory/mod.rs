@@ -210,6 +210,39 @@ impl MemoryBackend {
         validate_write(key, value.len(), ttl, self.ns.max_value_bytes)
     }
 
+    /// The version each op of a batch leaves, after checking every
+    /// compare-and-set against the stored state (`stored`) as changed by the
+    /// ops before it, so that a late failure leaves nothing written.
+    fn check_expectations<'k>(
+        &self,
+        ops: &'k [WriteOp],
+        hashes: &[u64],
+        stored: impl Fn(u64, &Hashed<'k>) -> Option<Version>,
+    ) -> Result<Vec<Option<Version>>> {
+        let mut overlay: HashMap<Hashed<'_>, Option<Version>, BuildHasherDefault<TakeHash>> =
+            HashMap::with_capacity_and_hasher(ops.len(), BuildHasherDefault::default());
+        let mut versions = Vec::with_capacity(ops.len());
+        for (op, &hash) in ops.iter().zip(hashes) {
+            let key = op.key();
+            let h = Hashed::new(hash, key);
+            let current = match overlay.get(&h) {
+                Some(v) => *v,
+                None => stored(hash, &h),
+            };
+            let after = match op {
+                WriteOp::Delete { .. } => None,
+                WriteOp::Set { .. } => Some(self.ns.version()),
+                WriteOp::CompareAndSet { expect, .. } => {
+                    check_expect(key, *expect, current)?;
+                    Some(self.ns.version())
+                }
+            };
+            overlay.insert(h, after);
+            versions.push(after);
+        }
+        Ok(versions)
+    }
+
     fn read(&self, key: &str) -> Option<Versioned> {
         let h = self.ns.kv.hash(key);
         let shard = self.ns.kv.read(h.shard());
@@ -416,32 +449,29 @@ impl StateBackend for MemoryBackend {
             .collect();
         let slot = |hash: u64| (locked & ((1 << shard_of(hash)) - 1)).count_ones() as usize;
 
-        // Validate against a simulated state first so a late failure leaves nothing written.
-        let mut overlay: HashMap<Hashed<'_>, Option<Version>, BuildHasherDefault<TakeHash>> =
-            HashMap::with_capacity_and_hasher(batch.ops.len(), BuildHasherDefault::default());
-        let mut versions = Vec::with_capacity(batch.ops.len());
-        for (op, &hash) in batch.ops.iter().zip(&hashes) {
-            let key = op.key();
-            let h = Hashed::new(hash, key);
-            let current = match overlay.get(&h) {
-                Some(v) => *v,
-                None => guards[slot(hash)]
+        // Only a compare-and-set can fail once keys and values are valid:
+        // without one, nothing needs checking before writing.
+        let versions = if batch
+            .ops
+            .iter()
+            .any(|op| matches!(op, WriteOp::CompareAndSet { .. }))
+        {
+            self.check_expectations(&batch.ops, &hashes, |hash, h| {
+                guards[slot(hash)]
                     .get(h.q())
                     .filter(|e| e.live())
-                    .map(|e| e.version),
-            };
-            let after = match op {
-                WriteOp::Delete { .. } => None,
-                WriteOp::Set { .. } => Some(self.ns.version()),
-                WriteOp::CompareAndSet { expect, .. } => {
-                    check_expect(key, *expect, current)?;
-                    Some(self.ns.version())
-                }
-            };
-            overlay.insert(h, after);
-            versions.push(after);
-        }
-        drop(overlay);
+                    .map(|e| e.version)
+            })?
+        } else {
+            batch
+                .ops
+                .iter()
+                .map(|op| match op {
+                    WriteOp::Delete { .. } => None,
+                    WriteOp::Set { .. } | WriteOp::CompareAndSet { .. } => Some(self.ns.version()),
+                })
+                .collect()
+        };
         for ((op, &hash), version) in batch.ops.into_iter().zip(&hashes).zip(&versions) {
             let g = &mut guards[slot(hash)];
             match op {

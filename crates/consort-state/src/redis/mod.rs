@@ -848,7 +848,7 @@ impl StateBackend for RedisBackend {
             Some(b"lease") => {
                 let g = batch.guard.as_ref();
                 Err(Error::LeaseLost {
-                    name: g.map(|g| g.name.clone()).unwrap_or_default(),
+                    name: g.map(|g| g.name.to_string()).unwrap_or_default(),
                     token: g.map_or(0, |g| g.token),
                 })
             }
