@@ -31,6 +31,7 @@ use consort_state::{
 };
 use consort_workflow::{
     Durability, Engine, EngineConfig, JsonMap, RunState, StepContext, StepExecutor, StepOutcome,
+    WorkflowGraph,
 };
 use criterion::{Criterion, Throughput, criterion_group};
 use serde_json::json;
@@ -63,6 +64,11 @@ fn fan_out(n: u32) -> WorkflowSpec {
     serde_json::from_value(json!({"workflow_name": "fan", "workflow_steps": steps})).unwrap()
 }
 
+/// Validated once, like a service that runs one definition many times.
+fn build(spec: &WorkflowSpec) -> WorkflowGraph {
+    WorkflowGraph::build(spec, None).unwrap()
+}
+
 fn config(durability: Durability, concurrency: usize) -> EngineConfig {
     EngineConfig::default()
         .durability(durability)
@@ -75,7 +81,7 @@ fn config(durability: Durability, concurrency: usize) -> EngineConfig {
 fn run_iters(
     rt: &tokio::runtime::Runtime,
     iters: u64,
-    spec: &WorkflowSpec,
+    graph: &WorkflowGraph,
     make_backend: &dyn Fn() -> Arc<dyn StateBackend>,
     config: &EngineConfig,
 ) -> Duration {
@@ -84,7 +90,7 @@ fn run_iters(
         let engine = Engine::new(make_backend(), Arc::new(NoOp), config.clone()).unwrap();
         let start = Instant::now();
         let status = rt
-            .block_on(engine.run_to_end(spec, JsonMap::new(), None))
+            .block_on(engine.run_to_end(graph, JsonMap::new(), None))
             .unwrap();
         total += start.elapsed();
         assert_eq!(status.state, RunState::Completed);
@@ -104,6 +110,7 @@ fn memory(c: &mut Criterion) {
         ("chain_10k", chain(10_000), 10_000),
         ("fan_out_10k", fan_out(10_000), 10_001),
     ] {
+        let graph = build(&spec);
         g.throughput(Throughput::Elements(steps));
         for (mode, durability) in [
             ("no_checkpoints", Durability::None),
@@ -111,7 +118,7 @@ fn memory(c: &mut Criterion) {
         ] {
             let cfg = config(durability, 10_001);
             g.bench_function(format!("{shape}/{mode}"), |b| {
-                b.iter_custom(|iters| run_iters(&rt, iters, &spec, &memory, &cfg));
+                b.iter_custom(|iters| run_iters(&rt, iters, &graph, &memory, &cfg));
             });
         }
     }
@@ -125,15 +132,15 @@ fn memory(c: &mut Criterion) {
     ] {
         g.throughput(Throughput::Elements(10_000));
         g.bench_function(format!("{shape}/graph_build_only"), |b| {
-            b.iter(|| consort_workflow::WorkflowGraph::build(&spec, None).unwrap());
+            b.iter(|| build(&spec));
         });
     }
     // Events on: what publishing progress costs on the memory bus.
-    let spec = chain(10_000);
+    let graph = build(&chain(10_000));
     let cfg = config(Durability::Steps, 16).publish_events(true);
     g.throughput(Throughput::Elements(10_000));
     g.bench_function("chain_10k/checkpoints_and_events", |b| {
-        b.iter_custom(|iters| run_iters(&rt, iters, &spec, &memory, &cfg));
+        b.iter_custom(|iters| run_iters(&rt, iters, &graph, &memory, &cfg));
     });
     g.finish();
 }
@@ -175,17 +182,17 @@ fn redis(c: &mut Criterion) {
     let backend: Arc<dyn StateBackend> = Arc::new(rt.block_on(redis_backend(&target.url)));
     let mut g = c.benchmark_group("workflow_redis");
     g.sample_size(10);
-    let spec = fan_out(1_000);
+    let graph = build(&fan_out(1_000));
     let cfg = config(Durability::Steps, 1_001);
     g.throughput(Throughput::Elements(1_001));
     let shared = || Arc::clone(&backend);
     g.bench_function("fan_out_1k/checkpoints", |b| {
-        b.iter_custom(|iters| run_iters(&rt, iters, &spec, &shared, &cfg));
+        b.iter_custom(|iters| run_iters(&rt, iters, &graph, &shared, &cfg));
     });
-    let spec = chain(200);
+    let graph = build(&chain(200));
     g.throughput(Throughput::Elements(200));
     g.bench_function("chain_200/checkpoints", |b| {
-        b.iter_custom(|iters| run_iters(&rt, iters, &spec, &shared, &cfg));
+        b.iter_custom(|iters| run_iters(&rt, iters, &graph, &shared, &cfg));
     });
     g.finish();
 }
@@ -312,7 +319,7 @@ fn round_trips() {
         .build()
         .unwrap();
     const STEPS: u32 = 1_000;
-    let spec = chain(STEPS);
+    let graph = build(&chain(STEPS));
     for events in [false, true] {
         let counting = Arc::new(Counting {
             inner: Arc::new(rt.block_on(redis_backend(&target.url))),
@@ -325,7 +332,7 @@ fn round_trips() {
         let engine = Engine::new(counting.clone(), Arc::new(NoOp), cfg).unwrap();
         let start = Instant::now();
         let status = rt
-            .block_on(engine.run_to_end(&spec, JsonMap::new(), None))
+            .block_on(engine.run_to_end(&graph, JsonMap::new(), None))
             .unwrap();
         let elapsed = start.elapsed();
         assert_eq!(status.state, RunState::Completed);

@@ -93,7 +93,7 @@ async fn run_marketing_campaign(
 
     println!("\n== workflow {}: trace", spec.workflow_name);
     let status = engine
-        .run_to_end(&spec, serde_json::Map::new(), Some("campaign-1".into()))
+        .run_to_end(&graph, serde_json::Map::new(), Some("campaign-1".into()))
         .await?;
 
     println!("\n== workflow {}: {:?}", status.run_id, status.state);
@@ -123,7 +123,7 @@ struct CampaignExperts {
 #[async_trait]
 impl StepExecutor for CampaignExperts {
     async fn execute(&self, ctx: StepContext) -> StepOutcome {
-        let what = match &ctx.kind {
+        let what = match ctx.kind() {
             StepKind::Validate { point, .. } => format!(
                 "validates {}",
                 point.validation_needed.as_deref().unwrap_or("the outputs")
@@ -132,13 +132,13 @@ impl StepExecutor for CampaignExperts {
         };
         println!(
             "  step {} {:<28} {} {what} (attempt {}, key {})",
-            ctx.step.number,
-            ctx.step.name,
+            ctx.step().number,
+            ctx.step().name,
             ctx.expert(),
-            ctx.attempt,
-            ctx.idempotency_key
+            ctx.attempt(),
+            ctx.idempotency_key()
         );
-        if let StepKind::Validate { point, .. } = &ctx.kind
+        if let StepKind::Validate { point, .. } = ctx.kind()
             && point.validation_needed.as_deref() == Some("budget_feasibility")
         {
             return self.settle_budget();

@@ -206,7 +206,7 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
             let status = block_on(async {
                 let engine = engine(&store, executor, concurrency).await?;
                 engine
-                    .run_to_end(graph.spec(), params, run_id)
+                    .run_to_end(&graph, params, run_id)
                     .await
                     .map_err(failed)
             })?;

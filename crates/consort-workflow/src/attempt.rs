@@ -3,14 +3,15 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::FutureExt;
-use futures_util::future::Either;
+use tokio::time::{Instant, Sleep};
 
-use crate::executor::{JsonMap, StepContext, StepExecutor, StepKind, StepOutcome};
+use crate::context::StepContext;
+use crate::executor::{JsonMap, StepExecutor, StepKind, StepOutcome};
 
 /// How an attempt ended, as the driver sees it.
 #[derive(Debug)]
@@ -26,91 +27,184 @@ pub(crate) enum AttemptResult {
     ValidationFailed(String),
 }
 
-/// One attempt as a future. Nothing runs before its first poll (the
-/// executor is not called), except that the timeout's clock starts here.
+type Call<'e> = Pin<Box<dyn Future<Output = StepOutcome> + Send + 'e>>;
+
+/// One attempt as a future that borrows the executor.
 ///
-/// Built from combinators rather than as an `async fn`: an `async fn` keeps
-/// its arguments (the whole context) next to the futures it awaits, and this
-/// future is stored once per step in flight, so its size matters.
-pub(crate) fn run(
-    executor: Arc<dyn StepExecutor>,
-    ctx: StepContext,
-    timeout: Option<Duration>,
-) -> impl Future<Output = AttemptResult> + Send {
-    let work = AssertUnwindSafe(execute_and_validate(executor, ctx)).catch_unwind();
-    match timeout {
-        None => Either::Left(work.map(unwound)),
-        Some(limit) => Either::Right(tokio::time::timeout(limit, work).map(move |finished| {
-            finished.map_or_else(
-                |_| AttemptResult::Failed {
-                    error: format!("attempt timed out after {limit:?}"),
-                    retryable: true,
-                },
-                unwound,
-            )
-        })),
-    }
+/// Written by hand rather than as an `async fn` so that it is `Unpin`: the
+/// driver polls it once where it is made, and only an attempt that has to
+/// wait is moved into the set of calls in flight. An executor that answers
+/// at once (a cache, an in-process function) then costs no task, no timer
+/// and no move. The one part that cannot move, the executor's own future,
+/// is boxed by the trait already.
+pub(crate) struct Attempt<'e> {
+    executor: &'e dyn StepExecutor,
+    stage: Stage<'e>,
+    /// The context again, for the validations: only for steps that have some.
+    base: Option<Box<StepContext>>,
+    /// The limit, from when the attempt was made; the timer itself is made
+    /// only when the attempt first has to wait.
+    timeout: Option<(Duration, Instant)>,
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
-/// The attempt's result, or a non-retryable failure if the executor panicked.
-fn unwound(finished: Result<AttemptResult, Box<dyn Any + Send>>) -> AttemptResult {
-    finished.unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(ToString::to_string)
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".to_owned());
-        AttemptResult::Failed {
-            error: format!("executor panicked: {message}"),
-            retryable: false,
+enum Stage<'e> {
+    Executing(Call<'e>),
+    /// Validating the outputs with the collaboration point at `position`.
+    Validating {
+        position: usize,
+        outputs: JsonMap,
+        call: Call<'e>,
+    },
+    /// Ended before it could start (the executor panicked making its future).
+    Ended(Option<AttemptResult>),
+}
+
+impl<'e> Attempt<'e> {
+    /// Makes the executor's future for `ctx` (nothing runs until the first
+    /// poll, unless the executor does work before returning its future); the
+    /// timeout's clock starts here.
+    pub(crate) fn new(
+        executor: &'e dyn StepExecutor,
+        ctx: StepContext,
+        timeout: Option<Duration>,
+    ) -> Self {
+        let base = (!ctx.step.collaboration_points.is_empty()).then(|| Box::new(ctx.clone()));
+        let stage = match catch_unwind(AssertUnwindSafe(|| executor.execute(ctx))) {
+            Ok(call) => Stage::Executing(call),
+            Err(panic) => Stage::Ended(Some(panicked(&*panic))),
+        };
+        Self {
+            executor,
+            stage,
+            base,
+            timeout: timeout.map(|limit| (limit, Instant::now())),
+            timer: None,
         }
-    })
-}
-
-async fn execute_and_validate(executor: Arc<dyn StepExecutor>, ctx: StepContext) -> AttemptResult {
-    // Validations reuse the context; copy it only when there are some, and
-    // boxed, so that steps without validations (most) keep a small future.
-    let base = (!ctx.step.collaboration_points.is_empty()).then(|| Box::new(ctx.clone()));
-    // Through the trait object: `Arc<dyn StepExecutor>` itself implements the
-    // trait, and calling that impl would box a second future per call.
-    let outputs = match executor.as_ref().execute(ctx).await {
-        StepOutcome::Completed(outputs) => outputs,
-        StepOutcome::NeedsHuman { question } => return AttemptResult::NeedsHuman(question),
-        StepOutcome::Failed { error, retryable } => {
-            return AttemptResult::Failed { error, retryable };
-        }
-    };
-    match base {
-        Some(base) => Box::pin(validate(executor.as_ref(), *base, outputs)).await,
-        None => AttemptResult::Completed(outputs),
     }
-}
 
-async fn validate(
-    executor: &dyn StepExecutor,
-    base: StepContext,
-    outputs: JsonMap,
-) -> AttemptResult {
-    for (i, point) in base.step.collaboration_points.iter().enumerate() {
-        let what = point.validation_needed.as_deref().unwrap_or("validation");
+    /// Polls the current call; moves to the next validation when one passes.
+    fn advance(&mut self, cx: &mut Context<'_>) -> Poll<AttemptResult> {
+        loop {
+            let (outcome, position) = match &mut self.stage {
+                Stage::Ended(result) => {
+                    return Poll::Ready(result.take().unwrap_or_else(|| AttemptResult::Failed {
+                        error: "attempt polled after it ended".to_owned(),
+                        retryable: false,
+                    }));
+                }
+                Stage::Executing(call) => (std::task::ready!(call.as_mut().poll(cx)), None),
+                Stage::Validating { position, call, .. } => {
+                    (std::task::ready!(call.as_mut().poll(cx)), Some(*position))
+                }
+            };
+            let next = match (outcome, position) {
+                (StepOutcome::NeedsHuman { question }, _) => {
+                    return Poll::Ready(AttemptResult::NeedsHuman(question));
+                }
+                (StepOutcome::Failed { error, retryable }, None) => {
+                    return Poll::Ready(AttemptResult::Failed { error, retryable });
+                }
+                (StepOutcome::Failed { error, .. }, Some(position)) => {
+                    return Poll::Ready(AttemptResult::ValidationFailed(
+                        self.validation_failure(position, &error),
+                    ));
+                }
+                (StepOutcome::Completed(outputs), None) => (0, outputs),
+                (StepOutcome::Completed(_), Some(position)) => {
+                    let Stage::Validating { outputs, .. } =
+                        std::mem::replace(&mut self.stage, Stage::Ended(None))
+                    else {
+                        continue;
+                    };
+                    (position + 1, outputs)
+                }
+            };
+            match self.validation(next.0, next.1) {
+                Ok(stage) => self.stage = stage,
+                Err(result) => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// The call validating `outputs` with the collaboration point at
+    /// `position`, or the attempt's result when no point is left.
+    fn validation(&self, position: usize, outputs: JsonMap) -> Result<Stage<'e>, AttemptResult> {
+        let Some((base, point)) = self
+            .base
+            .as_deref()
+            .and_then(|base| Some((base, base.step.collaboration_points.get(position)?)))
+        else {
+            return Err(AttemptResult::Completed(outputs));
+        };
         let check = StepContext {
-            idempotency_key: format!("{}:check:{i}", base.idempotency_key),
             kind: StepKind::Validate {
+                position,
                 point: point.clone(),
                 outputs: outputs.clone(),
             },
             ..base.clone()
         };
-        match executor.execute(check).await {
-            StepOutcome::Completed(_) => {}
-            StepOutcome::NeedsHuman { question } => return AttemptResult::NeedsHuman(question),
-            StepOutcome::Failed { error, .. } => {
-                return AttemptResult::ValidationFailed(format!(
-                    "{what} by {} failed: {error}",
-                    point.with_expert
-                ));
+        let executor = self.executor;
+        match catch_unwind(AssertUnwindSafe(|| executor.execute(check))) {
+            Ok(call) => Ok(Stage::Validating {
+                position,
+                outputs,
+                call,
+            }),
+            Err(panic) => Err(panicked(&*panic)),
+        }
+    }
+
+    fn validation_failure(&self, position: usize, error: &str) -> String {
+        let point = self
+            .base
+            .as_deref()
+            .and_then(|base| base.step.collaboration_points.get(position));
+        let what = point
+            .and_then(|p| p.validation_needed.as_deref())
+            .unwrap_or("validation");
+        let who = point.map_or("?", |p| p.with_expert.as_str());
+        format!("{what} by {who} failed: {error}")
+    }
+}
+
+impl Future for Attempt<'_> {
+    type Output = AttemptResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<AttemptResult> {
+        let this = self.get_mut();
+        match catch_unwind(AssertUnwindSafe(|| this.advance(cx))) {
+            Ok(Poll::Ready(result)) => Poll::Ready(result),
+            Err(panic) => Poll::Ready(panicked(&*panic)),
+            Ok(Poll::Pending) => {
+                let Some((limit, since)) = this.timeout else {
+                    return Poll::Pending;
+                };
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(since + limit)));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(AttemptResult::Failed {
+                        error: format!("attempt timed out after {limit:?}"),
+                        retryable: true,
+                    }),
+                    Poll::Pending => Poll::Pending,
+                }
             }
         }
     }
-    AttemptResult::Completed(outputs)
+}
+
+/// A non-retryable failure for an executor that panicked.
+fn panicked(panic: &(dyn Any + Send)) -> AttemptResult {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned());
+    AttemptResult::Failed {
+        error: format!("executor panicked: {message}"),
+        retryable: false,
+    }
 }

@@ -12,28 +12,32 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use consort_protocol::{EventKind, ValidationFailurePolicy, WorkflowProgress, WorkflowSpec};
-use consort_state::{Batch, Expect, WriteOp};
+use consort_state::{Batch, Expect, Lease, LeaseGuard, WriteOp};
 use futures_util::FutureExt;
-use futures_util::future::Either;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use jiff::Timestamp;
 use serde_json::Value;
+use tokio::sync::watch;
+use tokio::time::Sleep;
 
-use crate::attempt::{self, AttemptResult};
+use crate::attempt::{Attempt, AttemptResult};
 use crate::config::{Durability, FailurePolicy, RetryPolicy};
+use crate::context::{HumanInput, RunShared, StepContext};
 use crate::engine::Inner;
 use crate::error::Error;
 use crate::events::Events;
-use crate::executor::{JsonMap, StepContext, StepExecutor, StepKind};
+use crate::executor::{JsonMap, StepExecutor, StepKind};
 use crate::graph::Plan;
 use crate::ownership::{Ownership, Signal};
 use crate::records::{
-    RunRecord, SpecRecord, SpecRecordRef, Stamp, StepRecord, assemble, cancel_key, encode, percent,
-    run_key, spec_key, step_keys, with_number,
+    RunRecord, SpecRecord, SpecRecordRef, Stamp, StepRecord, StepRecordOut, assemble, cancel_key,
+    encode, encode_with, percent, run_key, spec_key, step_keys,
 };
 use crate::status::{RunState, RunStatus, StepState};
 
@@ -54,14 +58,10 @@ enum Wake {
     Backoff { index: usize },
 }
 
-/// Work for the driving task to poll: a call of a step, or a retry's wait.
-// Jobs live for one turn in a reused vector and retries are rare; boxing the
-// common variant would cost an allocation per step to save nothing.
-#[allow(clippy::large_enum_variant)]
+/// Work queued in a turn, started after the turn's write.
 enum Job {
     Attempt {
         index: usize,
-        executor: Arc<dyn StepExecutor>,
         ctx: StepContext,
         timeout: Option<Duration>,
     },
@@ -71,23 +71,64 @@ enum Job {
     },
 }
 
-/// Starts `job`: a future of one type for every job, so that
-/// `FuturesUnordered` stores it inline in its task (no box per step).
-///
-/// Called only after the turn's checkpoint, so an attempt number is durable
-/// before the executor can see it.
-fn start(job: Job) -> impl Future<Output = Wake> + Send {
-    match job {
-        Job::Attempt {
-            index,
-            executor,
-            ctx,
-            timeout,
-        } => Either::Left(
-            attempt::run(executor, ctx, timeout).map(move |result| Wake::Attempt { index, result }),
-        ),
-        Job::Backoff { index, delay } => {
-            Either::Right(tokio::time::sleep(delay).map(move |()| Wake::Backoff { index }))
+/// Started work that has to wait: an attempt, or a retry's backoff.
+enum Waiting<'e> {
+    Attempt {
+        index: usize,
+        attempt: Attempt<'e>,
+    },
+    Backoff {
+        index: usize,
+        sleep: Pin<Box<Sleep>>,
+    },
+}
+
+impl Future for Waiting<'_> {
+    type Output = Wake;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Wake> {
+        match self.get_mut() {
+            Self::Attempt { index, attempt } => {
+                Pin::new(attempt).poll(cx).map(|result| Wake::Attempt {
+                    index: *index,
+                    result,
+                })
+            }
+            Self::Backoff { index, sleep } => sleep
+                .as_mut()
+                .poll(cx)
+                .map(|()| Wake::Backoff { index: *index }),
+        }
+    }
+}
+
+/// Starts the queued `jobs`: polls each attempt once where it is made, and
+/// keeps those that have to wait (and backoffs) in `in_flight`; attempts that
+/// ended at once go to `settled`.
+fn start<'e>(
+    jobs: &mut Vec<Job>,
+    executor: &'e dyn StepExecutor,
+    cx: &mut Context<'_>,
+    in_flight: &mut FuturesUnordered<Waiting<'e>>,
+    settled: &mut Vec<Wake>,
+) {
+    for job in jobs.drain(..) {
+        match job {
+            Job::Attempt {
+                index,
+                ctx,
+                timeout,
+            } => {
+                let mut attempt = Attempt::new(executor, ctx, timeout);
+                match Pin::new(&mut attempt).poll(cx) {
+                    Poll::Ready(result) => settled.push(Wake::Attempt { index, result }),
+                    Poll::Pending => in_flight.push(Waiting::Attempt { index, attempt }),
+                }
+            }
+            Job::Backoff { index, delay } => in_flight.push(Waiting::Backoff {
+                index,
+                sleep: Box::pin(tokio::time::sleep(delay)),
+            }),
         }
     }
 }
@@ -95,9 +136,10 @@ fn start(job: Job) -> impl Future<Output = Wake> + Send {
 /// One run being driven by this engine.
 pub(crate) struct Driver {
     inner: Arc<Inner>,
-    run_id: Arc<str>,
-    graph: Arc<Plan>,
-    params: Arc<JsonMap>,
+    /// The run id, the plan, the parameters and the outputs of completed
+    /// steps, shared with every call's context.
+    shared: Arc<RunShared>,
+    /// Each step's record, without its outputs (those are in `shared`).
     records: Vec<StepRecord>,
     /// Dependencies not completed yet, per step.
     waiting: Vec<usize>,
@@ -111,8 +153,10 @@ pub(crate) struct Driver {
     jobs: Vec<Job>,
     /// Key of each step's record, made once per run (durable runs only).
     step_keys: Vec<String>,
-    /// `{run_id}:`, the start of every idempotency key.
-    idempotency_prefix: String,
+    /// Where records are encoded before they are copied out.
+    buffer: Vec<u8>,
+    /// What every write requires: that the run's lease is still ours.
+    guard: Option<LeaseGuard>,
     /// The time of this turn's transitions; taken at its first use in a turn.
     stamp: Option<Stamp>,
     created_at: Timestamp,
@@ -135,7 +179,7 @@ impl Driver {
         run_id: &str,
         graph: Arc<Plan>,
         params: JsonMap,
-        records: Vec<StepRecord>,
+        mut records: Vec<StepRecord>,
         created_at: Timestamp,
         ownership: Ownership,
     ) -> Self {
@@ -168,12 +212,18 @@ impl Driver {
             .iter()
             .filter(|r| r.state == StepState::Completed)
             .count();
-        let idempotency_prefix = format!("{run_id}:");
+        let outputs = records
+            .iter_mut()
+            .map(|r| r.outputs.take().map_or_else(OnceLock::new, OnceLock::from))
+            .collect();
         Self {
             inner: Arc::clone(inner),
-            run_id,
-            graph,
-            params: Arc::new(params),
+            shared: Arc::new(RunShared {
+                run_id,
+                plan: graph,
+                params,
+                outputs,
+            }),
             records,
             waiting,
             ready: VecDeque::new(),
@@ -183,7 +233,8 @@ impl Driver {
             ops: Vec::new(),
             jobs: Vec::new(),
             step_keys,
-            idempotency_prefix,
+            buffer: Vec::new(),
+            guard: ownership.lease.as_ref().map(Lease::guard),
             stamp: None,
             created_at,
             ownership,
@@ -209,7 +260,7 @@ impl Driver {
             Timestamp::now(),
             ownership,
         );
-        driver.ready = (0..driver.graph.len())
+        driver.ready = (0..driver.graph().len())
             .filter(|&i| driver.waiting.get(i) == Some(&0))
             .collect();
         driver
@@ -286,11 +337,15 @@ impl Driver {
     }
 
     pub(crate) fn run_id(&self) -> &str {
-        &self.run_id
+        &self.shared.run_id
+    }
+
+    fn graph(&self) -> &Plan {
+        &self.shared.plan
     }
 
     pub(crate) fn index_of(&self, step: consort_protocol::StepNumber) -> Option<usize> {
-        self.graph.index_of(step)
+        self.graph().index_of(step)
     }
 
     /// Gives the run up without writing anything.
@@ -313,10 +368,10 @@ impl Driver {
     fn state_error(&self, action: &str, source: consort_state::Error) -> Error {
         match source {
             consort_state::Error::LeaseLost { .. } => Error::LeaseLost {
-                run_id: self.run_id.to_string(),
+                run_id: self.run_id().to_owned(),
             },
             source => Error::State {
-                run_id: self.run_id.to_string(),
+                run_id: self.run_id().to_owned(),
                 action: action.to_owned(),
                 source,
             },
@@ -329,10 +384,11 @@ impl Driver {
         if self.durable() {
             let record = SpecRecordRef {
                 spec,
-                params: &self.params,
+                params: &self.shared.params,
             };
-            let key = spec_key(&self.run_id);
-            let value = encode(&self.run_id, &key, &record)?;
+            let key = spec_key(self.run_id());
+            // Its own buffer: the definition can be large, and is written once.
+            let value = encode(&mut Vec::new(), &self.shared.run_id, &key, &record)?;
             self.push_run_record(RunState::Running, None, Some(Expect::Absent));
             self.ops.push(WriteOp::Set {
                 key,
@@ -343,7 +399,7 @@ impl Driver {
             let result = self.apply(ops).await;
             if let Err(consort_state::Error::VersionConflict { .. }) = result {
                 return Err(Error::RunExists {
-                    run_id: self.run_id.to_string(),
+                    run_id: self.run_id().to_owned(),
                 });
             }
             result.map_err(|e| self.state_error("recording the new run", e))?;
@@ -354,11 +410,7 @@ impl Driver {
     }
 
     async fn apply(&self, ops: Vec<WriteOp>) -> consort_state::Result<()> {
-        let guard = self
-            .ownership
-            .lease
-            .as_ref()
-            .map(consort_state::Lease::guard);
+        let guard = self.guard.clone();
         self.inner
             .backend
             .apply(Batch { guard, ops })
@@ -371,14 +423,14 @@ impl Driver {
             return;
         }
         let record = RunRecord {
-            workflow: self.graph.name().to_owned(),
+            workflow: self.graph().name().to_owned(),
             state,
             error,
             created_at: self.created_at,
             updated_at: Timestamp::now(),
         };
-        let key = run_key(&self.run_id);
-        match encode(&self.run_id, &key, &record) {
+        let key = run_key(self.run_id());
+        match encode(&mut self.buffer, &self.shared.run_id, &key, &record) {
             Ok(value) => self.ops.push(match expect {
                 Some(expect) => WriteOp::CompareAndSet {
                     key,
@@ -401,10 +453,16 @@ impl Driver {
         if !self.durable() {
             return;
         }
-        let (Some(rec), Some(key)) = (self.records.get(index), self.step_keys.get(index)) else {
+        let (Some(record), Some(key)) = (self.records.get(index), self.step_keys.get(index)) else {
             return;
         };
-        match encode(&self.run_id, key, rec) {
+        let out = StepRecordOut {
+            record,
+            outputs: self.shared.outputs.get(index).and_then(OnceLock::get),
+        };
+        match encode_with(&mut self.buffer, &self.shared.run_id, key, |b| {
+            out.write_json(b)
+        }) {
             Ok(value) => self.ops.push(WriteOp::Set {
                 key: key.clone(),
                 value,
@@ -431,45 +489,59 @@ impl Driver {
     /// Drives the run until every step is settled or it pauses, stops or is
     /// cancelled, and returns its status.
     pub(crate) async fn drive(mut self) -> Result<RunStatus, Error> {
+        // Calls borrow the executor from here, so that an attempt is a plain
+        // value the driver can poll where it is made.
+        let executor = Arc::clone(&self.inner.executor);
         let mut in_flight = FuturesUnordered::new();
+        let mut settled: Vec<Wake> = Vec::new();
         let mut signal = self.ownership.signal.clone();
         loop {
             self.launch_ready();
             self.flush().await?;
             // Only now, with the attempt numbers durable, may the calls start.
-            for job in self.jobs.drain(..) {
-                in_flight.push(start(job));
+            if !self.jobs.is_empty() {
+                let jobs = &mut self.jobs;
+                std::future::poll_fn(|cx| {
+                    start(jobs, executor.as_ref(), cx, &mut in_flight, &mut settled);
+                    Poll::Ready(())
+                })
+                .await;
             }
-            if in_flight.is_empty() {
-                break;
-            }
-            let wake = tokio::select! {
-                biased;
-                changed = signal.changed() => {
-                    // The sender lives as long as the ownership; an error
-                    // cannot happen while driving, so treat it as no news.
-                    if changed.is_ok() {
-                        let now = *signal.borrow_and_update();
-                        match now {
-                            Signal::LeaseLost => {
-                                return Err(Error::LeaseLost { run_id: self.run_id.to_string() });
-                            }
-                            Signal::Cancel => self.stop_with(Stop::Cancel),
-                            Signal::None => {}
-                        }
-                    }
-                    None
+            if settled.is_empty() {
+                if in_flight.is_empty() {
+                    break;
                 }
-                Some(wake) = in_flight.next() => Some(wake),
-            };
+                let wake = tokio::select! {
+                    biased;
+                    changed = signal.changed() => {
+                        // The sender lives as long as the ownership; an
+                        // error cannot happen while driving: no news.
+                        if changed.is_ok() {
+                            self.observe(&mut signal)?;
+                        }
+                        None
+                    }
+                    Some(wake) = in_flight.next() => Some(wake),
+                };
+                settled.extend(wake);
+            } else {
+                // Calls that answered at once never waited: give the other
+                // tasks of this thread their turn now and then.
+                tokio::task::coop::consume_budget().await;
+                if signal.has_changed().unwrap_or(false) {
+                    self.observe(&mut signal)?;
+                }
+            }
             // A new turn: what happens from here on gets a new time.
             self.stamp = None;
-            if let Some(wake) = wake {
+            // Completions that are already there share this turn's write.
+            while !in_flight.is_empty()
+                && let Some(Some(wake)) = in_flight.next().now_or_never()
+            {
+                settled.push(wake);
+            }
+            for wake in settled.drain(..) {
                 self.handle(wake);
-                // Completions that are already there share this turn's write.
-                while let Some(Some(wake)) = in_flight.next().now_or_never() {
-                    self.handle(wake);
-                }
             }
             if self.stop >= Stop::FailFast {
                 // Dropping the futures cancels the calls in flight.
@@ -478,6 +550,21 @@ impl Driver {
             }
         }
         self.finish().await
+    }
+
+    /// Reacts to a change of the run's ownership signal.
+    fn observe(&mut self, signal: &mut watch::Receiver<Signal>) -> Result<(), Error> {
+        let now = *signal.borrow_and_update();
+        match now {
+            Signal::LeaseLost => {
+                return Err(Error::LeaseLost {
+                    run_id: self.run_id().to_owned(),
+                });
+            }
+            Signal::Cancel => self.stop_with(Stop::Cancel),
+            Signal::None => {}
+        }
+        Ok(())
     }
 
     /// Queues a call for each ready step, up to the concurrency limit.
@@ -493,7 +580,6 @@ impl Driver {
                 self.executing += 1;
                 self.jobs.push(Job::Attempt {
                     index,
-                    executor: Arc::clone(&self.inner.executor),
                     timeout: ctx.step.timeout.or(self.inner.config.step_timeout),
                     ctx,
                 });
@@ -504,21 +590,7 @@ impl Driver {
     /// Marks step `index` running with its next attempt number (queued for
     /// the next write) and builds its context.
     fn prepare(&mut self, index: usize) -> Option<StepContext> {
-        let info = Arc::clone(self.graph.steps().get(index)?);
-        let mut inputs = JsonMap::new();
-        inputs.insert("params".to_owned(), Value::Object((*self.params).clone()));
-        for &dep in self.graph.deps(index) {
-            let (Some(dep_info), Some(dep_rec)) =
-                (self.graph.steps().get(dep), self.records.get(dep))
-            else {
-                continue;
-            };
-            let outputs = dep_rec.outputs.clone().unwrap_or_default();
-            inputs.insert(
-                with_number("step_", dep_info.number),
-                Value::Object(outputs),
-            );
-        }
+        let step = Arc::clone(self.graph().steps().get(index)?);
         let stamp = self.now();
         let rec = self.records.get_mut(index)?;
         if !matches!(
@@ -527,32 +599,31 @@ impl Driver {
         ) {
             return None;
         }
-        if let Some(answer) = &rec.answer {
-            inputs.insert("human_answer".to_owned(), answer.clone());
-            if let Some(question) = &rec.question {
-                inputs.insert("human_question".to_owned(), Value::String(question.clone()));
-            }
-        }
+        let human = rec.answer.as_ref().map(|answer| {
+            Arc::new(HumanInput {
+                answer: answer.clone(),
+                question: rec.question.clone(),
+            })
+        });
         rec.attempts += 1;
         rec.state = StepState::Running;
         rec.started_at = Some(stamp);
         rec.finished_at = None;
         let attempt = rec.attempts;
         self.checkpoint(index);
-        let percent = percent(self.completed, self.graph.len());
+        let percent = percent(self.completed, self.graph().len());
         self.events.emit(
             EventKind::StepStarted,
-            Some((&info, attempt)),
+            Some((&step, attempt)),
             percent,
             None,
         );
         Some(StepContext {
-            idempotency_key: with_number(&self.idempotency_prefix, info.number),
-            run_id: Arc::clone(&self.run_id),
-            collaborators: info.collaborators.clone(),
-            step: info,
+            run: Arc::clone(&self.shared),
+            step,
+            index,
             attempt,
-            inputs,
+            human,
             kind: StepKind::Execute,
         })
     }
@@ -574,7 +645,7 @@ impl Driver {
                     }
                     AttemptResult::ValidationFailed(error) => {
                         let policy = self
-                            .graph
+                            .graph()
                             .steps()
                             .get(index)
                             .map(|s| s.on_validation_failure)
@@ -600,8 +671,9 @@ impl Driver {
         index: usize,
         detail: Option<&str>,
     ) {
-        if let (Some(info), Some(rec)) = (self.graph.steps().get(index), self.records.get(index)) {
-            let percent = percent(self.completed, self.graph.len());
+        if let (Some(info), Some(rec)) = (self.graph().steps().get(index), self.records.get(index))
+        {
+            let percent = percent(self.completed, self.graph().len());
             self.events
                 .emit(kind, Some((info, rec.attempts)), percent, detail);
         }
@@ -619,15 +691,24 @@ impl Driver {
         };
         rec.state = StepState::Completed;
         rec.finished_at = Some(stamp);
-        rec.outputs = Some(outputs);
         rec.error = None;
         rec.question = None;
         rec.answer = None;
+        if let Some(cell) = self.shared.outputs.get(index)
+            && cell.set(outputs).is_err()
+        {
+            // A completed step is never launched again, so this is a bug;
+            // keep the first outputs, which later steps may have read.
+            tracing::error!(
+                step = index,
+                "a step completed twice; kept its first outputs"
+            );
+        }
         self.completed += 1;
         self.checkpoint(index);
         self.emit_step(EventKind::StepCompleted, index, None);
-        let graph = Arc::clone(&self.graph);
-        for &next in graph.dependents(index) {
+        let shared = Arc::clone(&self.shared);
+        for &next in shared.plan.dependents(index) {
             if let Some(waiting) = self.waiting.get_mut(next) {
                 *waiting = waiting.saturating_sub(1);
                 if *waiting == 0 && self.state_of(next) == Some(StepState::Pending) {
@@ -652,7 +733,7 @@ impl Driver {
 
     fn attempt_failed(&mut self, index: usize, error: String, retryable: bool) {
         let retry = self
-            .graph
+            .graph()
             .steps()
             .get(index)
             .and_then(|s| s.retry)
@@ -688,10 +769,10 @@ impl Driver {
 
     /// Marks every pending step that (indirectly) depends on `index` skipped.
     fn skip_dependents(&mut self, index: usize) {
-        let graph = Arc::clone(&self.graph);
+        let shared = Arc::clone(&self.shared);
         let mut stack = vec![index];
         while let Some(at) = stack.pop() {
-            for &next in graph.dependents(at) {
+            for &next in shared.plan.dependents(at) {
                 if self.state_of(next) == Some(StepState::Pending) {
                     self.settle(next, StepState::Skipped);
                     stack.push(next);
@@ -725,7 +806,7 @@ impl Driver {
         self.push_run_record(state, error.clone(), None);
         if self.durable() && state.is_finished() {
             self.ops.push(WriteOp::Delete {
-                key: cancel_key(&self.run_id),
+                key: cancel_key(self.run_id()),
             });
         }
         self.flush().await?;
@@ -735,13 +816,15 @@ impl Driver {
             RunState::WaitingForHuman => EventKind::WaitingForHuman,
             RunState::Failed | RunState::Running => EventKind::WorkflowFailed,
         };
-        let records = std::mem::take(&mut self.records);
-        let status = assemble(&self.run_id, &self.graph, state, error, records);
-        self.events
-            .emit(kind, None, status.percent_complete, status.error.as_deref());
         let Self {
-            ownership, events, ..
+            shared,
+            records,
+            ownership,
+            events,
+            ..
         } = self;
+        let status = status_of(shared, records, state, error);
+        events.emit(kind, None, status.percent_complete, status.error.as_deref());
         ownership.release().await;
         events.close().await;
         Ok(status)
@@ -749,7 +832,7 @@ impl Driver {
 
     fn outcome(&self) -> (RunState, Option<String>) {
         let first_failure = || {
-            self.graph
+            self.graph()
                 .steps()
                 .iter()
                 .zip(&self.records)
@@ -779,6 +862,30 @@ impl Driver {
                 RunState::Failed,
                 Some("no step can run: dependencies never completed".to_owned()),
             )
+        }
+    }
+}
+
+/// The run's status from its records, with the outputs put back in: moved,
+/// unless an executor kept a context of the run (then copied).
+fn status_of(
+    shared: Arc<RunShared>,
+    mut records: Vec<StepRecord>,
+    state: RunState,
+    error: Option<String>,
+) -> RunStatus {
+    match Arc::try_unwrap(shared) {
+        Ok(shared) => {
+            for (record, outputs) in records.iter_mut().zip(shared.outputs) {
+                record.outputs = outputs.into_inner();
+            }
+            assemble(&shared.run_id, &shared.plan, state, error, records)
+        }
+        Err(shared) => {
+            for (record, outputs) in records.iter_mut().zip(&shared.outputs) {
+                record.outputs = outputs.get().cloned();
+            }
+            assemble(&shared.run_id, &shared.plan, state, error, records)
         }
     }
 }

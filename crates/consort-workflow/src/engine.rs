@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use consort_protocol::{StepNumber, WorkflowSpec};
+use consort_protocol::StepNumber;
 use consort_state::StateBackend;
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -12,7 +12,7 @@ use crate::config::{Durability, EngineConfig};
 use crate::driver::{Driver, Stored};
 use crate::error::Error;
 use crate::executor::{JsonMap, StepExecutor};
-use crate::graph::Plan;
+use crate::graph::{Plan, WorkflowGraph};
 use crate::ownership::{ActiveRuns, Ownership, Signal, raise};
 use crate::records::{
     RunRecord, SpecRecord, StepRecord, assemble, cancel_key, decode, run_key, spec_key, step_keys,
@@ -116,17 +116,20 @@ impl Engine {
         &self.inner.backend
     }
 
-    /// Validates `spec`, records a new run (id `run_id`, or a fresh UUIDv7)
-    /// and drives it on a spawned task. Fails with [`Error::RunExists`] if the
-    /// id is taken.
-    #[tracing::instrument(skip_all, fields(workflow = %spec.workflow_name))]
+    /// Records a new run of `workflow` (id `run_id`, or a fresh UUIDv7) and
+    /// drives it on a spawned task. Fails with [`Error::RunExists`] if the id
+    /// is taken.
+    ///
+    /// The graph is validated once, when it is built, and shared by every run
+    /// of it: build it once per workflow definition, not once per run.
+    #[tracing::instrument(skip_all, fields(workflow = %workflow.name()))]
     pub async fn start(
         &self,
-        spec: &WorkflowSpec,
+        workflow: &WorkflowGraph,
         params: JsonMap,
         run_id: Option<String>,
     ) -> Result<RunHandle, Error> {
-        let driver = self.begin(spec, params, run_id).await?;
+        let driver = self.begin(workflow, params, run_id).await?;
         let run_id = driver.run_id().to_owned();
         Ok(RunHandle {
             run_id,
@@ -136,28 +139,28 @@ impl Engine {
 
     /// Like [`start`](Self::start), but drives the run in the calling task and
     /// returns its final (or paused) status.
-    #[tracing::instrument(skip_all, fields(workflow = %spec.workflow_name))]
+    #[tracing::instrument(skip_all, fields(workflow = %workflow.name()))]
     pub async fn run_to_end(
         &self,
-        spec: &WorkflowSpec,
+        workflow: &WorkflowGraph,
         params: JsonMap,
         run_id: Option<String>,
     ) -> Result<RunStatus, Error> {
-        self.begin(spec, params, run_id).await?.drive().await
+        self.begin(workflow, params, run_id).await?.drive().await
     }
 
     async fn begin(
         &self,
-        spec: &WorkflowSpec,
+        workflow: &WorkflowGraph,
         params: JsonMap,
         run_id: Option<String>,
     ) -> Result<Driver, Error> {
-        let graph = Arc::new(Plan::build(spec, None)?);
         let run_id = run_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         validate_run_id(&run_id)?;
         let ownership = Ownership::take(&self.inner, &run_id).await?;
-        let mut driver = Driver::new_run(&self.inner, &run_id, graph, params, ownership);
-        driver.begin(spec).await?;
+        let plan = Arc::clone(workflow.plan());
+        let mut driver = Driver::new_run(&self.inner, &run_id, plan, params, ownership);
+        driver.begin(workflow.spec()).await?;
         Ok(driver)
     }
 

@@ -3,50 +3,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use consort_protocol::{CollaborationPoint, ExpertId};
+use consort_protocol::CollaborationPoint;
 use serde_json::{Map, Value};
 
-use crate::graph::StepInfo;
+use crate::context::StepContext;
 
 /// JSON object of named values (outputs, inputs).
 pub type JsonMap = Map<String, Value>;
-
-/// Everything an executor needs to run one call of a step.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct StepContext {
-    /// The run.
-    pub run_id: Arc<str>,
-    /// The step's definition.
-    pub step: Arc<StepInfo>,
-    /// Attempt number, 1 for the first. Grows across retries, resumes after a
-    /// crash and answers from a human.
-    pub attempt: u32,
-    /// Stable across attempts: `{run_id}:{step}` for the execution,
-    /// `{run_id}:{step}:check:{i}` for the `i`-th collaboration point's
-    /// validation. Deduplicate side effects on `(idempotency_key, attempt)` or
-    /// on the key alone.
-    pub idempotency_key: String,
-    /// The outputs of each dependency under `"step_{n}"`, the run's
-    /// parameters under `"params"`, and after a human answered this step, the
-    /// answer under `"human_answer"` (and the question under `"human_question"`).
-    pub inputs: JsonMap,
-    /// The step's helping experts (`"all"` expanded).
-    pub collaborators: Vec<ExpertId>,
-    /// Whether this call executes the step or validates its outputs.
-    pub kind: StepKind,
-}
-
-impl StepContext {
-    /// The expert to call: the primary expert for an execution, the
-    /// collaboration point's expert for a validation.
-    pub fn expert(&self) -> &str {
-        match &self.kind {
-            StepKind::Execute => &self.step.primary_expert,
-            StepKind::Validate { point, .. } => &point.with_expert,
-        }
-    }
-}
 
 /// What a call is for.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +19,8 @@ pub enum StepKind {
     Execute,
     /// Have `point.with_expert` check the outputs of this attempt.
     Validate {
+        /// Which of the step's collaboration points, from 0.
+        position: usize,
         /// The collaboration point being checked.
         point: CollaborationPoint,
         /// What the execution produced.

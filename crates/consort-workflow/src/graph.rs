@@ -28,10 +28,10 @@ use crate::error::Error;
 pub struct StepInfo {
     /// The step's number.
     pub number: StepNumber,
-    /// Its name.
-    pub name: String,
-    /// The expert that executes it.
-    pub primary_expert: ExpertId,
+    /// Its name (shared by every run's status).
+    pub name: Arc<str>,
+    /// The expert that executes it (shared likewise).
+    pub primary_expert: Arc<str>,
     /// What the step involves, in words.
     pub actions: Vec<String>,
     /// Names of the outputs it must produce.
@@ -52,8 +52,8 @@ impl StepInfo {
     fn new(step: &WorkflowStep, participants: &[ExpertId]) -> Self {
         Self {
             number: step.step,
-            name: step.name.clone(),
-            primary_expert: step.primary_expert.clone(),
+            name: Arc::from(step.name.as_str()),
+            primary_expert: Arc::from(step.primary_expert.as_str()),
             actions: step.actions.clone(),
             outputs: step.outputs.clone(),
             collaborators: step.collaborators(participants),
@@ -136,7 +136,8 @@ fn owner_text(step: &Option<(StepNumber, String)>) -> String {
 #[derive(Debug, Clone)]
 pub struct WorkflowGraph {
     spec: WorkflowSpec,
-    plan: Plan,
+    /// Shared with every run of this graph: a run neither rebuilds nor copies it.
+    plan: Arc<Plan>,
 }
 
 /// Everything of a [`WorkflowGraph`] but the definition itself: what the
@@ -400,7 +401,7 @@ impl WorkflowGraph {
     /// ```
     pub fn build(spec: &WorkflowSpec, experts: Option<&[ExpertProfile]>) -> Result<Self, Error> {
         Ok(Self {
-            plan: Plan::build(spec, experts)?,
+            plan: Arc::new(Plan::build(spec, experts)?),
             spec: spec.clone(),
         })
     }
@@ -408,6 +409,10 @@ impl WorkflowGraph {
     /// The workflow this graph was built from.
     pub fn spec(&self) -> &WorkflowSpec {
         &self.spec
+    }
+
+    pub(crate) fn plan(&self) -> &Arc<Plan> {
+        &self.plan
     }
 
     /// The workflow's name.

@@ -7,8 +7,9 @@
 //! runs on an [`Engine`]:
 //!
 //! - independent steps run concurrently up to a limit; each attempt gets a
-//!   [`StepContext`] with an idempotency key, its attempt number, the outputs
-//!   of its dependencies and the run parameters;
+//!   [`StepContext`] with an idempotency key, its attempt number and its
+//!   [`Inputs`]: the outputs of its dependencies and the run parameters,
+//!   read in place (a step's inputs are never copied);
 //! - collaboration points are validated by the collaborating expert through
 //!   the same [`StepExecutor`]; a failed validation retries, escalates to a
 //!   human or fails the step as the step says;
@@ -32,12 +33,14 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let spec = load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?;
-//! let mermaid = render(&WorkflowGraph::build(&spec, None)?, Format::Mermaid);
+//! // Validated once; every run of the definition shares it.
+//! let graph = WorkflowGraph::build(&spec, None)?;
+//! let mermaid = render(&graph, Format::Mermaid);
 //! assert!(mermaid.contains("s4 --> s5"));
 //!
 //! let backend = Arc::new(MemoryBackend::new("demo")?);
 //! let engine = Engine::new(backend, Arc::new(SimulatedExecutor::new()), EngineConfig::default())?;
-//! let status = engine.run_to_end(&spec, serde_json::Map::new(), Some("run-1".into())).await?;
+//! let status = engine.run_to_end(&graph, serde_json::Map::new(), Some("run-1".into())).await?;
 //! assert_eq!(status.state, RunState::Completed);
 //! assert_eq!(status.percent_complete, 100.0);
 //! // Step 2's outputs, as the simulated expert produced them.
@@ -64,6 +67,7 @@
 
 mod attempt;
 mod config;
+mod context;
 mod driver;
 mod engine;
 mod error;
@@ -77,9 +81,10 @@ mod simulated;
 mod status;
 
 pub use config::{Durability, EngineConfig, FailurePolicy, RetryPolicy};
+pub use context::{Inputs, StepContext};
 pub use engine::{Engine, RunHandle};
 pub use error::{Error, Result};
-pub use executor::{JsonMap, StepContext, StepExecutor, StepKind, StepOutcome};
+pub use executor::{JsonMap, StepExecutor, StepKind, StepOutcome};
 pub use graph::{Problem, StepInfo, WorkflowGraph, validate};
 pub use records::{MAX_RUN_ID_LEN, validate_run_id};
 pub use render::{Format, render, render_with_states};

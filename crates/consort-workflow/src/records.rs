@@ -9,6 +9,7 @@
 //! | lease `wf:lease:{id}` | ownership of the run |
 //! | counter `wf:exec:{key}` | executions per idempotency key (only [`SimulatedExecutor::counting_in`](crate::SimulatedExecutor::counting_in)) |
 
+use std::io::Write as _;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -118,8 +119,11 @@ pub(crate) struct SpecRecordRef<'a> {
     pub(crate) params: &'a JsonMap,
 }
 
-/// `wf:run:{id}:step:{n}`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// `wf:run:{id}:step:{n}`, as read. A driver keeps each step's outputs
+/// apart (in [`RunShared`](crate::context::RunShared), where the inputs of
+/// later steps read them) and writes records through [`StepRecordOut`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 pub(crate) struct StepRecord {
     pub(crate) state: StepState,
     pub(crate) attempts: u32,
@@ -137,6 +141,61 @@ pub(crate) struct StepRecord {
     /// between the answer and the next attempt does not lose it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) answer: Option<serde_json::Value>,
+}
+
+/// A [`StepRecord`] to write, with its outputs from wherever they are kept.
+pub(crate) struct StepRecordOut<'a> {
+    pub(crate) record: &'a StepRecord,
+    pub(crate) outputs: Option<&'a JsonMap>,
+}
+
+impl StepRecordOut<'_> {
+    /// Writes the JSON that serializing the record with these outputs gives,
+    /// byte for byte. Two records are written per step, so the parts that
+    /// never need escaping (field names, states, numbers, timestamps) are
+    /// written directly; only user data goes through `serde_json`.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let r = self.record;
+        out.extend_from_slice(b"{\"state\":\"");
+        out.extend_from_slice(r.state.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"attempts\":");
+        write!(out, "{}", r.attempts).map_err(serde_json::Error::io)?;
+        for (name, stamp) in [
+            ("started_at", &r.started_at),
+            ("finished_at", &r.finished_at),
+        ] {
+            if let Some(stamp) = stamp {
+                field(out, name);
+                // RFC 3339 text is digits, '-', ':', '.', 'T' and 'Z' only.
+                out.push(b'"');
+                out.extend_from_slice(stamp.text().as_bytes());
+                out.push(b'"');
+            }
+        }
+        if let Some(outputs) = self.outputs {
+            field(out, "outputs");
+            serde_json::to_writer(&mut *out, outputs)?;
+        }
+        for (name, text) in [("error", &r.error), ("question", &r.question)] {
+            if let Some(text) = text {
+                field(out, name);
+                serde_json::to_writer(&mut *out, text)?;
+            }
+        }
+        if let Some(answer) = &r.answer {
+            field(out, "answer");
+            serde_json::to_writer(&mut *out, answer)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// `,"name":`, for a name that needs no escaping.
+fn field(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
 }
 
 /// A point in time whose RFC 3339 text is formatted at most once.
@@ -166,11 +225,18 @@ impl From<Timestamp> for Stamp {
     }
 }
 
+impl Stamp {
+    /// The RFC 3339 text, formatted on first use.
+    fn text(&self) -> &str {
+        let (at, text) = &*self.0;
+        text.get_or_init(|| at.to_string())
+    }
+}
+
 impl Serialize for Stamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (at, text) = &*self.0;
         // `Timestamp` serializes its `Display` text: the same bytes.
-        serializer.serialize_str(text.get_or_init(|| at.to_string()))
+        serializer.serialize_str(self.text())
     }
 }
 
@@ -180,11 +246,28 @@ impl<'de> Deserialize<'de> for Stamp {
     }
 }
 
-pub(crate) fn encode<T: Serialize>(run_id: &str, key: &str, value: &T) -> Result<Bytes, Error> {
-    // Room for a typical step record, so that it is not grown step by step.
-    let mut buffer = Vec::with_capacity(256);
-    serde_json::to_writer(&mut buffer, value)
-        .map(|()| Bytes::from(buffer))
+/// Encodes `value` as JSON in `buffer` (see [`encode_with`]).
+pub(crate) fn encode<T: Serialize>(
+    buffer: &mut Vec<u8>,
+    run_id: &str,
+    key: &str,
+    value: &T,
+) -> Result<Bytes, Error> {
+    encode_with(buffer, run_id, key, |out| serde_json::to_writer(out, value))
+}
+
+/// Writes a record with `write` in `buffer` (cleared first, and kept by the
+/// caller so that its room is reused) and copies it out: one allocation of
+/// the exact size per record.
+pub(crate) fn encode_with(
+    buffer: &mut Vec<u8>,
+    run_id: &str,
+    key: &str,
+    write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> Result<Bytes, Error> {
+    buffer.clear();
+    write(buffer)
+        .map(|()| Bytes::copy_from_slice(buffer))
         .map_err(|e| Error::Corrupt {
             run_id: run_id.to_owned(),
             key: key.to_owned(),
@@ -231,8 +314,8 @@ pub(crate) fn assemble(
         .zip(records)
         .map(|(info, rec)| StepStatus {
             id: info.number,
-            name: info.name.clone(),
-            expert: info.primary_expert.clone(),
+            name: Arc::clone(&info.name),
+            expert: Arc::clone(&info.primary_expert),
             state: rec.state,
             attempts: rec.attempts,
             started_at: rec.started_at.as_ref().map(Stamp::at),
@@ -281,6 +364,82 @@ mod tests {
             let back: Stamp = serde_json::from_str(&encoded).unwrap();
             prop_assert_eq!(back.at(), at);
         }
+    }
+
+    const STATES: [StepState; 7] = [
+        StepState::Pending,
+        StepState::Running,
+        StepState::Completed,
+        StepState::Failed,
+        StepState::WaitingForHuman,
+        StepState::Skipped,
+        StepState::Cancelled,
+    ];
+
+    proptest! {
+        /// The hand-written step record is what serde would write.
+        #[test]
+        fn step_records_are_written_as_serde_writes_them(
+            state in 0..STATES.len(),
+            attempts in any::<u32>(),
+            seconds in proptest::option::of(0..4_000_000_000_i64),
+            error in proptest::option::of(".*"),
+            question in proptest::option::of("[a-z\"\\\\\n]*"),
+            answer in proptest::option::of(any::<i64>()),
+            outputs in proptest::option::of(proptest::collection::btree_map(".*", ".*", 0..3)),
+        ) {
+            let stamp = seconds.map(|s| Stamp::from(Timestamp::from_second(s).unwrap()));
+            let outputs: Option<JsonMap> = outputs.map(|m| {
+                m.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect()
+            });
+            let record = StepRecord {
+                state: STATES[state],
+                attempts,
+                started_at: stamp.clone(),
+                finished_at: stamp,
+                outputs: None,
+                error,
+                question,
+                answer: answer.map(serde_json::Value::from),
+            };
+            let mut written = Vec::new();
+            StepRecordOut { record: &record, outputs: outputs.as_ref() }
+                .write_json(&mut written)
+                .unwrap();
+            let whole = StepRecord { outputs, ..record };
+            prop_assert_eq!(String::from_utf8(written).unwrap(), serde_json::to_string(&whole).unwrap());
+        }
+    }
+
+    #[test]
+    fn records_written_with_outputs_apart_read_back_the_same() {
+        let mut outputs = JsonMap::new();
+        outputs.insert("plan".to_owned(), serde_json::json!({"budget": 30000}));
+        let record = StepRecord {
+            state: StepState::Completed,
+            attempts: 2,
+            started_at: Some(Stamp::now()),
+            finished_at: Some(Stamp::now()),
+            outputs: None,
+            error: Some("first attempt timed out".to_owned()),
+            question: None,
+            answer: Some(serde_json::json!("yes")),
+        };
+        let mut written = Vec::new();
+        StepRecordOut {
+            record: &record,
+            outputs: Some(&outputs),
+        }
+        .write_json(&mut written)
+        .unwrap();
+        let written = String::from_utf8(written).unwrap();
+        let whole = StepRecord {
+            outputs: Some(outputs),
+            ..record
+        };
+        assert_eq!(written, serde_json::to_string(&whole).unwrap());
+        let back: StepRecord = serde_json::from_str(&written).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), written);
     }
 
     #[test]

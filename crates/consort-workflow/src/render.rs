@@ -135,6 +135,8 @@ fn dot_escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use consort_protocol::{load_workflow, seeds};
 
     use super::*;
@@ -159,8 +161,8 @@ mod tests {
                 .iter()
                 .map(|&(id, state)| StepStatus {
                     id,
-                    name: String::new(),
-                    expert: String::new(),
+                    name: Arc::from(""),
+                    expert: Arc::from(""),
                     state,
                     attempts: 0,
                     started_at: None,

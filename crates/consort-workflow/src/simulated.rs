@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use consort_state::StateBackend;
 use serde_json::Value;
 
-use crate::executor::{JsonMap, StepContext, StepExecutor, StepKind, StepOutcome};
+use crate::context::StepContext;
+use crate::executor::{JsonMap, StepExecutor, StepKind, StepOutcome};
 
 /// Completes every step with its declared outputs set to placeholder strings
 /// (`"simulated campaign_brief from personal_assistant"`) after a fixed
@@ -53,12 +54,12 @@ impl SimulatedExecutor {
 #[async_trait]
 impl StepExecutor for SimulatedExecutor {
     async fn execute(&self, ctx: StepContext) -> StepOutcome {
-        if ctx.kind != StepKind::Execute {
+        if *ctx.kind() != StepKind::Execute {
             return StepOutcome::Completed(JsonMap::new());
         }
         if let Some(counter) = &self.counter
             && let Err(e) = counter
-                .increment(&execution_counter_key(&ctx.idempotency_key), 1)
+                .increment(&execution_counter_key(&ctx.idempotency_key()), 1)
                 .await
         {
             return StepOutcome::retry(format!("counting the execution: {e}"));
@@ -66,12 +67,12 @@ impl StepExecutor for SimulatedExecutor {
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
-        let outputs = ctx
-            .step
+        let step = ctx.step();
+        let outputs = step
             .outputs
             .iter()
             .map(|name| {
-                let value = format!("simulated {name} from {}", ctx.step.primary_expert);
+                let value = format!("simulated {name} from {}", step.primary_expert);
                 (name.clone(), Value::String(value))
             })
             .collect();

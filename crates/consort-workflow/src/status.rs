@@ -1,8 +1,9 @@
 //! What a run and its steps look like from outside: [`RunStatus`].
 
 use std::fmt;
+use std::sync::Arc;
 
-use consort_protocol::{ExpertId, StepNumber};
+use consort_protocol::StepNumber;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -131,10 +132,10 @@ impl RunStatus {
 pub struct StepStatus {
     /// The step's number.
     pub id: StepNumber,
-    /// Its name.
-    pub name: String,
-    /// Its primary expert.
-    pub expert: ExpertId,
+    /// Its name (shared with the step's [`StepInfo`](crate::StepInfo)).
+    pub name: Arc<str>,
+    /// Its primary expert (shared likewise).
+    pub expert: Arc<str>,
     /// Its state.
     pub state: StepState,
     /// Attempts started so far.

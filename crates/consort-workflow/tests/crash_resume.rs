@@ -15,7 +15,7 @@ use consort_protocol::WorkflowSpec;
 use consort_state::testkit::{random_namespace, redis_url_or_skip};
 use consort_state::{RedisBackend, RedisConfig, StateBackend};
 use consort_workflow::{
-    Engine, EngineConfig, Error, JsonMap, RunState, SimulatedExecutor, StepState,
+    Engine, EngineConfig, Error, JsonMap, RunState, SimulatedExecutor, StepState, WorkflowGraph,
     execution_counter_key,
 };
 use serde_json::json;
@@ -28,7 +28,7 @@ const STEPS: u32 = 60;
 const CONCURRENCY: usize = 2;
 
 /// Two interleaved chains: step `i` depends on step `i - 2`.
-fn ladder() -> WorkflowSpec {
+fn ladder() -> WorkflowGraph {
     let steps: Vec<_> = (1..=STEPS)
         .map(|i| {
             let deps: Vec<u32> = if i > 2 { vec![i - 2] } else { vec![] };
@@ -36,7 +36,10 @@ fn ladder() -> WorkflowSpec {
                    "outputs": ["result"], "depends_on": deps})
         })
         .collect();
-    serde_json::from_value(json!({"workflow_name": "ladder", "workflow_steps": steps})).unwrap()
+    let spec: WorkflowSpec =
+        serde_json::from_value(json!({"workflow_name": "ladder", "workflow_steps": steps}))
+            .unwrap();
+    WorkflowGraph::build(&spec, None).unwrap()
 }
 
 fn config() -> EngineConfig {

@@ -29,7 +29,7 @@ struct Recorder {
 #[async_trait]
 impl StepExecutor for Recorder {
     async fn execute(&self, ctx: StepContext) -> StepOutcome {
-        let n = ctx.step.number;
+        let n = ctx.step().number;
         self.log.lock().unwrap().push(Mark::Start(n));
         // Interleave steps differently depending on the step.
         for _ in 0..(n * 7 % 4) {
@@ -88,7 +88,7 @@ proptest! {
         let status = runtime.block_on(async {
             let backend = Arc::new(MemoryBackend::new("prop").unwrap());
             let engine = Engine::new(backend, recorder.clone(), EngineConfig::default().concurrency(limit)).unwrap();
-            engine.run_to_end(&spec, JsonMap::new(), None).await.unwrap()
+            engine.run_to_end(&graph, JsonMap::new(), None).await.unwrap()
         });
         prop_assert_eq!(status.state, RunState::Completed);
         let log = recorder.log.lock().unwrap().clone();

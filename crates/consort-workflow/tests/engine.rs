@@ -17,7 +17,7 @@ use consort_workflow::{
     SimulatedExecutor, StepExecutor, StepKind, StepOutcome, StepState,
 };
 use serde_json::json;
-use support::{Scripted, chain, dag, done, workflow};
+use support::{Scripted, chain, dag, done, graph, workflow};
 
 fn backend() -> Arc<dyn StateBackend> {
     Arc::new(MemoryBackend::new("wf-test").unwrap())
@@ -52,7 +52,7 @@ async fn seed_workflow_runs_in_order_with_inputs_and_validations() {
     let engine = engine(&backend, exec.clone(), config());
     let spec = load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW).unwrap();
     let status = engine
-        .run_to_end(&spec, params(), Some("m1".into()))
+        .run_to_end(&graph(&spec), params(), Some("m1".into()))
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);
@@ -86,7 +86,7 @@ async fn independent_steps_run_concurrently_up_to_the_limit() {
         .collect();
     let engine = engine(&backend, exec.clone(), config().concurrency(4));
     let status = engine
-        .run_to_end(&dag(&fan), JsonMap::new(), None)
+        .run_to_end(&graph(&dag(&fan)), JsonMap::new(), None)
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);
@@ -98,10 +98,10 @@ async fn independent_steps_run_concurrently_up_to_the_limit() {
 async fn retryable_failures_are_retried_with_new_attempt_numbers() {
     let backend = backend();
     let exec = Scripted::new(|ctx| {
-        if ctx.step.number == 2 && ctx.attempt < 3 {
+        if ctx.step().number == 2 && ctx.attempt() < 3 {
             (
                 Duration::ZERO,
-                StepOutcome::retry(format!("flaky {}", ctx.attempt)),
+                StepOutcome::retry(format!("flaky {}", ctx.attempt())),
             )
         } else {
             (Duration::ZERO, done(ctx))
@@ -109,7 +109,7 @@ async fn retryable_failures_are_retried_with_new_attempt_numbers() {
     });
     let engine = engine(&backend, exec.clone(), config());
     let status = engine
-        .run_to_end(&chain(3), JsonMap::new(), Some("r".into()))
+        .run_to_end(&graph(&chain(3)), JsonMap::new(), Some("r".into()))
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);
@@ -125,7 +125,7 @@ async fn retryable_failures_are_retried_with_new_attempt_numbers() {
 async fn exhausted_retries_fail_fast_cancelling_and_skipping_the_rest() {
     let backend = backend();
     // 1 -> 2 fails for good while 3 (independent, slow) is in flight; 4 after 2.
-    let exec = Scripted::new(|ctx| match ctx.step.number {
+    let exec = Scripted::new(|ctx| match ctx.step().number {
         2 => (Duration::ZERO, StepOutcome::retry("down")),
         3 => (Duration::from_secs(60), done(ctx)),
         _ => (Duration::ZERO, done(ctx)),
@@ -133,7 +133,7 @@ async fn exhausted_retries_fail_fast_cancelling_and_skipping_the_rest() {
     let spec = dag(&[(1, &[]), (2, &[1]), (3, &[]), (4, &[2])]);
     let engine = engine(&backend, exec.clone(), config());
     let status = engine
-        .run_to_end(&spec, JsonMap::new(), None)
+        .run_to_end(&graph(&spec), JsonMap::new(), None)
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Failed);
@@ -151,7 +151,7 @@ async fn exhausted_retries_fail_fast_cancelling_and_skipping_the_rest() {
 #[tokio::test(start_paused = true)]
 async fn continue_on_failure_runs_independent_steps_and_skips_dependents() {
     let backend = backend();
-    let exec = Scripted::new(|ctx| match ctx.step.number {
+    let exec = Scripted::new(|ctx| match ctx.step().number {
         2 => (Duration::ZERO, StepOutcome::fail("bad input")),
         _ => (Duration::from_millis(5), done(ctx)),
     });
@@ -166,7 +166,7 @@ async fn continue_on_failure_runs_independent_steps_and_skips_dependents() {
     let cfg = config().failure_policy(FailurePolicy::ContinueOnFailure);
     let engine = engine(&backend, exec.clone(), cfg);
     let status = engine
-        .run_to_end(&spec, JsonMap::new(), None)
+        .run_to_end(&graph(&spec), JsonMap::new(), None)
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Failed);
@@ -180,7 +180,7 @@ async fn continue_on_failure_runs_independent_steps_and_skips_dependents() {
 async fn a_timeout_is_a_retryable_failure() {
     let backend = backend();
     let exec = Scripted::new(|ctx| {
-        let delay = if ctx.attempt == 1 {
+        let delay = if ctx.attempt() == 1 {
             Duration::from_secs(10)
         } else {
             Duration::ZERO
@@ -191,7 +191,7 @@ async fn a_timeout_is_a_retryable_failure() {
         workflow(json!([{"step": 1, "name": "slow", "primary_expert": "x", "timeout_ms": 1000}]));
     let engine = engine(&backend, exec.clone(), config());
     let status = engine
-        .run_to_end(&spec, JsonMap::new(), None)
+        .run_to_end(&graph(&spec), JsonMap::new(), None)
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);
@@ -203,7 +203,7 @@ async fn a_timeout_is_a_retryable_failure() {
         "retry": {"max_attempts": 1}}]),
     );
     let status = engine
-        .run_to_end(&spec, JsonMap::new(), None)
+        .run_to_end(&graph(&spec), JsonMap::new(), None)
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Failed);
@@ -214,12 +214,12 @@ async fn a_timeout_is_a_retryable_failure() {
 async fn executor_panics_fail_the_step_not_the_engine() {
     let backend = backend();
     let exec = Scripted::new(|ctx| {
-        assert!(ctx.step.number != 2, "boom in step 2");
+        assert!(ctx.step().number != 2, "boom in step 2");
         (Duration::ZERO, done(ctx))
     });
     let engine = engine(&backend, exec, config());
     let status = engine
-        .run_to_end(&chain(3), JsonMap::new(), None)
+        .run_to_end(&graph(&chain(3)), JsonMap::new(), None)
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Failed);
@@ -241,8 +241,8 @@ fn validated(policy: &str) -> consort_protocol::WorkflowSpec {
 
 /// The editor rejects the first attempt's draft.
 fn picky_editor() -> Arc<Scripted> {
-    Scripted::new(|ctx| match &ctx.kind {
-        StepKind::Validate { point, .. } if ctx.attempt == 1 => {
+    Scripted::new(|ctx| match ctx.kind() {
+        StepKind::Validate { point, .. } if ctx.attempt() == 1 => {
             assert_eq!(point.with_expert, "editor");
             assert_eq!(ctx.expert(), "editor");
             (Duration::ZERO, StepOutcome::fail("too long"))
@@ -257,14 +257,14 @@ async fn failed_validation_retries_escalates_or_fails_per_step_policy() {
 
     let exec = picky_editor();
     let status = engine(&backend, exec.clone(), config())
-        .run_to_end(&validated("retry"), JsonMap::new(), None)
+        .run_to_end(&graph(&validated("retry")), JsonMap::new(), None)
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);
     assert_eq!(status.step(1).unwrap().attempts, 2);
 
     let status = engine(&backend, picky_editor(), config())
-        .run_to_end(&validated("fail"), JsonMap::new(), None)
+        .run_to_end(&graph(&validated("fail")), JsonMap::new(), None)
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Failed);
@@ -275,7 +275,11 @@ async fn failed_validation_retries_escalates_or_fails_per_step_policy() {
 
     let engine = engine(&backend, picky_editor(), config());
     let status = engine
-        .run_to_end(&validated("escalate"), JsonMap::new(), Some("esc".into()))
+        .run_to_end(
+            &graph(&validated("escalate")),
+            JsonMap::new(),
+            Some("esc".into()),
+        )
         .await
         .unwrap();
     assert_eq!(status.state, RunState::WaitingForHuman);
@@ -296,7 +300,7 @@ async fn failed_validation_retries_escalates_or_fails_per_step_policy() {
 async fn a_human_answer_resumes_the_run_and_reaches_the_step() {
     let backend = backend();
     let exec = Scripted::new(|ctx| {
-        if ctx.step.number == 2 && !ctx.inputs.contains_key("human_answer") {
+        if ctx.step().number == 2 && ctx.inputs().human_answer().is_none() {
             return (
                 Duration::ZERO,
                 StepOutcome::NeedsHuman {
@@ -305,15 +309,15 @@ async fn a_human_answer_resumes_the_run_and_reaches_the_step() {
             );
         }
         let mut out = JsonMap::new();
-        if let Some(answer) = ctx.inputs.get("human_answer") {
+        if let Some(answer) = ctx.inputs().human_answer() {
             out.insert("budget".into(), answer.clone());
-            assert_eq!(ctx.inputs["human_question"], "which budget?");
+            assert_eq!(ctx.inputs().human_question(), Some("which budget?"));
         }
         (Duration::ZERO, StepOutcome::Completed(out))
     });
     let engine = engine(&backend, exec.clone(), config());
     let status = engine
-        .run_to_end(&chain(3), JsonMap::new(), Some("h".into()))
+        .run_to_end(&graph(&chain(3)), JsonMap::new(), Some("h".into()))
         .await
         .unwrap();
     assert_eq!(status.state, RunState::WaitingForHuman);
@@ -360,7 +364,7 @@ async fn cancel_stops_a_running_run() {
     let engine = engine(&backend, exec, config());
     let handle = engine
         .start(
-            &dag(&[(1, &[]), (2, &[]), (3, &[1, 2])]),
+            &graph(&dag(&[(1, &[]), (2, &[]), (3, &[1, 2])])),
             JsonMap::new(),
             Some("c".into()),
         )
@@ -401,7 +405,7 @@ async fn cancel_reaches_a_run_driven_by_another_engine() {
     let cfg = config().lease_ttl(Duration::from_millis(300));
     let driver = engine(&backend, exec.clone(), cfg.clone());
     let handle = driver
-        .start(&chain(1000), JsonMap::new(), Some("far".into()))
+        .start(&graph(&chain(1000)), JsonMap::new(), Some("far".into()))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -416,16 +420,16 @@ async fn existing_ids_and_bad_ids_are_rejected() {
     let backend = backend();
     let engine = engine(&backend, Scripted::ok(), config());
     engine
-        .run_to_end(&chain(2), JsonMap::new(), Some("dup".into()))
+        .run_to_end(&graph(&chain(2)), JsonMap::new(), Some("dup".into()))
         .await
         .unwrap();
     let err = engine
-        .run_to_end(&chain(2), JsonMap::new(), Some("dup".into()))
+        .run_to_end(&graph(&chain(2)), JsonMap::new(), Some("dup".into()))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::RunExists { .. }), "{err}");
     let err = engine
-        .run_to_end(&chain(2), JsonMap::new(), Some("a b".into()))
+        .run_to_end(&graph(&chain(2)), JsonMap::new(), Some("a b".into()))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidRunId { .. }), "{err}");
@@ -447,7 +451,7 @@ async fn an_engine_that_lost_its_lease_cannot_write() {
     #[async_trait::async_trait]
     impl StepExecutor for Gated {
         async fn execute(&self, ctx: consort_workflow::StepContext) -> StepOutcome {
-            if ctx.step.number == 2 && ctx.attempt == 1 {
+            if ctx.step().number == 2 && ctx.attempt() == 1 {
                 self.0.notified().await;
             }
             done(&ctx)
@@ -456,7 +460,7 @@ async fn an_engine_that_lost_its_lease_cannot_write() {
     let cfg = config().lease_ttl(Duration::from_secs(60));
     let a = engine(&backend, Arc::new(Gated(g)), cfg.clone());
     let handle = a
-        .start(&chain(3), JsonMap::new(), Some("fence".into()))
+        .start(&graph(&chain(3)), JsonMap::new(), Some("fence".into()))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -495,7 +499,7 @@ async fn two_engines_racing_to_resume_one_run_exactly_one_drives_it() {
     let run = tokio::spawn({
         let dead = engine(&backend, slow.clone(), cfg.clone());
         async move {
-            dead.run_to_end(&chain(5), JsonMap::new(), Some("orphan".into()))
+            dead.run_to_end(&graph(&chain(5)), JsonMap::new(), Some("orphan".into()))
                 .await
         }
     });
@@ -532,7 +536,7 @@ async fn progress_events_are_published_per_step() {
     let mut sub = backend.subscribe("workflow:*").await.unwrap();
     let engine = engine(&backend, Scripted::ok(), config());
     engine
-        .run_to_end(&chain(2), JsonMap::new(), Some("ev".into()))
+        .run_to_end(&graph(&chain(2)), JsonMap::new(), Some("ev".into()))
         .await
         .unwrap();
     let mut seen = Vec::new();
@@ -571,7 +575,7 @@ async fn ephemeral_runs_write_nothing() {
     let cfg = config().durability(Durability::None).publish_events(false);
     let engine = engine(&backend, Scripted::ok(), cfg);
     let status = engine
-        .run_to_end(&chain(50), JsonMap::new(), Some("eph".into()))
+        .run_to_end(&graph(&chain(50)), JsonMap::new(), Some("eph".into()))
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);

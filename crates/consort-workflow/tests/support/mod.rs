@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use consort_protocol::{StepNumber, WorkflowSpec};
-use consort_workflow::{JsonMap, StepContext, StepExecutor, StepKind, StepOutcome};
+use consort_workflow::{JsonMap, StepContext, StepExecutor, StepKind, StepOutcome, WorkflowGraph};
 use serde_json::json;
 
 /// One call seen by [`Scripted`].
@@ -71,7 +71,7 @@ impl Scripted {
 
 pub fn done(ctx: &StepContext) -> StepOutcome {
     let mut out = JsonMap::new();
-    out.insert("done".into(), json!(ctx.step.number));
+    out.insert("done".into(), json!(ctx.step().number));
     StepOutcome::Completed(out)
 }
 
@@ -79,11 +79,11 @@ pub fn done(ctx: &StepContext) -> StepOutcome {
 impl StepExecutor for Scripted {
     async fn execute(&self, ctx: StepContext) -> StepOutcome {
         self.calls.lock().unwrap().push(Call {
-            step: ctx.step.number,
-            attempt: ctx.attempt,
-            validation: matches!(ctx.kind, StepKind::Validate { .. }),
-            key: ctx.idempotency_key.clone(),
-            inputs: ctx.inputs.clone(),
+            step: ctx.step().number,
+            attempt: ctx.attempt(),
+            validation: matches!(ctx.kind(), StepKind::Validate { .. }),
+            key: ctx.idempotency_key(),
+            inputs: ctx.inputs().to_json(),
         });
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -92,8 +92,8 @@ impl StepExecutor for Scripted {
             tokio::time::sleep(delay).await;
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if matches!(ctx.kind, StepKind::Execute) && matches!(outcome, StepOutcome::Completed(_)) {
-            self.finished.lock().unwrap().push(ctx.step.number);
+        if matches!(ctx.kind(), StepKind::Execute) && matches!(outcome, StepOutcome::Completed(_)) {
+            self.finished.lock().unwrap().push(ctx.step().number);
         }
         outcome
     }
@@ -122,4 +122,9 @@ pub fn workflow(steps: serde_json::Value) -> WorkflowSpec {
     doc.insert("workflow_name".into(), json!("test"));
     doc.insert("workflow_steps".into(), steps);
     serde_json::from_value(serde_json::Value::Object(doc)).unwrap()
+}
+
+/// `spec` validated, ready to run.
+pub fn graph(spec: &WorkflowSpec) -> WorkflowGraph {
+    WorkflowGraph::build(spec, None).unwrap()
 }
