@@ -398,6 +398,27 @@ async fn cancel_stops_a_running_run() {
     ));
 }
 
+/// Steps that answer at once never make the driver wait: it must still
+/// let the thread's other tasks run, and notice a cancel between steps.
+#[tokio::test]
+async fn cancel_reaches_a_run_whose_steps_never_wait() {
+    let backend = backend();
+    let exec = Scripted::ok();
+    let engine = engine(&backend, exec.clone(), config());
+    let handle = engine
+        .start(&graph(&chain(5_000)), JsonMap::new(), Some("busy".into()))
+        .await
+        .unwrap();
+    // One thread: this only runs again once the driver gives way.
+    tokio::task::yield_now().await;
+    engine.cancel("busy").await.unwrap();
+    let status = handle.wait().await.unwrap();
+    assert_eq!(status.state, RunState::Cancelled);
+    let done = status.steps_in(StepState::Completed).len();
+    assert!(done > 0 && done < 5_000, "{done} steps completed");
+    assert_eq!(exec.calls().len(), done);
+}
+
 #[tokio::test]
 async fn cancel_reaches_a_run_driven_by_another_engine() {
     let backend = backend();
