@@ -30,7 +30,9 @@ impl Slot {
 
 #[derive(Debug, Default)]
 pub(crate) struct Leases {
-    slots: HashMap<String, Slot>,
+    /// Seeded foldhash, like the key map: a guarded batch looks its lease up
+    /// once per write, and SipHash costs several times as much.
+    slots: HashMap<String, Slot, foldhash::fast::RandomState>,
 }
 
 fn lease(name: &str, h: &Held, ttl: Duration) -> Lease {

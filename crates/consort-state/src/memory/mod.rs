@@ -25,7 +25,7 @@ use crate::key::{
 };
 
 use leases::Leases;
-use map::{Entry, Hashed, SHARDS, ShardedMap, StoredKey, TakeHash, shard_of};
+use map::{Entry, Hashed, ShardedMap, StoredKey, TakeHash, shard_of};
 
 /// Tuning for a [`MemoryStore`].
 #[derive(Debug, Clone)]
@@ -254,6 +254,15 @@ impl MemoryBackend {
     }
 }
 
+/// The positions of the set bits of `bits`, ascending.
+fn set_bits(mut bits: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let at = bits.trailing_zeros() as usize;
+        bits &= bits.checked_sub(1)?;
+        Some(at)
+    })
+}
+
 fn deadline(ttl: Option<Duration>) -> Option<Instant> {
     // A TTL too large for Instant is as good as no expiry.
     ttl.and_then(|t| Instant::now().checked_add(t))
@@ -443,10 +452,7 @@ impl StateBackend for MemoryBackend {
         // Shards to lock, as bits: ascending bit order is the lock order, and
         // a shard's guard sits at the number of locked shards below it.
         let locked = hashes.iter().fold(0u64, |m, &h| m | 1 << shard_of(h));
-        let mut guards: Vec<_> = (0..SHARDS)
-            .filter(|s| locked & (1 << s) != 0)
-            .map(|s| self.ns.kv.write(s))
-            .collect();
+        let mut guards: Vec<_> = set_bits(locked).map(|s| self.ns.kv.write(s)).collect();
         let slot = |hash: u64| (locked & ((1 << shard_of(hash)) - 1)).count_ones() as usize;
 
         // Only a compare-and-set can fail once keys and values are valid:
@@ -554,5 +560,20 @@ impl StateBackend for MemoryBackend {
         let _s = debug_span!("state.current_lease", backend = "memory", name).entered();
         validate_key(name)?;
         Ok(lock(&self.ns.leases).current(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::set_bits;
+
+    proptest! {
+        #[test]
+        fn set_bits_lists_each_set_bit_once_in_order(bits in any::<u64>()) {
+            let expected: Vec<usize> = (0..64).filter(|i| bits & (1 << i) != 0).collect();
+            prop_assert_eq!(set_bits(bits).collect::<Vec<_>>(), expected);
+        }
     }
 }
