@@ -37,7 +37,7 @@ use crate::graph::Plan;
 use crate::ownership::{Ownership, Signal};
 use crate::records::{
     RunRecord, SpecRecord, SpecRecordRef, Stamp, StepRecord, StepRecordOut, assemble, cancel_key,
-    encode, encode_with, percent, run_key, spec_key, step_keys,
+    encode, encode_with, percent, run_key, spec_key, step_key_prefix, with_number,
 };
 use crate::status::{RunState, RunStatus, StepState};
 
@@ -151,8 +151,8 @@ pub(crate) struct Driver {
     ops: Vec<WriteOp>,
     /// Jobs queued this turn, started after the turn's write.
     jobs: Vec<Job>,
-    /// Key of each step's record, made once per run (durable runs only).
-    step_keys: Vec<String>,
+    /// `wf:run:{id}:step:`, the start of every step record key.
+    step_key_prefix: String,
     /// Where records are encoded before they are copied out.
     buffer: Vec<u8>,
     /// What every write requires: that the run's lease is still ours.
@@ -183,10 +183,7 @@ impl Driver {
         created_at: Timestamp,
         ownership: Ownership,
     ) -> Self {
-        let step_keys = match inner.config.durability {
-            Durability::Steps => step_keys(run_id, &graph),
-            Durability::None => Vec::new(),
-        };
+        let step_key_prefix = step_key_prefix(run_id);
         let run_id: Arc<str> = Arc::from(run_id);
         let events = Events::new(
             &inner.backend,
@@ -232,7 +229,7 @@ impl Driver {
             stop: Stop::None,
             ops: Vec::new(),
             jobs: Vec::new(),
-            step_keys,
+            step_key_prefix,
             buffer: Vec::new(),
             guard: ownership.lease.as_ref().map(Lease::guard),
             stamp: None,
@@ -453,18 +450,21 @@ impl Driver {
         if !self.durable() {
             return;
         }
-        let (Some(record), Some(key)) = (self.records.get(index), self.step_keys.get(index)) else {
+        let (Some(record), Some(info)) = (self.records.get(index), self.graph().steps().get(index))
+        else {
             return;
         };
+        // Made per write rather than kept per step: the batch takes the key.
+        let key = with_number(&self.step_key_prefix, info.number);
         let out = StepRecordOut {
             record,
             outputs: self.shared.outputs.get(index).and_then(OnceLock::get),
         };
-        match encode_with(&mut self.buffer, &self.shared.run_id, key, |b| {
+        match encode_with(&mut self.buffer, &self.shared.run_id, &key, |b| {
             out.write_json(b)
         }) {
             Ok(value) => self.ops.push(WriteOp::Set {
-                key: key.clone(),
+                key,
                 value,
                 ttl: None,
             }),

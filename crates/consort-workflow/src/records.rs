@@ -9,7 +9,6 @@
 //! | lease `wf:lease:{id}` | ownership of the run |
 //! | counter `wf:exec:{key}` | executions per idempotency key (only [`SimulatedExecutor::counting_in`](crate::SimulatedExecutor::counting_in)) |
 
-use std::io::Write as _;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -57,10 +56,14 @@ pub(crate) fn spec_key(run_id: &str) -> String {
     format!("wf:run:{run_id}:spec")
 }
 
-/// The record key of every step of `graph`, in step index order. Made once
-/// per run: a step's record is written at least twice (running, completed).
+/// `wf:run:{id}:step:`: a step's record key is this and its number.
+pub(crate) fn step_key_prefix(run_id: &str) -> String {
+    format!("wf:run:{run_id}:step:")
+}
+
+/// The record key of every step of `graph`, in step index order.
 pub(crate) fn step_keys(run_id: &str, graph: &Plan) -> Vec<String> {
-    let prefix = format!("wf:run:{run_id}:step:");
+    let prefix = step_key_prefix(run_id);
     graph
         .steps()
         .iter()
@@ -69,20 +72,41 @@ pub(crate) fn step_keys(run_id: &str, graph: &Plan) -> Vec<String> {
 }
 
 /// `prefix` followed by `number` in decimal. Keys like these are made for
-/// every step of every run: this sizes the string once and writes the digits
-/// directly, which costs a fraction of `format!`.
+/// every write of a step's record: this sizes the string once and writes the
+/// digits directly, which costs a fraction of `format!`.
 pub(crate) fn with_number(prefix: &str, number: StepNumber) -> String {
-    let mut text = String::with_capacity(prefix.len() + 10);
+    let mut digits = Digits::default();
+    let digits = digits.of(number);
+    let mut text = String::with_capacity(prefix.len() + digits.len());
     text.push_str(prefix);
-    let mut divisor = 1;
-    while divisor <= number / 10 {
-        divisor *= 10;
-    }
-    while divisor > 0 {
-        text.extend(char::from_digit(number / divisor % 10, 10));
-        divisor /= 10;
-    }
+    text.push_str(digits);
     text
+}
+
+/// Room for the decimal digits of a `u32`.
+#[derive(Default)]
+pub(crate) struct Digits([u8; 10]);
+
+impl Digits {
+    /// `number` in decimal, written into this buffer.
+    pub(crate) fn of(&mut self, mut number: u32) -> &str {
+        let mut at = self.0.len();
+        loop {
+            at -= 1;
+            // `number % 10` is below 10: the cast keeps it whole.
+            #[allow(clippy::cast_possible_truncation)]
+            let digit = (number % 10) as u8;
+            if let Some(slot) = self.0.get_mut(at) {
+                *slot = b'0' + digit;
+            }
+            number /= 10;
+            if number == 0 || at == 0 {
+                break;
+            }
+        }
+        // Only ASCII digits were written.
+        std::str::from_utf8(self.0.get(at..).unwrap_or_default()).unwrap_or_default()
+    }
 }
 
 pub(crate) fn cancel_key(run_id: &str) -> String {
@@ -159,7 +183,7 @@ impl StepRecordOut<'_> {
         out.extend_from_slice(b"{\"state\":\"");
         out.extend_from_slice(r.state.as_str().as_bytes());
         out.extend_from_slice(b"\",\"attempts\":");
-        write!(out, "{}", r.attempts).map_err(serde_json::Error::io)?;
+        out.extend_from_slice(Digits::default().of(r.attempts).as_bytes());
         for (name, stamp) in [
             ("started_at", &r.started_at),
             ("finished_at", &r.finished_at),
