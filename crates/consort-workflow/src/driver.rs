@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use consort_protocol::{EventKind, ValidationFailurePolicy, WorkflowProgress, WorkflowSpec};
+use consort_protocol::{EventKind, ValidationFailurePolicy, WorkflowProgress};
 use consort_state::{Batch, Expect, Lease, LeaseGuard, WriteOp};
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -33,10 +33,10 @@ use crate::engine::Inner;
 use crate::error::Error;
 use crate::events::Events;
 use crate::executor::{JsonMap, StepExecutor, StepKind};
-use crate::graph::Plan;
+use crate::graph::{Plan, WorkflowGraph};
 use crate::ownership::{Ownership, Signal};
 use crate::records::{
-    RunRecord, SpecRecord, SpecRecordRef, Stamp, StepRecord, StepRecordOut, assemble, cancel_key,
+    RunRecord, SpecRecord, SpecRecordOut, Stamp, StepRecord, StepRecordOut, assemble, cancel_key,
     encode, encode_with, percent, run_key, spec_key, step_key_prefix, with_number,
 };
 use crate::status::{RunState, RunStatus, StepState};
@@ -377,15 +377,22 @@ impl Driver {
 
     /// Writes the run and spec records of a new run; fails with
     /// [`Error::RunExists`] if the id is taken.
-    pub(crate) async fn begin(&mut self, spec: &WorkflowSpec) -> Result<(), Error> {
+    pub(crate) async fn begin(&mut self, workflow: &WorkflowGraph) -> Result<(), Error> {
         if self.durable() {
-            let record = SpecRecordRef {
-                spec,
+            let key = spec_key(self.run_id());
+            let spec_json = workflow.spec_json().map_err(|e| Error::Corrupt {
+                run_id: self.run_id().to_owned(),
+                key: key.clone(),
+                detail: e.to_string(),
+            })?;
+            let record = SpecRecordOut {
+                spec_json,
                 params: &self.shared.params,
             };
-            let key = spec_key(self.run_id());
             // Its own buffer: the definition can be large, and is written once.
-            let value = encode(&mut Vec::new(), &self.shared.run_id, &key, &record)?;
+            let value = encode_with(&mut Vec::new(), &self.shared.run_id, &key, |out| {
+                record.write_json(out)
+            })?;
             self.push_run_record(RunState::Running, None, Some(Expect::Absent));
             self.ops.push(WriteOp::Set {
                 key,

@@ -160,7 +160,7 @@ impl Engine {
         let ownership = Ownership::take(&self.inner, &run_id).await?;
         let plan = Arc::clone(workflow.plan());
         let mut driver = Driver::new_run(&self.inner, &run_id, plan, params, ownership);
-        driver.begin(workflow.spec()).await?;
+        driver.begin(workflow).await?;
         Ok(driver)
     }
 

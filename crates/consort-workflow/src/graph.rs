@@ -10,7 +10,7 @@
 //!   incoming edge are roots and start at once.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use consort_protocol::{
@@ -138,6 +138,9 @@ pub struct WorkflowGraph {
     spec: WorkflowSpec,
     /// Shared with every run of this graph: a run neither rebuilds nor copies it.
     plan: Arc<Plan>,
+    /// `spec` as JSON, made for the first durable run and reused by the
+    /// others.
+    spec_json: OnceLock<Vec<u8>>,
 }
 
 /// Everything of a [`WorkflowGraph`] but the definition itself: what the
@@ -403,6 +406,7 @@ impl WorkflowGraph {
         Ok(Self {
             plan: Arc::new(Plan::build(spec, experts)?),
             spec: spec.clone(),
+            spec_json: OnceLock::new(),
         })
     }
 
@@ -413,6 +417,15 @@ impl WorkflowGraph {
 
     pub(crate) fn plan(&self) -> &Arc<Plan> {
         &self.plan
+    }
+
+    /// The definition as JSON, encoded on first use.
+    pub(crate) fn spec_json(&self) -> serde_json::Result<&[u8]> {
+        if let Some(json) = self.spec_json.get() {
+            return Ok(json);
+        }
+        let json = serde_json::to_vec(&self.spec)?;
+        Ok(self.spec_json.get_or_init(|| json))
     }
 
     /// The workflow's name.

@@ -135,12 +135,25 @@ pub(crate) struct SpecRecord {
     pub(crate) params: JsonMap,
 }
 
-/// A [`SpecRecord`] to write, borrowing what it holds: a run writes its
-/// definition without copying it.
-#[derive(Debug, Serialize)]
-pub(crate) struct SpecRecordRef<'a> {
-    pub(crate) spec: &'a WorkflowSpec,
+/// A [`SpecRecord`] to write: the definition as JSON already (encoded once
+/// per [`WorkflowGraph`](crate::WorkflowGraph), not once per run) and the
+/// run's parameters.
+pub(crate) struct SpecRecordOut<'a> {
+    pub(crate) spec_json: &'a [u8],
     pub(crate) params: &'a JsonMap,
+}
+
+impl SpecRecordOut<'_> {
+    /// Writes what serializing a [`SpecRecord`] of the same values gives.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.reserve(self.spec_json.len() + 32);
+        out.extend_from_slice(b"{\"spec\":");
+        out.extend_from_slice(self.spec_json);
+        out.extend_from_slice(b",\"params\":");
+        serde_json::to_writer(&mut *out, self.params)?;
+        out.push(b'}');
+        Ok(())
+    }
 }
 
 /// `wf:run:{id}:step:{n}`, as read. A driver keeps each step's outputs
@@ -464,6 +477,25 @@ mod tests {
         assert_eq!(written, serde_json::to_string(&whole).unwrap());
         let back: StepRecord = serde_json::from_str(&written).unwrap();
         assert_eq!(serde_json::to_string(&back).unwrap(), written);
+    }
+
+    #[test]
+    fn spec_records_read_back_as_written() {
+        let spec =
+            consort_protocol::load_workflow(consort_protocol::seeds::MARKETING_CAMPAIGN_WORKFLOW)
+                .unwrap();
+        let mut params = JsonMap::new();
+        params.insert("client".to_owned(), serde_json::json!("acme \"quoted\""));
+        let mut written = Vec::new();
+        SpecRecordOut {
+            spec_json: &serde_json::to_vec(&spec).unwrap(),
+            params: &params,
+        }
+        .write_json(&mut written)
+        .unwrap();
+        let back: SpecRecord = decode("r", "k", &written).unwrap();
+        assert_eq!(back.spec, spec);
+        assert_eq!(back.params, params);
     }
 
     #[test]
