@@ -483,7 +483,11 @@ impl Driver {
         if self.ops.is_empty() {
             return Ok(());
         }
-        let ops = std::mem::take(&mut self.ops);
+        // The batch takes the vector. Turns come in runs of similar size (a
+        // fan-out's starts, then its completions): room for as many writes
+        // as this turn saves growing the next one step by step.
+        let room = self.ops.len();
+        let ops = std::mem::replace(&mut self.ops, Vec::with_capacity(room));
         self.apply(ops)
             .await
             .map_err(|e| self.state_error("checkpointing step states", e))
