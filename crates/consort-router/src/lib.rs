@@ -157,7 +157,11 @@
 //! Building is a full pass over the profiles; [`Router::update_profiles`]
 //! rebuilds. Routing costs the request's words (hash look-ups and stemming)
 //! plus the postings of its terms, plus the touched experts; per-call memory
-//! comes from a pool and only touched entries are reset.
+//! comes from a pool and only touched entries are reset. A touched expert
+//! whose bounds (its signals bounded without `exp`) show that it can neither
+//! enter the kept candidates nor change the best relevance or the strong
+//! matches is not fully scored; the decision is the same as when every
+//! touched expert is.
 
 mod analyzer;
 mod complexity;
@@ -170,6 +174,7 @@ mod lexicon;
 mod query;
 mod request;
 mod router;
+mod saturation;
 mod scratch;
 mod signal;
 

@@ -10,7 +10,7 @@ use consort_protocol::{Availability, ExpertProfile, PriorityLevel};
 use crate::complexity;
 use crate::config::check_weight;
 use crate::decision::{Breakdown, Candidate, Decision, Outcome};
-use crate::index::{Index, IndexedExpert, Posting};
+use crate::index::{Index, IndexedExpert, Posting, TermId};
 use crate::query::{Query, QueryTerm};
 use crate::request::{RouteContext, normalize_data_key};
 use crate::scratch::{Acc, Pool, Scratch};
@@ -35,9 +35,16 @@ const CONTEXT_SHARED_DATA: f64 = 0.5;
 pub struct Router {
     config: RouterConfig,
     index: Index,
+    /// Each expert's availability factor from its profile alone (`None`
+    /// when offline), by expert number: what routing uses unless the request
+    /// overrides status or load, which is the usual case.
+    resting: Vec<Option<f64>>,
     signals: Vec<ExtraSignal>,
     weights: NormalizedWeights,
     pool: Pool,
+    /// Whether routing skips the experts whose score bounds rule them out;
+    /// turned off only by tests, to check that against scoring every expert.
+    pruning: bool,
 }
 
 struct ExtraSignal {
@@ -81,12 +88,15 @@ impl Router {
         let mut router = Self {
             config,
             index,
+            resting: Vec::new(),
             signals: Vec::new(),
             weights: NormalizedWeights::default(),
             pool: Pool::default(),
+            pruning: true,
         };
         router.check_fallback()?;
         router.weights = router.normalized_weights()?;
+        router.resting = router.resting_availability();
         Ok(router)
     }
 
@@ -146,6 +156,7 @@ impl Router {
             self.index = previous;
             return Err(err);
         }
+        self.resting = self.resting_availability();
         self.pool.clear();
         Ok(())
     }
@@ -158,6 +169,14 @@ impl Router {
     /// The indexed profiles, ordered by id.
     pub fn profiles(&self) -> impl ExactSizeIterator<Item = &ExpertProfile> {
         self.index.experts.iter().map(|e| &*e.profile)
+    }
+
+    fn resting_availability(&self) -> Vec<Option<f64>> {
+        self.index
+            .experts
+            .iter()
+            .map(|e| self.availability_factor(e.status, e.load, e.max_concurrent))
+            .collect()
     }
 
     fn check_fallback(&self) -> Result<(), Error> {
@@ -203,40 +222,38 @@ impl Router {
             .previous_expert
             .as_ref()
             .and_then(|id| index.ids.get(id).copied());
-        let (best_relevance, strong) = self.lexical_pass(&request.context, &mut scratch);
-        let (domains, mut strong_matches) = self.distinct_domains(&query, &strong);
-        let follow_up = previous.is_some_and(|p| {
-            scratch
-                .accs
-                .iter()
-                .any(|a| a.expert == p && a.availability.is_some())
-        }) && query.words <= self.config.follow_up_max_words
+        let best_relevance = self.lexical_pass(&request.context, &mut scratch);
+        let (domains, mut strong_matches) =
+            self.distinct_domains(&query, &scratch.strong, &mut scratch.covered);
+        let follow_up = previous
+            .is_some_and(|p| scratch.get(p).is_some_and(|a| a.availability.is_some()))
+            && query.words <= self.config.follow_up_max_words
             && best_relevance < self.config.strong_relevance;
         let level = complexity::assess(query.words, query.constraints, domains);
-        let ranked = self.rank(request, level, follow_up, &mut scratch);
+        self.rank(request, level, follow_up, &mut scratch);
 
-        let candidates: Vec<Scored<'_>> = ranked
-            .iter()
-            .filter_map(|&slot| {
-                let acc = scratch.accs.get(slot)?.clone();
-                let expert = index.expert(acc.expert)?;
-                // Strong matches are usually the top candidates: reuse what
-                // the complexity assessment already worked out.
-                let matches = strong_matches
-                    .iter_mut()
-                    .find(|(number, _)| *number == acc.expert)
-                    .map_or_else(
-                        || matches(index, expert, &query),
-                        |(_, found)| std::mem::take(found),
-                    );
-                Some(Scored {
-                    acc,
-                    slot,
-                    expert,
-                    matches,
-                })
+        // Sized up front: growing a vector of these (large) entries costs
+        // more than the rest of building it.
+        let mut candidates: Vec<Scored<'_>> = Vec::with_capacity(scratch.top.len());
+        candidates.extend(scratch.top.iter().filter_map(|&(_, slot)| {
+            let acc = scratch.accs.get(slot)?.clone();
+            let expert = index.expert(acc.expert)?;
+            // Strong matches are usually the top candidates: reuse what
+            // the complexity assessment already worked out.
+            let matches = strong_matches
+                .iter_mut()
+                .find(|(number, _)| *number == acc.expert)
+                .map_or_else(
+                    || matches(index, expert, &query),
+                    |(_, found)| std::mem::take(found),
+                );
+            Some(Scored {
+                acc,
+                slot,
+                expert,
+                matches,
             })
-            .collect();
+        }));
 
         let mut decision = Decision {
             outcome: Outcome::NoMatch,
@@ -259,6 +276,7 @@ impl Router {
                 &candidates,
                 best_relevance,
                 query.coordination,
+                &mut scratch.covered,
                 &mut decision,
             );
         } else {
@@ -335,40 +353,56 @@ impl Router {
                 };
                 // Both lists are sorted by term: one merge pass, which reads
                 // the expert's terms sequentially (prefetch-friendly).
-                let mut own = expert.terms.iter().peekable();
+                let mut own: &[(TermId, Posting)] = &expert.terms;
                 for term in &common {
-                    while own.next_if(|(t, _)| *t < term.term).is_some() {}
-                    if let Some((_, posting)) = own.next_if(|(t, _)| *t == term.term) {
+                    while let [(t, _), rest @ ..] = own
+                        && *t < term.term
+                    {
+                        own = rest;
+                    }
+                    if let [(t, posting), rest @ ..] = own
+                        && *t == term.term
+                    {
                         add(acc, term, posting);
+                        own = rest;
                     }
                 }
             }
         }
     }
 
-    /// Saturates the lexical totals and applies availability; returns the
-    /// best relevance and the strong matches among eligible experts.
-    fn lexical_pass(
-        &self,
-        context: &RouteContext,
-        scratch: &mut Scratch,
-    ) -> (f64, Vec<(f64, u32)>) {
+    /// Applies availability and saturates the lexical totals where that can
+    /// matter; returns the best relevance among eligible experts, and leaves
+    /// the strongest [`DOMAIN_PROBE`] strong matches, best first, in
+    /// `scratch.strong`.
+    fn lexical_pass(&self, context: &RouteContext, scratch: &mut Scratch) -> f64 {
+        let threshold = self.config.strong_relevance;
+        // Up to DOMAIN_PROBE touched experts nearly all need their signals
+        // anyway, and bounding them first would only add work.
+        let prune = self.pruning && scratch.accs.len() > DOMAIN_PROBE;
         let mut best = 0.0_f64;
-        // The strongest DOMAIN_PROBE strong matches, best first.
-        let mut strong: Vec<(f64, u32)> = Vec::with_capacity(DOMAIN_PROBE + 1);
-        for acc in &mut scratch.accs {
-            let Some(expert) = self.index.expert(acc.expert) else {
-                continue;
-            };
-            acc.availability = self.availability(expert, context);
+        let Scratch { accs, strong, .. } = scratch;
+        for acc in accs {
+            acc.availability = self.availability(acc.expert, context);
             if acc.availability.is_none() {
                 continue;
             }
-            acc.domain = saturate(acc.domain_raw);
-            acc.capability = saturate(acc.capability_raw);
-            acc.relevance = acc.domain.max(acc.capability);
+            if prune {
+                // Most touched experts can neither raise the best relevance
+                // nor enter the strong list: their `exp`s wait for ranking,
+                // which skips most of them too.
+                acc.bound_signals();
+                let bound = acc.domain.max(acc.capability);
+                let may_be_strong = bound >= threshold
+                    && (strong.len() < DOMAIN_PROBE
+                        || strong.last().is_some_and(|(weakest, _)| bound >= *weakest));
+                if bound < best && !may_be_strong {
+                    continue;
+                }
+            }
+            acc.saturate();
             best = best.max(acc.relevance);
-            if acc.relevance >= self.config.strong_relevance {
+            if acc.relevance >= threshold {
                 let entry = (acc.relevance, acc.expert);
                 let at = strong.partition_point(|e| stronger(e, &entry));
                 if at < DOMAIN_PROBE {
@@ -377,19 +411,21 @@ impl Router {
                 }
             }
         }
-        (best, strong)
+        best
     }
 
     /// How many different domains the request hits: among the strongest
     /// [`DOMAIN_PROBE`] strong matches, those that each match mostly request
     /// words the ones before them did not (the collaboration novelty rule).
     /// Also returns the matches of those experts, by expert number.
+    /// `covered` is a buffer for the spans of the domains found.
     fn distinct_domains<'a>(
         &'a self,
         query: &Query,
         strong: &[(f64, u32)],
+        covered: &mut Vec<Range<usize>>,
     ) -> (usize, Vec<(u32, Vec<Match<'a>>)>) {
-        let mut covered: Vec<Range<usize>> = Vec::new();
+        covered.clear();
         let mut domains = 0;
         let mut all = Vec::with_capacity(strong.len());
         for &(_, number) in strong {
@@ -397,7 +433,7 @@ impl Router {
                 continue;
             };
             let found = matches(&self.index, expert, query);
-            if self.is_novel(&found, &covered) {
+            if self.is_novel(&found, covered) {
                 domains += 1;
                 covered.extend(found.iter().map(|m| m.span.clone()));
             }
@@ -418,8 +454,21 @@ impl Router {
         total > 0.0 && novel >= self.config.collaboration_novelty * total
     }
 
-    /// The availability factor, or `None` for an offline expert.
-    fn availability(&self, expert: &IndexedExpert, context: &RouteContext) -> Option<f64> {
+    /// The availability factor of expert `number`, or `None` when it is
+    /// offline.
+    #[inline]
+    fn availability(&self, number: u32, context: &RouteContext) -> Option<f64> {
+        if context.availability.is_empty() && context.load.is_empty() {
+            self.resting.get(number as usize).copied().flatten()
+        } else {
+            self.overridden_availability(number, context)
+        }
+    }
+
+    /// [`Self::availability`] when the request overrides some status or
+    /// load.
+    fn overridden_availability(&self, number: u32, context: &RouteContext) -> Option<f64> {
+        let expert = self.index.expert(number)?;
         let status = if context.availability.is_empty() {
             expert.status
         } else {
@@ -428,11 +477,6 @@ impl Router {
                 .get(&expert.profile.id)
                 .copied()
                 .unwrap_or(expert.status)
-        };
-        let base = match status {
-            Availability::Available => 1.0,
-            Availability::Busy => self.config.busy_factor,
-            Availability::Offline => return None,
         };
         let load = if context.load.is_empty() {
             expert.load
@@ -443,7 +487,21 @@ impl Router {
                 .copied()
                 .unwrap_or(expert.load)
         };
-        let load_factor = match expert.max_concurrent {
+        self.availability_factor(status, load, expert.max_concurrent)
+    }
+
+    fn availability_factor(
+        &self,
+        status: Availability,
+        load: u32,
+        max_concurrent: Option<u32>,
+    ) -> Option<f64> {
+        let base = match status {
+            Availability::Available => 1.0,
+            Availability::Busy => self.config.busy_factor,
+            Availability::Offline => return None,
+        };
+        let load_factor = match max_concurrent {
             Some(max) if max > 0 => {
                 1.0 - self.config.load_penalty * (f64::from(load) / f64::from(max)).min(1.0)
             }
@@ -452,24 +510,32 @@ impl Router {
         Some(base * load_factor)
     }
 
-    /// Final scores of eligible experts, and the best `max(top_k,
-    /// max_collaborators + 1)` of them as positions in `scratch.accs`, best
-    /// first.
+    /// Final scores of eligible experts that can rank, and the best
+    /// `max(top_k, max_collaborators + 1)` of them, best first, in
+    /// `scratch.top`.
+    ///
+    /// Once that many are kept, an expert whose score bound rounds below the
+    /// worst kept one's tie bucket cannot displace it, so it is skipped
+    /// unscored: the kept list, and so the decision, is the same as when
+    /// every expert is scored. Extra signals are unbounded until called, so
+    /// with them every expert is scored.
     fn rank(
         &self,
         request: &RouteRequest,
         level: consort_protocol::ComplexityLevel,
         follow_up: bool,
         scratch: &mut Scratch,
-    ) -> Vec<usize> {
+    ) {
         let keep = self.config.top_k.max(self.config.max_collaborators + 1);
-        let mut top: Vec<(RankKey, usize)> = Vec::with_capacity(keep + 1);
-        let [w_domain, w_capability, w_complexity, w_context] = self.weights.builtin;
+        let epsilon = self.config.tie_epsilon;
+        let prune = self.pruning && self.signals.is_empty();
+        // `score / epsilon` below this cannot enter `top`.
+        let mut entry = f64::NEG_INFINITY;
         let shared = request.context.shared_data.len();
-        for slot in 0..scratch.accs.len() {
-            let Some(acc) = scratch.accs.get_mut(slot) else {
-                continue;
-            };
+        let Scratch {
+            accs, extra, top, ..
+        } = scratch;
+        for (slot, acc) in accs.iter_mut().enumerate() {
             let (Some(availability), Some(expert)) =
                 (acc.availability, self.index.expert(acc.expert))
             else {
@@ -481,29 +547,42 @@ impl Router {
                 self.config.unknown_complexity_fit,
             );
             acc.context = context_relevance(acc, follow_up, shared);
-            acc.extra_at = scratch.extra.len();
-            let mut sum = w_domain * acc.domain
-                + w_capability * acc.capability
-                + w_complexity * acc.complexity
-                + w_context * acc.context;
-            for (extra, weight) in self.signals.iter().zip(&self.weights.extra) {
-                let value = clamp_unit(extra.signal.score(request, &expert.profile));
+            if prune && top.len() == keep {
+                let bound = self.weighted(acc) * availability;
+                if bound / epsilon < entry {
+                    continue;
+                }
+            }
+            acc.saturate();
+            acc.extra_at = extra.len();
+            let mut sum = self.weighted(acc);
+            for (signal, weight) in self.signals.iter().zip(&self.weights.extra) {
+                let value = clamp_unit(signal.signal.score(request, &expert.profile));
                 sum += weight * value;
-                scratch.extra.push(value);
+                extra.push(value);
             }
-            let score = (sum * availability).clamp(0.0, 1.0);
-            let acc_expert = acc.expert;
-            if let Some(acc) = scratch.accs.get_mut(slot) {
-                acc.score = score;
-            }
-            let key = RankKey::new(score, self.config.tie_epsilon, expert, acc_expert);
+            acc.score = (sum * availability).clamp(0.0, 1.0);
+            let key = RankKey::new(acc.score, epsilon, expert, acc.expert);
             if top.len() < keep || top.last().is_some_and(|(worst, _)| key < *worst) {
                 let at = top.partition_point(|(k, _)| *k < key);
                 top.insert(at, (key, slot));
                 top.truncate(keep);
+                if top.len() == keep {
+                    entry = top.last().map_or(entry, |(worst, _)| worst.entry_ratio());
+                }
             }
         }
-        top.into_iter().map(|(_, slot)| slot).collect()
+    }
+
+    /// The weighted sum of the built-in signals: of their bounds until the
+    /// expert is saturated. One expression for both, so a bound's sum is
+    /// never below the signals' sum.
+    fn weighted(&self, acc: &Acc) -> f64 {
+        let [w_domain, w_capability, w_complexity, w_context] = self.weights.builtin;
+        w_domain * acc.domain
+            + w_capability * acc.capability
+            + w_complexity * acc.complexity
+            + w_context * acc.context
     }
 
     /// Chooses primary and collaborators among ranked candidates whose best
@@ -513,6 +592,7 @@ impl Router {
         ranked: &[Scored<'_>],
         best_relevance: f64,
         coordination: bool,
+        covered: &mut Vec<Range<usize>>,
         decision: &mut Decision,
     ) {
         let cfg = &self.config;
@@ -521,8 +601,8 @@ impl Router {
                 && c.acc.relevance >= cfg.strong_relevance
                 && c.acc.relevance >= cfg.collaboration_ratio * best_relevance
         };
-        let mut chosen: Vec<&Scored<'_>> = Vec::new();
-        let mut covered: Vec<Range<usize>> = Vec::new();
+        let mut chosen: Vec<&Scored<'_>> = Vec::with_capacity(ranked.len());
+        covered.clear();
         if let Some(first) = ranked.first() {
             chosen.push(first);
             covered.extend(first.matches.iter().map(|m| m.span.clone()));
@@ -535,7 +615,7 @@ impl Router {
                 if !strong(candidate) {
                     continue;
                 }
-                if self.is_novel(&candidate.matches, &covered) {
+                if self.is_novel(&candidate.matches, covered) {
                     covered.extend(candidate.matches.iter().map(|m| m.span.clone()));
                     chosen.push(candidate);
                 }
@@ -562,8 +642,9 @@ impl Router {
     /// The configured fallback expert, unless it is offline.
     fn fallback(&self, context: &RouteContext) -> Option<String> {
         let id = self.config.fallback_expert.as_ref()?;
-        let expert = self.index.expert(*self.index.ids.get(id)?)?;
-        self.availability(expert, context)
+        let number = *self.index.ids.get(id)?;
+        let expert = self.index.expert(number)?;
+        self.availability(number, context)
             .map(|_| expert.profile.id.clone())
     }
 
@@ -580,7 +661,15 @@ impl Router {
             .collect();
         let mut matched_terms: Vec<String> = Vec::with_capacity(scored.matches.len());
         for m in &scored.matches {
-            let mut shown = text.get(m.span.clone()).unwrap_or("").to_lowercase();
+            let word = text.get(m.span.clone()).unwrap_or("");
+            let related = m.related_to.map_or(0, |term| '→'.len_utf8() + term.len());
+            let mut shown = String::with_capacity(word.len() + related);
+            if word.is_ascii() {
+                shown.push_str(word);
+                shown.make_ascii_lowercase();
+            } else {
+                shown.push_str(&word.to_lowercase());
+            }
             if let Some(term) = m.related_to {
                 shown.push('→');
                 shown.push_str(term);
@@ -644,7 +733,7 @@ fn matches<'a>(index: &'a Index, expert: &IndexedExpert, query: &Query) -> Vec<M
 /// Sort key: score rounded to the tie grid (higher first), then faster SLA,
 /// higher priority level, and expert number (= id order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct RankKey {
+pub(crate) struct RankKey {
     bucket: Reverse<i64>,
     sla_ms: u64,
     priority: Reverse<PriorityLevel>,
@@ -660,6 +749,19 @@ impl RankKey {
             id_order: number,
         }
     }
+
+    /// The least `score / epsilon` whose key can come before this one: a
+    /// ratio below `bucket - 0.5` rounds to a lower bucket. `bucket - 0.5`
+    /// is exact below 2^52; beyond (only with a tiny `tie_epsilon`) nothing
+    /// is ruled out.
+    fn entry_ratio(&self) -> f64 {
+        let Reverse(bucket) = self.bucket;
+        if bucket.unsigned_abs() < 1 << 52 {
+            bucket as f64 - 0.5
+        } else {
+            f64::NEG_INFINITY
+        }
+    }
 }
 
 /// Higher relevance first, then the smaller expert number.
@@ -672,19 +774,16 @@ fn add(acc: &mut Acc, term: &QueryTerm, posting: &Posting) {
     acc.capability_raw += term.weight * f64::from(posting.capability);
 }
 
-fn saturate(raw: f64) -> f64 {
-    // `exp` is the costliest step per touched expert, and a zero total is
-    // common (an expert matched only in domain fields has no capability
-    // evidence); 1 - e^0 is exactly 0, as is the result for a negative or
-    // NaN total.
-    if raw > 0.0 { 1.0 - (-raw).exp() } else { 0.0 }
-}
-
 fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
 }
 
 fn context_relevance(acc: &Acc, follow_up: bool, shared: usize) -> f64 {
+    // Most touched experts have no context link, and the sum below is then
+    // exactly 0.
+    if !acc.previous && !acc.collaborator && acc.data_hits == 0 {
+        return 0.0;
+    }
     let previous = match (acc.previous, follow_up) {
         (true, true) => return 1.0,
         (true, false) => CONTEXT_PREVIOUS,
@@ -702,3 +801,6 @@ fn context_relevance(acc: &Acc, follow_up: bool, shared: usize) -> f64 {
     };
     (previous + collaborator + data).min(1.0)
 }
+
+#[cfg(test)]
+mod tests;

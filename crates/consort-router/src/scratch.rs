@@ -3,9 +3,12 @@
 //! the registry size).
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
 use crate::query::QueryTerm;
+use crate::router::RankKey;
+use crate::saturation::{saturate, upper_bound};
 
 /// Most words a scratch space remembers before it starts afresh.
 const MEMO_CAPACITY: usize = 4_096;
@@ -61,6 +64,10 @@ pub(crate) struct Acc {
     pub(crate) capability_raw: f64,
     pub(crate) previous: bool,
     pub(crate) collaborator: bool,
+    /// Whether `domain`, `capability` and `relevance` are the signals:
+    /// they are worked out only for experts whose bounds do not rule them
+    /// out, and until then `domain` and `capability` hold upper bounds.
+    pub(crate) saturated: bool,
     pub(crate) data_hits: usize,
     /// `None` when the expert is offline.
     pub(crate) availability: Option<f64>,
@@ -74,6 +81,25 @@ pub(crate) struct Acc {
     pub(crate) extra_at: usize,
 }
 
+impl Acc {
+    /// Sets `domain` and `capability` to upper bounds of the signals, which
+    /// cost no `exp`.
+    pub(crate) fn bound_signals(&mut self) {
+        self.domain = upper_bound(self.domain_raw);
+        self.capability = upper_bound(self.capability_raw);
+    }
+
+    /// Sets the domain and capability signals and the relevance, once.
+    pub(crate) fn saturate(&mut self) {
+        if !self.saturated {
+            self.domain = saturate(self.domain_raw);
+            self.capability = saturate(self.capability_raw);
+            self.relevance = self.domain.max(self.capability);
+            self.saturated = true;
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     /// Expert number -> position in `accs`, or `u32::MAX`.
@@ -81,6 +107,12 @@ pub(crate) struct Scratch {
     pub(crate) accs: Vec<Acc>,
     /// Extra signal scores, `signals` per acc, in acc order.
     pub(crate) extra: Vec<f64>,
+    /// The strongest strong matches, best first: (relevance, expert).
+    pub(crate) strong: Vec<(f64, u32)>,
+    /// The best ranked candidates, best first, by position in `accs`.
+    pub(crate) top: Vec<(RankKey, usize)>,
+    /// Request spans already matched by the experts chosen so far.
+    pub(crate) covered: Vec<Range<usize>>,
     pub(crate) memo: WordMemo,
     /// The query's term buffer, kept between calls.
     pub(crate) query_terms: Vec<QueryTerm>,
@@ -92,6 +124,9 @@ impl Scratch {
             slots: vec![u32::MAX; experts],
             accs: Vec::new(),
             extra: Vec::new(),
+            strong: Vec::new(),
+            top: Vec::new(),
+            covered: Vec::new(),
             memo: WordMemo::default(),
             query_terms: Vec::new(),
         }
@@ -106,8 +141,15 @@ impl Scratch {
                 expert: number,
                 ..Acc::default()
             });
+            return self.accs.last_mut();
         }
         self.accs.get_mut(*slot as usize)
+    }
+
+    /// The totals of expert `number`, if it was touched.
+    pub(crate) fn get(&self, number: u32) -> Option<&Acc> {
+        let slot = *self.slots.get(number as usize)?;
+        self.accs.get(slot as usize)
     }
 
     fn reset(&mut self) {
@@ -118,6 +160,9 @@ impl Scratch {
         }
         self.accs.clear();
         self.extra.clear();
+        self.strong.clear();
+        self.top.clear();
+        self.covered.clear();
         self.query_terms.clear();
     }
 }
