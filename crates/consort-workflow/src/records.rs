@@ -79,17 +79,17 @@ pub(crate) fn with_number(prefix: &str, number: StepNumber) -> String {
     let digits = digits.of(number);
     let mut text = String::with_capacity(prefix.len() + digits.len());
     text.push_str(prefix);
-    text.push_str(digits);
+    text.extend(digits.iter().copied().map(char::from));
     text
 }
 
 /// Room for the decimal digits of a `u32`.
 #[derive(Default)]
-pub(crate) struct Digits([u8; 10]);
+struct Digits([u8; 10]);
 
 impl Digits {
-    /// `number` in decimal, written into this buffer.
-    pub(crate) fn of(&mut self, mut number: u32) -> &str {
+    /// `number` in decimal, as ASCII digits written into this buffer.
+    fn of(&mut self, mut number: u32) -> &[u8] {
         let mut at = self.0.len();
         loop {
             at -= 1;
@@ -104,8 +104,7 @@ impl Digits {
                 break;
             }
         }
-        // Only ASCII digits were written.
-        std::str::from_utf8(self.0.get(at..).unwrap_or_default()).unwrap_or_default()
+        self.0.get(at..).unwrap_or_default()
     }
 }
 
@@ -196,7 +195,7 @@ impl StepRecordOut<'_> {
         out.extend_from_slice(b"{\"state\":\"");
         out.extend_from_slice(r.state.as_str().as_bytes());
         out.extend_from_slice(b"\",\"attempts\":");
-        out.extend_from_slice(Digits::default().of(r.attempts).as_bytes());
+        out.extend_from_slice(Digits::default().of(r.attempts));
         for (name, stamp) in [
             ("started_at", &r.started_at),
             ("finished_at", &r.finished_at),
