@@ -352,9 +352,66 @@ fn round_trips() {
 
 criterion_group!(benches, memory, redis);
 
+/// Bare tokio on the same runtime: spawn `n` tasks that return at once, then
+/// join them all (DESIGN.md's "bare tokio" peer figure, 0.4-0.6 us/task).
+fn tokio_baseline(rt: &tokio::runtime::Runtime, n: usize) -> Duration {
+    let start = Instant::now();
+    rt.block_on(async {
+        let handles: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+    start.elapsed()
+}
+
+/// The memory runs and the bare tokio baseline in alternating rounds, so
+/// that the machine's noise (which moves criterion's back-to-back groups by
+/// up to 2x here) hits all alike; prints the median of each and its ratio to
+/// the baseline.
+fn paired_memory() {
+    const ROUNDS: usize = 15;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let memory = || -> Arc<dyn StateBackend> { Arc::new(MemoryBackend::new("bench").unwrap()) };
+    let runs = [
+        ("chain, no checkpoints", build(&chain(10_000)), Durability::None),
+        ("chain, checkpoints", build(&chain(10_000)), Durability::Steps),
+        ("fan-out, no checkpoints", build(&fan_out(10_000)), Durability::None),
+        ("fan-out, checkpoints", build(&fan_out(10_000)), Durability::Steps),
+    ];
+    let mut baseline = Vec::with_capacity(ROUNDS);
+    let mut times = vec![Vec::with_capacity(ROUNDS); runs.len()];
+    for _ in 0..ROUNDS {
+        baseline.push(tokio_baseline(&rt, 10_000));
+        for ((_, graph, durability), times) in runs.iter().zip(&mut times) {
+            let cfg = config(*durability, 10_001);
+            times.push(run_iters(&rt, 1, graph, &memory, &cfg));
+        }
+    }
+    // Per task or step: every run has 10,000 steps (the fan-out's root aside).
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64() * 1e6 / 10_000.0
+    };
+    let base = median(&mut baseline);
+    eprintln!("\npaired memory runs ({ROUNDS} alternating rounds, median per step):");
+    eprintln!("  {:<26} {base:>6.3} us/task", "bare tokio spawn + join");
+    for ((name, _, _), mut times) in runs.iter().zip(times) {
+        let per_step = median(&mut times);
+        eprintln!(
+            "  {name:<26} {per_step:>6.3} us/step  = {:>4.1}x bare tokio",
+            per_step / base
+        );
+    }
+}
+
 fn main() {
     benches();
     if std::env::args().any(|a| a == "--bench") {
+        paired_memory();
         round_trips();
     }
     Criterion::default().configure_from_args().final_summary();
