@@ -377,10 +377,26 @@ fn paired_memory() {
         .unwrap();
     let memory = || -> Arc<dyn StateBackend> { Arc::new(MemoryBackend::new("bench").unwrap()) };
     let runs = [
-        ("chain, no checkpoints", build(&chain(10_000)), Durability::None),
-        ("chain, checkpoints", build(&chain(10_000)), Durability::Steps),
-        ("fan-out, no checkpoints", build(&fan_out(10_000)), Durability::None),
-        ("fan-out, checkpoints", build(&fan_out(10_000)), Durability::Steps),
+        (
+            "chain, no checkpoints",
+            build(&chain(10_000)),
+            Durability::None,
+        ),
+        (
+            "chain, checkpoints",
+            build(&chain(10_000)),
+            Durability::Steps,
+        ),
+        (
+            "fan-out, no checkpoints",
+            build(&fan_out(10_000)),
+            Durability::None,
+        ),
+        (
+            "fan-out, checkpoints",
+            build(&fan_out(10_000)),
+            Durability::Steps,
+        ),
     ];
     let mut baseline = Vec::with_capacity(ROUNDS);
     let mut times = vec![Vec::with_capacity(ROUNDS); runs.len()];
