@@ -23,59 +23,17 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use consort_protocol::WorkflowSpec;
 use consort_state::testkit::{RedisServer, random_namespace, redis_server_available};
 use consort_state::{
     Batch, Capabilities, Cursor, Expect, Lease, MemoryBackend, Page, RedisBackend, RedisConfig,
     StateBackend, Subscription, Version, Versioned,
 };
-use consort_workflow::{
-    Durability, Engine, EngineConfig, JsonMap, RunState, StepContext, StepExecutor, StepOutcome,
-    WorkflowGraph,
-};
+use consort_workflow::{Durability, Engine, EngineConfig, JsonMap, RunState, WorkflowGraph};
 use criterion::{Criterion, Throughput, criterion_group};
-use serde_json::json;
 
-struct NoOp;
-
-#[async_trait]
-impl StepExecutor for NoOp {
-    async fn execute(&self, _ctx: StepContext) -> StepOutcome {
-        StepOutcome::Completed(JsonMap::new())
-    }
-}
-
-/// `n` steps chained by number (no edges declared).
-fn chain(n: u32) -> WorkflowSpec {
-    let steps: Vec<_> = (1..=n)
-        .map(|i| json!({"step": i, "name": "s", "primary_expert": "x"}))
-        .collect();
-    serde_json::from_value(json!({"workflow_name": "chain", "workflow_steps": steps})).unwrap()
-}
-
-/// One root step and `n` steps that depend only on it.
-fn fan_out(n: u32) -> WorkflowSpec {
-    let steps: Vec<_> = std::iter::once(json!({"step": 1, "name": "root", "primary_expert": "x"}))
-        .chain(
-            (2..=n + 1)
-                .map(|i| json!({"step": i, "name": "s", "primary_expert": "x", "depends_on": [1]})),
-        )
-        .collect();
-    serde_json::from_value(json!({"workflow_name": "fan", "workflow_steps": steps})).unwrap()
-}
-
-/// Validated once, like a service that runs one definition many times.
-fn build(spec: &WorkflowSpec) -> WorkflowGraph {
-    WorkflowGraph::build(spec, None).unwrap()
-}
-
-fn config(durability: Durability, concurrency: usize) -> EngineConfig {
-    EngineConfig::default()
-        .durability(durability)
-        .concurrency(concurrency)
-        .publish_events(false)
-        .step_timeout(None)
-}
+#[path = "workflow_shapes.rs"]
+mod shapes;
+use shapes::{NoOp, build, chain, config, fan_out};
 
 /// Times one run per iteration on a fresh backend (made outside the timing).
 fn run_iters(
