@@ -16,7 +16,7 @@ use std::hint::black_box;
 
 use consort_conflict::{BUDGET_DISAGREEMENT, ConflictResolver, Policy, ResolveInput};
 use consort_protocol::{
-    Confidence, ExpertRecommendation, Priority, from_json_str, load_registry, seeds,
+    Confidence, ExpertId, ExpertRecommendation, Priority, from_json_str, load_registry, seeds,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
@@ -37,7 +37,7 @@ const DOMAINS: [&str; 6] = [
 /// priority; every tenth subject claims to precede the next, which claims
 /// the reverse on every twentieth; every fourth recommendation asks for
 /// budget and every seventh for designer hours.
-fn workload(experts: &[String]) -> (Vec<ExpertRecommendation>, BTreeMap<String, f64>) {
+fn workload(experts: &[ExpertId]) -> (Vec<ExpertRecommendation>, BTreeMap<String, f64>) {
     let priorities = [Priority::Low, Priority::Medium, Priority::High];
     let recs = (0..RECOMMENDATIONS)
         .map(|i| {
@@ -88,7 +88,7 @@ fn workload(experts: &[String]) -> (Vec<ExpertRecommendation>, BTreeMap<String, 
 
 fn resolve(c: &mut Criterion) {
     let experts = load_registry(seeds::EXPERT_REGISTRY).unwrap();
-    let ids: Vec<String> = experts.iter().map(|e| e.id.clone()).collect();
+    let ids: Vec<ExpertId> = experts.iter().map(|e| e.id.clone()).collect();
     let resolver = ConflictResolver::new(&experts, Policy::default()).unwrap();
     let (recs, capacities) = workload(&ids);
     let report = resolver.resolve(&recs, &capacities).unwrap();

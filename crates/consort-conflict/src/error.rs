@@ -1,6 +1,6 @@
 //! The one error type of this crate.
 
-use consort_protocol::ProtocolError;
+use consort_protocol::{ExpertId, ProtocolError};
 
 use crate::ConflictKind;
 
@@ -21,7 +21,7 @@ pub enum Error {
         /// Position of the recommendation in the input slice.
         index: usize,
         /// The unknown expert id.
-        expert: String,
+        expert: ExpertId,
     },
     /// A recommendation breaks a rule of [`ExpertRecommendation::validate`]
     /// (blank subject, negative or non-finite resource amount, ...).
@@ -46,7 +46,7 @@ pub enum Error {
     #[error("experts: duplicate expert id {expert:?}")]
     DuplicateExpert {
         /// The repeated id.
-        expert: String,
+        expert: ExpertId,
     },
     /// A profile breaks a rule of [`ExpertProfile::validate`].
     ///
@@ -54,7 +54,7 @@ pub enum Error {
     #[error("experts.{expert}: {source}")]
     InvalidProfile {
         /// The profile's id.
-        expert: String,
+        expert: ExpertId,
         /// What is wrong with it.
         source: ProtocolError,
     },

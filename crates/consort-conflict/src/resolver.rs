@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use consort_protocol::{ExpertProfile, ExpertRecommendation};
+use consort_protocol::{ExpertId, ExpertProfile, ExpertRecommendation};
 
 use crate::authority::{Term, Vocabulary};
 use crate::detect::{Prepared, content_order, detect};
@@ -21,7 +21,7 @@ use crate::{
 /// the recommendations.
 pub struct ConflictResolver {
     profiles: Vec<ExpertProfile>,
-    index: BTreeMap<String, usize>,
+    index: BTreeMap<ExpertId, usize>,
     /// Each profile's rank by id, in string order.
     expert_ranks: Vec<u32>,
     vocabularies: Vec<Vocabulary>,

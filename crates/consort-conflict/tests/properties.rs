@@ -120,7 +120,7 @@ fn requested(recs: &[ExpertRecommendation]) -> BTreeMap<(String, String), f64> {
     for r in recs {
         for (resource, amount) in &r.requested_resources {
             *total
-                .entry((resource.clone(), r.expert.clone()))
+                .entry((resource.clone(), r.expert.to_string()))
                 .or_default() += amount;
         }
     }
@@ -228,6 +228,6 @@ proptest! {
 #[test]
 fn profiles_are_the_seed_experts() {
     // The generators above draw expert ids from this list.
-    let ids: Vec<String> = experts().into_iter().map(|e| e.id).collect();
+    let ids: Vec<String> = experts().into_iter().map(|e| e.id.to_string()).collect();
     assert_eq!(ids, EXPERTS);
 }

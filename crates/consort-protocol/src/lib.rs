@@ -37,6 +37,7 @@ mod complexity;
 mod confidence;
 mod error;
 mod event;
+mod expert_id;
 mod message;
 mod priority;
 mod profile;
@@ -54,12 +55,13 @@ pub use event::{
     CacheEvent, Event, EventKind, ExpertEvent, FileLockEvent, HealthEvent, TaskEvent,
     WorkflowProgress,
 };
+pub use expert_id::{ExpertId, MAX_EXPERT_ID_LEN, validate_expert_id};
 pub use message::{
     ExpertMessage, ExpertResponse, MessageId, MessagePayload, MessageType, ResponsePayload,
     ResponseType,
 };
 pub use priority::{Priority, PriorityLevel};
-pub use profile::{Availability, ExpertId, ExpertProfile, MAX_EXPERT_ID_LEN, validate_expert_id};
+pub use profile::{Availability, ExpertProfile};
 pub use recommendation::ExpertRecommendation;
 pub use registry::load_registry;
 pub use server::{

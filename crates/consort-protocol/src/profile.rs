@@ -5,13 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ComplexityRange, PriorityLevel, ProtocolError};
-
-/// Identifier of an expert, such as `finance_accountant`.
-pub type ExpertId = String;
-
-/// Longest accepted expert id, in bytes.
-pub const MAX_EXPERT_ID_LEN: usize = 128;
+use crate::{ComplexityRange, ExpertId, PriorityLevel, ProtocolError, validate_expert_id};
 
 /// Whether an expert can take work (`availability_status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -157,34 +151,4 @@ impl ExpertProfile {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
     }
-}
-
-/// Checks an expert id: 1 to [`MAX_EXPERT_ID_LEN`] bytes of ASCII letters,
-/// digits, `_`, `-` and `.`. Ids end up in state keys, channel names and
-/// command lines, where anything else causes trouble.
-pub fn validate_expert_id(id: &str) -> Result<(), ProtocolError> {
-    if id.is_empty() {
-        return Err(ProtocolError::invalid("", "missing expert id"));
-    }
-    if id.len() > MAX_EXPERT_ID_LEN {
-        return Err(ProtocolError::invalid(
-            "",
-            format!(
-                "expert id is {} bytes long; the limit is {MAX_EXPERT_ID_LEN}",
-                id.len()
-            ),
-        ));
-    }
-    if let Some(bad) = id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-    {
-        return Err(ProtocolError::invalid(
-            "",
-            format!(
-                "expert id {id:?} contains {bad:?}; use ASCII letters, digits, '_', '-' or '.'"
-            ),
-        ));
-    }
-    Ok(())
 }

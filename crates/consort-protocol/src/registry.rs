@@ -53,7 +53,7 @@ pub fn load_registry(text: &str) -> Result<Vec<ExpertProfile>, ProtocolError> {
             for (id, mut profile) in doc.expert_registry.0 {
                 let path = format!("expert_registry.{id}");
                 if profile.id.is_empty() {
-                    profile.id = id;
+                    profile.id = id.into();
                 } else if profile.id != id {
                     return Err(ProtocolError::invalid(
                         format!("{path}.id"),

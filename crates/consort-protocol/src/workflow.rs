@@ -121,7 +121,7 @@ impl<'de> Deserialize<'de> for Collaborator {
         let text = String::deserialize(deserializer)?;
         Ok(match text.as_str() {
             "all" | "all_experts" => Self::All,
-            _ => Self::Expert(text),
+            _ => Self::Expert(text.into()),
         })
     }
 }

@@ -55,7 +55,7 @@ prop_compose! {
     ) -> ExpertProfile {
         ExpertProfile {
             mcp_endpoint: format!("/mcp/experts/{id}"),
-            id, name, description, expertise_domains: domains,
+            id: id.into(), name, description, expertise_domains: domains,
             collaboration_capabilities: capabilities, data_sharing: sharing, keywords,
             priority_level: priority, response_time_sla: Duration::from_millis(sla_ms),
             complexity_range, current_load, max_concurrent, availability_status: availability,
@@ -75,7 +75,7 @@ prop_compose! {
         rationale in "[a-z ]{0,20}",
     ) -> ExpertRecommendation {
         ExpertRecommendation {
-            expert, subject, domain, position,
+            expert: expert.into(), subject, domain, position,
             confidence_level: Confidence::new(confidence).unwrap(), priority, precedes,
             requested_resources: resources.into_iter().map(|(k, v)| (k, f64::from(v))).collect::<BTreeMap<_, _>>(),
             rationale,
@@ -95,13 +95,13 @@ prop_compose! {
             WorkflowStep {
                 step,
                 name: format!("Step {i}"),
-                primary_expert: participants[i % participants.len()].clone(),
+                primary_expert: participants[i % participants.len()].clone().into(),
                 collaborating_experts: if i % 2 == 0 { vec![Collaborator::All] } else {
-                    vec![Collaborator::Expert(participants[0].clone())]
+                    vec![Collaborator::Expert(participants[0].clone().into())]
                 },
                 actions: vec![format!("do {i}")],
                 collaboration_points: vec![CollaborationPoint {
-                    with_expert: participants[0].clone(),
+                    with_expert: participants[0].clone().into(),
                     data_shared: vec!["x".into()],
                     validation_needed: Some("check".into()),
                 }],
@@ -114,7 +114,7 @@ prop_compose! {
             }
         }).collect();
         WorkflowSpec {
-            workflow_name: name, description: String::new(), participants,
+            workflow_name: name, description: String::new(), participants: participants.into_iter().map(Into::into).collect(),
             workflow_steps: steps, success_metrics: BTreeMap::new(),
         }
     }
@@ -127,7 +127,7 @@ proptest! {
     ) {
         let profiles: Vec<ExpertProfile> = profiles
             .into_iter()
-            .map(|(id, mut p)| { p.id = id; p })
+            .map(|(id, mut p)| { p.id = id.into(); p })
             .collect();
         let text = serde_json::to_string(&profiles).unwrap();
         prop_assert_eq!(load_registry(&text).unwrap(), profiles);

@@ -84,8 +84,8 @@ impl Error {
     /// The expert the error concerns, if any.
     pub fn expert_id(&self) -> Option<&str> {
         match self {
+            Self::InvalidId { id, .. } => Some(id),
             Self::InvalidProfile { id, .. }
-            | Self::InvalidId { id, .. }
             | Self::NotRegistered { id }
             | Self::AtCapacity { id, .. }
             | Self::Offline { id } => Some(id),
@@ -112,7 +112,7 @@ impl<T> StateContext<T> for consort_state::Result<T> {
     fn during(self, operation: &'static str, id: Option<&str>) -> Result<T> {
         self.map_err(|source| Error::State {
             operation,
-            id: id.map(str::to_owned),
+            id: id.map(ExpertId::from),
             source,
         })
     }

@@ -66,7 +66,7 @@ impl Inner {
                         self.publish(expired_event(id)).await;
                     }
                     self.publish(EventKind::ExpertAvailability(ExpertEvent {
-                        expert_id: id.to_owned(),
+                        expert_id: id.into(),
                         availability: Some(declared),
                     }))
                     .await;
@@ -134,7 +134,7 @@ impl Inner {
 
 fn expired_event(id: &str) -> EventKind {
     EventKind::ExpertExpired(ExpertEvent {
-        expert_id: id.to_owned(),
+        expert_id: id.into(),
         availability: Some(Availability::Offline),
     })
 }

@@ -137,7 +137,7 @@ impl ExpertRegistry {
             .during("deregister", Some(id))?;
         self.inner
             .publish(EventKind::ExpertDeregistered(ExpertEvent {
-                expert_id: id.to_owned(),
+                expert_id: id.into(),
                 availability: Some(Availability::Offline),
             }))
             .await;
@@ -207,7 +207,7 @@ impl ExpertRegistry {
         }
         self.inner
             .publish(EventKind::ExpertAvailability(ExpertEvent {
-                expert_id: id.to_owned(),
+                expert_id: id.into(),
                 availability: Some(availability),
             }))
             .await;
@@ -219,7 +219,7 @@ impl ExpertRegistry {
     #[instrument(skip(self), fields(expert = %id))]
     pub async fn get(&self, id: &str) -> Result<Option<ExpertProfile>> {
         check_id(id)?;
-        let ids = [id.to_owned()];
+        let ids = [ExpertId::from(id)];
         Ok(self.inner.live_profiles(&ids, "get", Some(id)).await?.pop())
     }
 
@@ -286,7 +286,7 @@ impl Inner {
             .keys
             .iter()
             .filter_map(|k| k.strip_prefix(keys::PROFILE_PREFIX))
-            .map(str::to_owned)
+            .map(ExpertId::from)
             .collect();
         Ok((ids, page.next))
     }
@@ -364,7 +364,7 @@ pub(crate) fn check_id(id: &str) -> Result<()> {
 }
 
 pub(crate) fn not_registered(id: &str) -> Error {
-    Error::NotRegistered { id: id.to_owned() }
+    Error::NotRegistered { id: id.into() }
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(

@@ -117,7 +117,7 @@ impl ExpertRegistry {
         let profile: ExpertProfile =
             decode(&profile_key, &stored).during("acquire_slot", Some(id))?;
         if heartbeat.is_none() || profile.availability_status == Availability::Offline {
-            return Err(Error::Offline { id: id.to_owned() });
+            return Err(Error::Offline { id: id.into() });
         }
         let key = keys::load(id);
         let after = backend
@@ -131,14 +131,11 @@ impl ExpertRegistry {
                 .increment(&key, -1)
                 .await
                 .during("acquire_slot", Some(id))?;
-            return Err(Error::AtCapacity {
-                id: id.to_owned(),
-                max,
-            });
+            return Err(Error::AtCapacity { id: id.into(), max });
         }
         Ok(Slot {
             inner: Arc::clone(&self.inner),
-            id: id.to_owned(),
+            id: id.into(),
             load: u32::try_from(after.max(0)).unwrap_or(u32::MAX),
             held: true,
         })

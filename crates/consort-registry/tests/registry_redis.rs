@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use consort_protocol::Availability;
+use consort_protocol::{Availability, ExpertId};
 use consort_registry::RegistryChange;
 use consort_state::testkit::redis_url_or_skip;
 use consort_state::{RedisBackend, RedisConfig, StateBackend};
@@ -70,7 +70,7 @@ impl Drop for ChildGuard {
 
 async fn child_availability(
     registry: &consort_registry::ExpertRegistry,
-) -> Vec<(String, Availability)> {
+) -> Vec<(ExpertId, Availability)> {
     registry
         .snapshot()
         .await
@@ -126,12 +126,15 @@ async fn two_processes_share_experts() {
     let mut child = ChildGuard(child);
 
     wait_until_all(&registry, Availability::Available).await;
-    let ids: BTreeSet<String> = child_availability(&registry)
+    let ids: BTreeSet<ExpertId> = child_availability(&registry)
         .await
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(ids, CHILD_EXPERTS.iter().map(|s| (*s).to_owned()).collect());
+    assert_eq!(
+        ids,
+        CHILD_EXPERTS.iter().map(|s| ExpertId::from(*s)).collect()
+    );
     // Online across several TTLs: the child's heartbeats reach the parent's reads.
     tokio::time::sleep(CHILD_TTL * 3).await;
     assert!(

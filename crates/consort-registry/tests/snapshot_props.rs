@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consort_protocol::{Availability, ExpertProfile};
+use consort_protocol::{Availability, ExpertId, ExpertProfile};
 use consort_registry::{Error, ExpertRegistry, RegistryConfig, Slot};
 use consort_state::{MemoryBackend, StateBackend};
 use proptest::prelude::*;
@@ -162,7 +162,7 @@ async fn apply(
 }
 
 async fn check(registry: &ExpertRegistry, model: &[Model]) {
-    let snapshot: BTreeMap<String, ExpertProfile> = registry
+    let snapshot: BTreeMap<ExpertId, ExpertProfile> = registry
         .snapshot()
         .await
         .unwrap()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
-use consort_protocol::{Availability, ExpertProfile, PriorityLevel};
+use consort_protocol::{Availability, ExpertId, ExpertProfile, PriorityLevel};
 
 use crate::complexity;
 use crate::config::check_weight;
@@ -640,7 +640,7 @@ impl Router {
     }
 
     /// The configured fallback expert, unless it is offline.
-    fn fallback(&self, context: &RouteContext) -> Option<String> {
+    fn fallback(&self, context: &RouteContext) -> Option<ExpertId> {
         let id = self.config.fallback_expert.as_ref()?;
         let number = *self.index.ids.get(id)?;
         let expert = self.index.expert(number)?;

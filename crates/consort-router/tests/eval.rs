@@ -29,7 +29,7 @@ const FLOORS: [(&str, bool, f64, f64); 4] = [
 #[derive(Deserialize)]
 struct Case {
     request: String,
-    expected: Vec<String>,
+    expected: Vec<consort_protocol::ExpertId>,
     kind: String,
 }
 
@@ -55,7 +55,7 @@ fn evaluate(experts: &[ExpertProfile], related_terms: bool) -> Score {
     let mut misses = Vec::new();
     for case in cases() {
         let decision = router.route(&RouteRequest::new(&case.request));
-        let involved: Vec<&String> = decision.experts().collect();
+        let involved: Vec<&consort_protocol::ExpertId> = decision.experts().collect();
         match case.kind.as_str() {
             "single" => {
                 singles += 1;

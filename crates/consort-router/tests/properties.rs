@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use consort_protocol::{
-    Availability, ComplexityLevel, ComplexityRange, ExpertProfile, PriorityLevel,
+    Availability, ComplexityLevel, ComplexityRange, ExpertId, ExpertProfile, PriorityLevel,
 };
 use consort_router::{RouteContext, RouteRequest, Router, RouterConfig};
 use proptest::prelude::*;
@@ -114,7 +114,7 @@ fn registry() -> impl Strategy<Value = Vec<ExpertProfile>> {
 }
 
 fn request(experts: usize) -> impl Strategy<Value = RouteRequest> {
-    let id = move || (0..experts.max(1)).prop_map(|i| format!("expert_{i}"));
+    let id = move || (0..experts.max(1)).prop_map(|i| ExpertId::from(format!("expert_{i}")));
     (
         prop::collection::vec(word(), 0..12),
         prop::option::of(id()),
@@ -144,7 +144,7 @@ fn case() -> impl Strategy<Value = (Vec<ExpertProfile>, RouteRequest, Vec<usize>
     })
 }
 
-fn offline(experts: &[ExpertProfile], context: &RouteContext) -> Vec<String> {
+fn offline(experts: &[ExpertProfile], context: &RouteContext) -> Vec<ExpertId> {
     let mut status: BTreeMap<&str, Availability> = experts
         .iter()
         .map(|e| (e.id.as_str(), e.availability_status))
@@ -157,7 +157,7 @@ fn offline(experts: &[ExpertProfile], context: &RouteContext) -> Vec<String> {
     status
         .into_iter()
         .filter(|(_, a)| *a == Availability::Offline)
-        .map(|(id, _)| id.to_owned())
+        .map(|(id, _)| ExpertId::from(id))
         .collect()
 }
 

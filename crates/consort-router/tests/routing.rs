@@ -27,7 +27,7 @@ fn router(experts: &[ExpertProfile]) -> Router {
 }
 
 fn involved(decision: &Decision) -> Vec<&str> {
-    decision.experts().map(String::as_str).collect()
+    decision.experts().map(|e| e.as_str()).collect()
 }
 
 fn expert(id: &str, domains: &[&str]) -> ExpertProfile {
@@ -209,7 +209,7 @@ fn load_lowers_the_availability_factor_down_to_the_busy_level() {
     let router = router(&[a]);
     let factor = |load: u32| {
         let context = RouteContext {
-            load: BTreeMap::from([("alpha".to_owned(), load)]),
+            load: BTreeMap::from([("alpha".into(), load)]),
             ..RouteContext::default()
         };
         router
@@ -401,7 +401,7 @@ fn bad_configuration_is_a_typed_error() {
     let mut bad = experts;
     bad[0].expertise_domains.clear();
     let err = Router::new(&bad, RouterConfig::default()).unwrap_err();
-    assert!(err.to_string().contains(&bad[0].id), "{err}");
+    assert!(err.to_string().contains(bad[0].id.as_str()), "{err}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use consort_protocol::{Availability, ExpertProfile};
+use consort_protocol::{Availability, ExpertId, ExpertProfile};
 use consort_registry::{Error, ExpertRegistry, RegistryChange, RegistryConfig, RegistryWatch};
 use consort_state::StateBackend;
 
@@ -116,7 +116,7 @@ pub(crate) async fn register_update_deregister(backend: Arc<dyn StateBackend>) {
         "re-registration must keep load accounting"
     );
 
-    let ids: Vec<String> = registry
+    let ids: Vec<ExpertId> = registry
         .snapshot()
         .await
         .unwrap()
@@ -294,7 +294,7 @@ pub(crate) async fn concurrent_sweepers_report_once(backend: Arc<dyn StateBacken
         let r = r.clone();
         tokio::spawn(async move { r.sweep_once().await.unwrap() })
     });
-    let mut reported: Vec<String> = Vec::new();
+    let mut reported: Vec<ExpertId> = Vec::new();
     for sweep in sweeps.collect::<Vec<_>>() {
         reported.extend(sweep.await.unwrap());
     }
@@ -467,7 +467,7 @@ pub(crate) async fn watch_sees_changes(backend: Arc<dyn StateBackend>) {
         seen.push(next_for(&mut watch, "pa").await);
     }
     let src = || "writer".to_owned();
-    let id = || "pa".to_owned();
+    let id = || ExpertId::from("pa");
     assert_eq!(
         seen,
         [
@@ -523,8 +523,8 @@ pub(crate) async fn lapse_race_reports_once(backend: Arc<dyn StateBackend>) {
         // Out of later rounds' sweeps, which would rightly report its next lapse.
         registries[0].deregister(&id).await.unwrap();
     }
-    let mut expired = std::collections::BTreeMap::<String, usize>::new();
-    let mut back = std::collections::BTreeMap::<String, usize>::new();
+    let mut expired = std::collections::BTreeMap::<ExpertId, usize>::new();
+    let mut back = std::collections::BTreeMap::<ExpertId, usize>::new();
     // Drain until the stream has been quiet for a while.
     while let Ok(change) = tokio::time::timeout(Duration::from_millis(500), watch.recv()).await {
         match change.expect("watch ended") {
@@ -541,12 +541,12 @@ pub(crate) async fn lapse_race_reports_once(backend: Arc<dyn StateBackend>) {
     for round in 0..ROUNDS {
         let id = format!("racer-{round}");
         assert_eq!(
-            expired.get(&id),
+            expired.get(id.as_str()),
             Some(&1),
             "expired events for `{id}`: {expired:?}"
         );
         assert_eq!(
-            back.get(&id),
+            back.get(id.as_str()),
             Some(&1),
             "comeback events for `{id}`: {back:?}"
         );

@@ -132,7 +132,9 @@ fn config() -> impl Strategy<Value = RouterConfig> {
 }
 
 fn request(experts: usize) -> impl Strategy<Value = RouteRequest> {
-    let id = move || (0..experts.max(1)).prop_map(|i| format!("expert_{i:03}"));
+    let id = move || {
+        (0..experts.max(1)).prop_map(|i| consort_protocol::ExpertId::from(format!("expert_{i:03}")))
+    };
     (
         prop::collection::vec(word(REQUEST_WORDS), 0..14),
         prop::option::of(id()),
