@@ -21,7 +21,7 @@ use consort_registry::{ExpertRegistry, RegistryConfig};
 use consort_router::{RouteRequest, Router, RouterConfig};
 use consort_state::{MemoryBackend, StateBackend};
 use consort_workflow::{
-    Engine, EngineConfig, Format, SimulatedExecutor, StepContext, StepExecutor, StepKind,
+    Engine, EngineConfig, RenderFormat, SimulatedExecutor, StepContext, StepExecutor, StepKind,
     StepOutcome, WorkflowGraph, render_with_states,
 };
 
@@ -108,7 +108,10 @@ async fn run_marketing_campaign(
             step.id, step.name, step.expert, step.state, step.attempts
         );
     }
-    println!("\n{}", render_with_states(&graph, &status, Format::Mermaid));
+    println!(
+        "\n{}",
+        render_with_states(&graph, &status, RenderFormat::Mermaid)
+    );
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use consort_conflict::{Error, Report, ResolveInput};
+use consort_conflict::{ConflictError, Report, ResolveInput};
 
 use crate::error::{CliError, load_experts, read_input};
 
@@ -40,10 +40,10 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
 }
 
 /// Points a resolution error at the file that holds the bad value.
-fn blame(err: &Error, experts: &Path, input: &Path) -> CliError {
+fn blame(err: &ConflictError, experts: &Path, input: &Path) -> CliError {
     match err {
-        Error::Strategy { .. } => CliError::Failed(err.to_string()),
-        Error::DuplicateExpert { .. } | Error::InvalidProfile { .. } => {
+        ConflictError::Strategy { .. } => CliError::Failed(err.to_string()),
+        ConflictError::DuplicateExpert { .. } | ConflictError::InvalidProfile { .. } => {
             CliError::BadInput(format!("{}: {err}", experts.display()))
         }
         _ => CliError::BadInput(format!("{}: {err}", input.display())),

@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use consort_protocol::from_json_str;
-use consort_router::{Decision, RouteContext, RouteRequest, Router, RouterConfig};
+use consort_router::{RouteContext, RouteDecision, RouteRequest, Router, RouterConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CliError, load_experts, read_input};
@@ -51,7 +51,7 @@ struct BatchLine {
 struct JsonDecision<'a> {
     id: Option<&'a str>,
     #[serde(flatten)]
-    decision: &'a Decision,
+    decision: &'a RouteDecision,
 }
 
 pub(crate) fn run(args: Args) -> Result<(), CliError> {
@@ -124,7 +124,7 @@ fn write_table(
     out: &mut impl Write,
     id: Option<&str>,
     request: &RouteRequest,
-    decision: &Decision,
+    decision: &RouteDecision,
 ) -> std::io::Result<()> {
     match id {
         Some(id) => writeln!(out, "# {id}: {}", request.text)?,

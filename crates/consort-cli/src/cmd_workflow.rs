@@ -13,8 +13,8 @@ use std::time::Duration;
 use consort_protocol::{ExpertProfile, WorkflowSpec, from_json_str};
 use consort_state::{MemoryBackend, RedisBackend, RedisConfig, StateBackend};
 use consort_workflow::{
-    Engine, EngineConfig, Format, RunState, RunStatus, SimulatedExecutor, WorkflowGraph, render,
-    render_with_states, validate,
+    Engine, EngineConfig, RenderFormat, RunState, RunStatus, SimulatedExecutor, WorkflowGraph,
+    render, render_with_states, validate,
 };
 use serde::Serialize;
 
@@ -46,8 +46,8 @@ enum Command {
         /// Workflow definition (JSON).
         file: PathBuf,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = RenderFormat::Mermaid)]
-        format: RenderFormat,
+        #[arg(long, value_enum, default_value_t = FormatArg::Mermaid)]
+        format: FormatArg,
         /// Colour steps by the state of this run.
         #[arg(long, value_name = "RUN_ID", requires = "backend")]
         run: Option<String>,
@@ -103,7 +103,7 @@ enum Command {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum RenderFormat {
+enum FormatArg {
     Mermaid,
     Dot,
 }
@@ -165,8 +165,8 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
         } => {
             let graph = load_graph(&file, None)?;
             let format = match format {
-                RenderFormat::Mermaid => Format::Mermaid,
-                RenderFormat::Dot => Format::Dot,
+                FormatArg::Mermaid => RenderFormat::Mermaid,
+                FormatArg::Dot => RenderFormat::Dot,
             };
             let text = match run {
                 Some(run_id) => {
@@ -241,9 +241,9 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
     }
 }
 
-fn failed(e: consort_workflow::Error) -> CliError {
+fn failed(e: consort_workflow::WorkflowError) -> CliError {
     match e {
-        consort_workflow::Error::InvalidRunId { .. } => CliError::BadInput(e.to_string()),
+        consort_workflow::WorkflowError::InvalidRunId { .. } => CliError::BadInput(e.to_string()),
         e => CliError::Failed(e.to_string()),
     }
 }
@@ -268,7 +268,8 @@ async fn engine(
 
 async fn connect(store: &Store) -> Result<Arc<dyn StateBackend>, CliError> {
     let url = store.backend.as_deref().unwrap_or("memory");
-    let bad_namespace = |e: consort_state::Error| CliError::BadInput(format!("--namespace: {e}"));
+    let bad_namespace =
+        |e: consort_state::StateError| CliError::BadInput(format!("--namespace: {e}"));
     if url == "memory" {
         return Ok(Arc::new(
             MemoryBackend::new(&store.namespace).map_err(bad_namespace)?,
@@ -282,7 +283,7 @@ async fn connect(store: &Store) -> Result<Arc<dyn StateBackend>, CliError> {
     let config = RedisConfig::new(url, store.namespace.clone());
     match RedisBackend::connect(config).await {
         Ok(backend) => Ok(Arc::new(backend)),
-        Err(e @ consort_state::Error::InvalidKey { .. }) => Err(bad_namespace(e)),
+        Err(e @ consort_state::StateError::InvalidKey { .. }) => Err(bad_namespace(e)),
         Err(e) => Err(CliError::Failed(format!("--backend: {e}"))),
     }
 }

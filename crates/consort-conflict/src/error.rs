@@ -12,7 +12,7 @@ use crate::ConflictKind;
 /// directly.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ConflictError {
     /// A recommendation names an expert that is not among the profiles.
     #[error(
         "recommendations[{index}].expert: unknown expert {expert:?} (not in the expert profiles)"
@@ -79,3 +79,6 @@ pub enum Error {
         reason: String,
     },
 }
+
+/// Result alias of this crate.
+pub type Result<T, E = ConflictError> = std::result::Result<T, E>;

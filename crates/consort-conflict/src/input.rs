@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use consort_protocol::{ExpertProfile, ExpertRecommendation};
 use serde::{Deserialize, Serialize};
 
-use crate::{ConflictResolver, Error, Policy, Report};
+use crate::{ConflictError, ConflictResolver, Policy, Report};
 
 /// Recommendations with optional capacities and policy:
 /// `{"recommendations": [...], "capacities": {"budget": 60000}, "policy": {...}}`.
@@ -28,7 +28,7 @@ pub struct ResolveInput {
 impl ResolveInput {
     /// Resolves the recommendations against `profiles` with the default
     /// strategies.
-    pub fn resolve(&self, profiles: &[ExpertProfile]) -> Result<Report, Error> {
+    pub fn resolve(&self, profiles: &[ExpertProfile]) -> Result<Report, ConflictError> {
         ConflictResolver::new(profiles, self.policy.clone())?
             .resolve(&self.recommendations, &self.capacities)
     }

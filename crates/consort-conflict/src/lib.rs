@@ -78,7 +78,7 @@ mod unify;
 
 pub use canonical::canonical_position;
 pub use conflict::{Cause, Conflict, ConflictKind, Member};
-pub use error::Error;
+pub use error::{ConflictError, Result};
 pub use input::{BUDGET_DISAGREEMENT, ResolveInput};
 pub use policy::{AuthorityTable, Policy, PriorityFactors};
 pub use report::{
@@ -87,7 +87,8 @@ pub use report::{
 };
 pub use resolver::ConflictResolver;
 pub use strategy::{
-    Context, HumanReview, PriorityOrder, ProportionalAllocation, Strategy, WeightedSelection,
+    HumanReview, PriorityOrder, ProportionalAllocation, Strategy, StrategyContext,
+    WeightedSelection,
 };
 
 #[cfg(doc)]

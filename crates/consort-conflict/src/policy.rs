@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use consort_protocol::Priority;
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::ConflictError;
 
 /// Thresholds and tables that steer resolution. Every field has a default, so
 /// `{}` is a valid policy in JSON.
@@ -122,7 +122,7 @@ impl PriorityFactors {
 
 impl Policy {
     /// Checks that every threshold is finite and in range.
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), ConflictError> {
         check(
             "min_margin",
             self.min_margin,
@@ -173,11 +173,16 @@ impl Policy {
     }
 }
 
-fn check(field: &str, value: f64, ok: impl Fn(f64) -> bool, rule: &str) -> Result<(), Error> {
+fn check(
+    field: &str,
+    value: f64,
+    ok: impl Fn(f64) -> bool,
+    rule: &str,
+) -> Result<(), ConflictError> {
     if value.is_finite() && ok(value) {
         Ok(())
     } else {
-        Err(Error::InvalidPolicy {
+        Err(ConflictError::InvalidPolicy {
             field: field.to_owned(),
             reason: format!("must be a finite number {rule}, got {value}"),
         })

@@ -9,8 +9,8 @@ use crate::authority::{Term, Vocabulary};
 use crate::detect::{Prepared, content_order, detect};
 use crate::unify::unify;
 use crate::{
-    ConflictKind, Context, Error, HumanReview, Policy, PriorityOrder, ProportionalAllocation,
-    Report, Strategy, WeightedSelection, canonical_position,
+    ConflictError, ConflictKind, HumanReview, Policy, PriorityOrder, ProportionalAllocation,
+    Report, Strategy, StrategyContext, WeightedSelection, canonical_position,
 };
 
 /// Detects conflicts among expert recommendations and resolves each with the
@@ -53,16 +53,18 @@ impl ConflictResolver {
     /// A resolver over `profiles` with the default strategies.
     ///
     /// Fails on an invalid policy, an invalid profile or a repeated expert id.
-    pub fn new(profiles: &[ExpertProfile], policy: Policy) -> Result<Self, Error> {
+    pub fn new(profiles: &[ExpertProfile], policy: Policy) -> Result<Self, ConflictError> {
         policy.validate()?;
         let mut index = BTreeMap::new();
         for (i, profile) in profiles.iter().enumerate() {
-            profile.validate().map_err(|source| Error::InvalidProfile {
-                expert: profile.id.clone(),
-                source,
-            })?;
+            profile
+                .validate()
+                .map_err(|source| ConflictError::InvalidProfile {
+                    expert: profile.id.clone(),
+                    source,
+                })?;
             if index.insert(profile.id.clone(), i).is_some() {
-                return Err(Error::DuplicateExpert {
+                return Err(ConflictError::DuplicateExpert {
                     expert: profile.id.clone(),
                 });
             }
@@ -125,10 +127,10 @@ impl ConflictResolver {
         &self,
         recommendations: &[ExpertRecommendation],
         capacities: &BTreeMap<String, f64>,
-    ) -> Result<Report, Error> {
+    ) -> Result<Report, ConflictError> {
         for (resource, &capacity) in capacities {
             if !capacity.is_finite() || capacity < 0.0 {
-                return Err(Error::InvalidCapacity {
+                return Err(ConflictError::InvalidCapacity {
                     resource: resource.clone(),
                     capacity,
                 });
@@ -136,7 +138,7 @@ impl ConflictResolver {
         }
         let prepared = self.prepare(recommendations)?;
         let detection = detect(&prepared, capacities);
-        let ctx = Context::new(&self.policy);
+        let ctx = StrategyContext::new(&self.policy);
         let resolutions = detection
             .conflicts
             .iter()
@@ -162,17 +164,17 @@ impl ConflictResolver {
     fn prepare<'a>(
         &'a self,
         recommendations: &'a [ExpertRecommendation],
-    ) -> Result<Vec<Prepared<'a>>, Error> {
+    ) -> Result<Vec<Prepared<'a>>, ConflictError> {
         // Authority per domain and expert slot, worked out once per pair.
         let mut authorities: HashMap<&str, (Term, Vec<Option<f64>>)> = HashMap::new();
         let mut prepared = Vec::with_capacity(recommendations.len());
         for (index, rec) in recommendations.iter().enumerate() {
             rec.validate()
-                .map_err(|source| Error::InvalidRecommendation {
+                .map_err(|source| ConflictError::InvalidRecommendation {
                     index,
                     source: source.within(&format!("recommendations[{index}]")),
                 })?;
-            let unknown = || Error::UnknownExpert {
+            let unknown = || ConflictError::UnknownExpert {
                 index,
                 expert: rec.expert.clone(),
             };

@@ -12,7 +12,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{experts, resolver};
-use consort_conflict::{Error, Report};
+use consort_conflict::{ConflictError, Report};
 use consort_protocol::{Confidence, ExpertRecommendation, Priority};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -213,13 +213,13 @@ proptest! {
         unknown[index].expert = "nobody".into();
         prop_assert_eq!(
             resolver().resolve(&unknown, &BTreeMap::new()).unwrap_err(),
-            Error::UnknownExpert { index, expert: "nobody".into() }
+            ConflictError::UnknownExpert { index, expert: "nobody".into() }
         );
 
         let mut negative = recs;
         negative[index].requested_resources.insert("budget".into(), amount);
         let err = resolver().resolve(&negative, &BTreeMap::new()).unwrap_err();
-        let is_expected = matches!(&err, Error::InvalidRecommendation { index: i, .. } if *i == index);
+        let is_expected = matches!(&err, ConflictError::InvalidRecommendation { index: i, .. } if *i == index);
         prop_assert!(is_expected, "{}", err);
         prop_assert!(err.to_string().starts_with(&format!("recommendations[{index}].requested_resources.budget: ")), "{}", err);
     }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use common::*;
 use consort_conflict::{
-    BUDGET_DISAGREEMENT, ConflictKind, Error, Policy, ProportionalAllocation, Resolution,
+    BUDGET_DISAGREEMENT, ConflictError, ConflictKind, Policy, ProportionalAllocation, Resolution,
     ResolveInput, Strategy,
 };
 use consort_protocol::{Priority, from_json_str};
@@ -538,8 +538,8 @@ impl Strategy for AlwaysAsk {
     fn resolve(
         &self,
         conflict: &consort_conflict::Conflict<'_>,
-        _: &consort_conflict::Context<'_>,
-    ) -> Result<Resolution, Error> {
+        _: &consort_conflict::StrategyContext<'_>,
+    ) -> Result<Resolution, ConflictError> {
         Ok(Resolution::new(
             conflict.kind(),
             &conflict.subject,
@@ -575,7 +575,7 @@ fn an_application_strategy_replaces_one_kind_only() {
     assert!(
         matches!(
             err,
-            Error::Strategy {
+            ConflictError::Strategy {
                 kind: ConflictKind::DirectContradiction,
                 ..
             }
@@ -628,7 +628,7 @@ fn invalid_input_is_rejected_with_its_index() {
         .unwrap_err();
     assert_eq!(
         err,
-        Error::UnknownExpert {
+        ConflictError::UnknownExpert {
             index: 1,
             expert: "ghost".into()
         }
@@ -648,7 +648,10 @@ fn invalid_input_is_rejected_with_its_index() {
             &none(),
         )
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidRecommendation { index: 0, .. }));
+    assert!(matches!(
+        err,
+        ConflictError::InvalidRecommendation { index: 0, .. }
+    ));
     assert!(
         err.to_string()
             .starts_with("recommendations[0].requested_resources.budget: "),
@@ -665,7 +668,10 @@ fn invalid_input_is_rejected_with_its_index() {
             &none(),
         )
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidRecommendation { index: 0, .. }));
+    assert!(matches!(
+        err,
+        ConflictError::InvalidRecommendation { index: 0, .. }
+    ));
 
     let err = r
         .resolve(&[], &capacities(&[("budget", -1.0)]))
@@ -675,7 +681,10 @@ fn invalid_input_is_rejected_with_its_index() {
     let mut twice = experts();
     twice.push(twice[0].clone());
     let err = consort_conflict::ConflictResolver::new(&twice, Policy::default()).unwrap_err();
-    assert!(matches!(err, Error::DuplicateExpert { .. }), "{err}");
+    assert!(
+        matches!(err, ConflictError::DuplicateExpert { .. }),
+        "{err}"
+    );
 
     let err = from_json_str::<ResolveInput>(r#"{"recommendations": [{"expert": "finance_accountant", "subject": "a", "position": 1, "confidence_level": 1.5}]}"#).unwrap_err();
     assert_eq!(err.path(), "recommendations[0].confidence_level");

@@ -108,3 +108,6 @@ fn path_error(err: serde_path_to_error::Error<serde_json::Error>) -> ProtocolErr
         message: err.into_inner().to_string(),
     }
 }
+
+/// Result alias of this crate.
+pub type Result<T, E = ProtocolError> = std::result::Result<T, E>;

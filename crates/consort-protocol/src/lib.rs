@@ -50,7 +50,7 @@ mod workflow;
 
 pub use complexity::{ComplexityLevel, ComplexityRange};
 pub use confidence::Confidence;
-pub use error::{ProtocolError, from_json_str, from_json_value};
+pub use error::{ProtocolError, Result, from_json_str, from_json_value};
 pub use event::{
     CacheEvent, Event, EventKind, ExpertEvent, FileLockEvent, HealthEvent, TaskEvent,
     WorkflowProgress,

@@ -6,7 +6,7 @@ use consort_protocol::{ExpertId, ProtocolError};
 /// expert concerned (or the registry-wide operation when there is none).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum RegistryError {
     /// The profile broke a rule of [`ExpertProfile::validate`](consort_protocol::ExpertProfile::validate);
     /// nothing was stored.
     #[error("invalid profile for expert `{id}`: {source}")]
@@ -69,7 +69,7 @@ pub enum Error {
         id: Option<ExpertId>,
         /// The backend's error (it names the key involved).
         #[source]
-        source: consort_state::Error,
+        source: consort_state::StateError,
     },
 }
 
@@ -80,7 +80,7 @@ fn subject(id: Option<&str>) -> String {
     }
 }
 
-impl Error {
+impl RegistryError {
     /// The expert the error concerns, if any.
     pub fn expert_id(&self) -> Option<&str> {
         match self {
@@ -101,7 +101,7 @@ impl Error {
 }
 
 /// Result alias used throughout the crate.
-pub type Result<T> = std::result::Result<T, Error>;
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
 
 /// Attaches the operation and expert id to backend errors.
 pub(crate) trait StateContext<T> {
@@ -110,7 +110,7 @@ pub(crate) trait StateContext<T> {
 
 impl<T> StateContext<T> for consort_state::Result<T> {
     fn during(self, operation: &'static str, id: Option<&str>) -> Result<T> {
-        self.map_err(|source| Error::State {
+        self.map_err(|source| RegistryError::State {
             operation,
             id: id.map(ExpertId::from),
             source,
@@ -122,8 +122,8 @@ impl<T> StateContext<T> for consort_state::Result<T> {
 mod tests {
     use super::*;
 
-    fn backend_error() -> consort_state::Error {
-        consort_state::Error::NotFound { key: "k".into() }
+    fn backend_error() -> consort_state::StateError {
+        consort_state::StateError::NotFound { key: "k".into() }
     }
 
     #[test]

@@ -27,7 +27,7 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use consort_protocol::{Availability, ExpertProfile};
-//! use consort_registry::{Error, ExpertRegistry, RegistryConfig};
+//! use consort_registry::{RegistryError, ExpertRegistry, RegistryConfig};
 //! use consort_state::MemoryBackend;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -47,7 +47,7 @@
 //!
 //! let slot = registry.acquire_slot("finance_accountant").await?;
 //! let busy = registry.acquire_slot("finance_accountant").await;
-//! assert!(matches!(busy, Err(Error::AtCapacity { max: 1, .. })));
+//! assert!(matches!(busy, Err(RegistryError::AtCapacity { max: 1, .. })));
 //!
 //! let experts = registry.snapshot().await?;
 //! assert_eq!(experts[0].availability_status, Availability::Available);
@@ -101,7 +101,7 @@ mod slots;
 mod watch;
 
 pub use config::{MIN_INTERVAL, RegistryConfig};
-pub use error::{Error, Result};
+pub use error::{RegistryError, Result};
 pub use liveness::Sweeper;
 pub use registry::ExpertRegistry;
 pub use slots::Slot;

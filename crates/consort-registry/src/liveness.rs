@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, debug, info_span, instrument, warn};
 
-use crate::error::{Error, Result, StateContext};
+use crate::error::{RegistryError, Result, StateContext};
 use crate::keys;
 use crate::registry::{ExpertRegistry, Inner, MAX_CAS_ATTEMPTS, decode, to_json};
 
@@ -73,8 +73,8 @@ impl Inner {
                     return Ok(());
                 }
                 // A sweeper reported the lapse meanwhile; read its record.
-                Err(consort_state::Error::VersionConflict { .. }) if attempt < MAX_CAS_ATTEMPTS => {
-                }
+                Err(consort_state::StateError::VersionConflict { .. })
+                    if attempt < MAX_CAS_ATTEMPTS => {}
                 Err(e) => return Err(e).during("heartbeat", Some(id)),
             }
         }
@@ -122,7 +122,7 @@ impl Inner {
                     self.publish(expired_event(id)).await;
                     reported.push(id.clone());
                 }
-                Err(consort_state::Error::VersionConflict { .. }) => {
+                Err(consort_state::StateError::VersionConflict { .. }) => {
                     debug!(expert = %id, "lapse already reported or ended");
                 }
                 Err(e) => return Err(e).during("sweep", Some(id)),
@@ -168,9 +168,10 @@ impl ExpertRegistry {
     /// `heartbeat_ttl + sweep_interval` (plus one sweep's duration) of the
     /// last heartbeat. Sweep errors are logged and retried next tick.
     pub fn spawn_sweeper(&self) -> Result<Sweeper> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime {
-            source_name: self.inner.config.source.clone(),
-        })?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| RegistryError::NoRuntime {
+                source_name: self.inner.config.source.clone(),
+            })?;
         let registry = self.clone();
         let every = self.inner.config.sweep_interval;
         let span = info_span!("registry.sweeper", source = %self.inner.config.source);

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use tracing::{Instrument, debug_span, instrument, warn};
 
 use crate::config::RegistryConfig;
-use crate::error::{Error, Result, StateContext};
+use crate::error::{RegistryError, Result, StateContext};
 use crate::keys;
 use crate::liveness::Liveness;
 
@@ -69,14 +69,16 @@ impl ExpertRegistry {
     ///
     /// The profile's `availability_status` becomes the declared availability;
     /// its `current_load` is ignored (slots are the truth). An invalid profile
-    /// is rejected with [`Error::InvalidProfile`] and nothing is stored.
+    /// is rejected with [`RegistryError::InvalidProfile`] and nothing is stored.
     #[instrument(skip_all, fields(expert = %profile.id))]
     pub async fn register(&self, profile: &ExpertProfile) -> Result<()> {
         let id = profile.id.as_str();
-        profile.validate().map_err(|source| Error::InvalidProfile {
-            id: profile.id.clone(),
-            source,
-        })?;
+        profile
+            .validate()
+            .map_err(|source| RegistryError::InvalidProfile {
+                id: profile.id.clone(),
+                source,
+            })?;
         let mut stored = profile.clone();
         stored.current_load = 0;
         let ttl = self.inner.config.heartbeat_ttl;
@@ -151,7 +153,7 @@ impl ExpertRegistry {
     /// `expert:availability` is published with its declared availability
     /// (preceded by `expert:expired` if no sweeper had reported the lapse
     /// yet, so every lapse is reported exactly once).
-    /// [`Error::NotRegistered`] if the expert is unknown.
+    /// [`RegistryError::NotRegistered`] if the expert is unknown.
     #[instrument(skip(self), fields(expert = %id))]
     pub async fn heartbeat(&self, id: &str) -> Result<()> {
         check_id(id)?;
@@ -200,8 +202,8 @@ impl ExpertRegistry {
                 .await
             {
                 Ok(_) => break,
-                Err(consort_state::Error::VersionConflict { .. }) if attempt < MAX_CAS_ATTEMPTS => {
-                }
+                Err(consort_state::StateError::VersionConflict { .. })
+                    if attempt < MAX_CAS_ATTEMPTS => {}
                 Err(e) => return Err(e).during("set_availability", Some(id)),
             }
         }
@@ -357,23 +359,25 @@ impl Inner {
 }
 
 pub(crate) fn check_id(id: &str) -> Result<()> {
-    validate_expert_id(id).map_err(|source| Error::InvalidId {
+    validate_expert_id(id).map_err(|source| RegistryError::InvalidId {
         id: id.to_owned(),
         source,
     })
 }
 
-pub(crate) fn not_registered(id: &str) -> Error {
-    Error::NotRegistered { id: id.into() }
+pub(crate) fn not_registered(id: &str) -> RegistryError {
+    RegistryError::NotRegistered { id: id.into() }
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(
     key: &str,
     stored: &Versioned,
 ) -> consort_state::Result<T> {
-    serde_json::from_slice(&stored.value).map_err(|source| consort_state::Error::Serialization {
-        key: key.to_owned(),
-        source,
+    serde_json::from_slice(&stored.value).map_err(|source| {
+        consort_state::StateError::Serialization {
+            key: key.to_owned(),
+            source,
+        }
     })
 }
 
@@ -385,7 +389,7 @@ pub(crate) fn to_json<T: serde::Serialize>(
 ) -> Result<Bytes> {
     serde_json::to_vec(value)
         .map(Bytes::from)
-        .map_err(|source| consort_state::Error::Serialization {
+        .map_err(|source| consort_state::StateError::Serialization {
             key: key.to_owned(),
             source,
         })

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use consort_protocol::{Availability, ExpertId, ExpertProfile};
 use tracing::{Instrument, debug_span, instrument, warn};
 
-use crate::error::{Error, Result, StateContext};
+use crate::error::{RegistryError, Result, StateContext};
 use crate::keys;
 use crate::registry::{ExpertRegistry, Inner, check_id, decode, not_registered};
 
@@ -95,9 +95,9 @@ impl ExpertRegistry {
     /// Takes a work slot on the expert, atomically against its
     /// `max_concurrent` (no limit when `None`).
     ///
-    /// Errors: [`Error::NotRegistered`]; [`Error::Offline`] when its heartbeat
+    /// Errors: [`RegistryError::NotRegistered`]; [`RegistryError::Offline`] when its heartbeat
     /// lapsed or it declared itself offline (busy experts can still take
-    /// work); [`Error::AtCapacity`] when every slot is taken. Under
+    /// work); [`RegistryError::AtCapacity`] when every slot is taken. Under
     /// contention at the limit an attempt may be refused while another
     /// over-limit attempt is being rolled back, but more than
     /// `max_concurrent` slots are never held at once.
@@ -117,7 +117,7 @@ impl ExpertRegistry {
         let profile: ExpertProfile =
             decode(&profile_key, &stored).during("acquire_slot", Some(id))?;
         if heartbeat.is_none() || profile.availability_status == Availability::Offline {
-            return Err(Error::Offline { id: id.into() });
+            return Err(RegistryError::Offline { id: id.into() });
         }
         let key = keys::load(id);
         let after = backend
@@ -131,7 +131,7 @@ impl ExpertRegistry {
                 .increment(&key, -1)
                 .await
                 .during("acquire_slot", Some(id))?;
-            return Err(Error::AtCapacity { id: id.into(), max });
+            return Err(RegistryError::AtCapacity { id: id.into(), max });
         }
         Ok(Slot {
             inner: Arc::clone(&self.inner),

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consort_protocol::{Availability, ExpertId, ExpertProfile};
-use consort_registry::{Error, ExpertRegistry, RegistryConfig, Slot};
+use consort_registry::{ExpertRegistry, RegistryConfig, RegistryError, Slot};
 use consort_state::{MemoryBackend, StateBackend};
 use proptest::prelude::*;
 
@@ -110,7 +110,7 @@ async fn apply(
             let result = registry.heartbeat(IDS[i]).await;
             match result {
                 Ok(()) => assert!(model[i].registered),
-                Err(Error::NotRegistered { .. }) => assert!(!model[i].registered),
+                Err(RegistryError::NotRegistered { .. }) => assert!(!model[i].registered),
                 Err(e) => panic!("{e}"),
             }
             model[i].heartbeat = model[i].registered;
@@ -143,9 +143,9 @@ async fn apply(
                     );
                     m.slots.push(slot);
                 }
-                Err(Error::NotRegistered { .. }) => assert!(!m.registered),
-                Err(Error::Offline { .. }) => assert_eq!(m.live(), Availability::Offline),
-                Err(Error::AtCapacity { max, .. }) => {
+                Err(RegistryError::NotRegistered { .. }) => assert!(!m.registered),
+                Err(RegistryError::Offline { .. }) => assert_eq!(m.live(), Availability::Offline),
+                Err(RegistryError::AtCapacity { max, .. }) => {
                     assert_eq!(m.max, Some(max));
                     assert!(held >= max, "refused at {held} of {max}");
                 }

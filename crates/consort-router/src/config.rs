@@ -3,7 +3,7 @@
 use consort_protocol::ExpertId;
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::RouterError;
 
 /// Weights of the four built-in signals. The defaults are the spec's
 /// (domain 0.4, capability 0.3, complexity 0.2, context 0.1).
@@ -46,11 +46,11 @@ impl Weights {
 }
 
 /// Checks one weight: finite and `>= 0`.
-pub(crate) fn check_weight(signal: &str, value: f64) -> Result<f64, Error> {
+pub(crate) fn check_weight(signal: &str, value: f64) -> Result<f64, RouterError> {
     if value.is_finite() && value >= 0.0 {
         Ok(value)
     } else {
-        Err(Error::InvalidWeight {
+        Err(RouterError::InvalidWeight {
             signal: signal.to_owned(),
             value,
         })
@@ -129,7 +129,7 @@ impl Default for RouterConfig {
 impl RouterConfig {
     /// Checks every numeric setting; weights are checked with the extra
     /// signals when the router is built.
-    pub(crate) fn validate(&self) -> Result<(), Error> {
+    pub(crate) fn validate(&self) -> Result<(), RouterError> {
         let unit = "must be a finite number in 0..=1";
         for (field, value) in [
             ("min_score", self.min_score),
@@ -141,7 +141,7 @@ impl RouterConfig {
             ("collaboration_novelty", self.collaboration_novelty),
         ] {
             if !(0.0..=1.0).contains(&value) {
-                return Err(Error::InvalidConfig {
+                return Err(RouterError::InvalidConfig {
                     field,
                     value,
                     reason: unit,
@@ -149,14 +149,14 @@ impl RouterConfig {
             }
         }
         if !(self.tie_epsilon > 0.0 && self.tie_epsilon <= 1.0) {
-            return Err(Error::InvalidConfig {
+            return Err(RouterError::InvalidConfig {
                 field: "tie_epsilon",
                 value: self.tie_epsilon,
                 reason: "must be a finite number in (0, 1]",
             });
         }
         if self.top_k == 0 {
-            return Err(Error::InvalidConfig {
+            return Err(RouterError::InvalidConfig {
                 field: "top_k",
                 value: 0.0,
                 reason: "must be at least 1",

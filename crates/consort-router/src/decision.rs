@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Outcome {
+pub enum RouteOutcome {
     /// A primary expert was chosen on the merits (or kept for a follow-up).
     Routed,
     /// No candidate cleared `min_score`; `primary` is the fallback expert, if
@@ -21,9 +21,9 @@ pub enum Outcome {
 /// One routing decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct Decision {
+pub struct RouteDecision {
     /// Routed or abstained.
-    pub outcome: Outcome,
+    pub outcome: RouteOutcome,
     /// The expert that leads the request.
     pub primary: Option<ExpertId>,
     /// Experts that work with the primary, best first.
@@ -73,7 +73,7 @@ pub struct Breakdown {
     pub extra: BTreeMap<String, f64>,
 }
 
-impl Decision {
+impl RouteDecision {
     /// A multi-line, human-readable account of the decision (same as
     /// `Display`).
     pub fn explain(&self) -> String {
@@ -86,10 +86,10 @@ impl Decision {
     }
 }
 
-impl fmt::Display for Decision {
+impl fmt::Display for RouteDecision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.outcome, &self.primary) {
-            (Outcome::Routed, Some(primary)) => write!(f, "routed to {primary}")?,
+            (RouteOutcome::Routed, Some(primary)) => write!(f, "routed to {primary}")?,
             (_, Some(fallback)) => write!(f, "no match; falling back to {fallback}")?,
             (_, None) => f.write_str("no match")?,
         }

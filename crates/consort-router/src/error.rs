@@ -5,7 +5,7 @@ use consort_protocol::{ExpertId, ProtocolError};
 /// Why a router could not be built or configured.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum RouterError {
     /// A profile breaks the protocol's rules (blank domain, bad id, ...).
     #[error("expert {expert:?}: {source}")]
     InvalidProfile {
@@ -54,3 +54,6 @@ pub enum Error {
         reason: &'static str,
     },
 }
+
+/// Result alias of this crate.
+pub type Result<T, E = RouterError> = std::result::Result<T, E>;

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use consort_protocol::{Availability, ComplexityRange, ExpertId, ExpertProfile, PriorityLevel};
 
-use crate::Error;
+use crate::RouterError;
 use crate::analyzer::Analyzer;
 use crate::fxhash::FxHashMap;
 use crate::lexicon::RELATED_TERMS;
@@ -91,23 +91,28 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    pub(crate) fn build(profiles: &[ExpertProfile], related_terms: bool) -> Result<Self, Error> {
+    pub(crate) fn build(
+        profiles: &[ExpertProfile],
+        related_terms: bool,
+    ) -> Result<Self, RouterError> {
         let mut sorted: Vec<ExpertProfile> = profiles.to_vec();
         sorted.sort_by(|a, b| a.id.cmp(&b.id));
         for pair in sorted.windows(2) {
             if let [a, b] = pair
                 && a.id == b.id
             {
-                return Err(Error::DuplicateExpert {
+                return Err(RouterError::DuplicateExpert {
                     expert: a.id.clone(),
                 });
             }
         }
         for profile in &sorted {
-            profile.validate().map_err(|source| Error::InvalidProfile {
-                expert: profile.id.clone(),
-                source,
-            })?;
+            profile
+                .validate()
+                .map_err(|source| RouterError::InvalidProfile {
+                    expert: profile.id.clone(),
+                    source,
+                })?;
         }
 
         let mut builder = Builder {
@@ -493,7 +498,7 @@ mod tests {
         let err = Index::build(&experts, true).unwrap_err();
         assert_eq!(
             err,
-            Error::DuplicateExpert {
+            RouterError::DuplicateExpert {
                 expert: experts[0].id.clone()
             }
         );

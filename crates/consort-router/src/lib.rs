@@ -8,13 +8,13 @@
 //!
 //! ```
 //! use consort_protocol::{load_registry, seeds};
-//! use consort_router::{Outcome, RouteContext, RouteRequest, Router, RouterConfig};
+//! use consort_router::{RouteOutcome, RouteContext, RouteRequest, Router, RouterConfig};
 //!
 //! let experts = load_registry(seeds::EXPERT_REGISTRY)?;
 //! let router = Router::new(&experts, RouterConfig::default())?;
 //!
 //! let decision = router.route(&RouteRequest::new("Plan a campaign and check the budget with finance"));
-//! assert_eq!(decision.outcome, Outcome::Routed);
+//! assert_eq!(decision.outcome, RouteOutcome::Routed);
 //! assert!(decision.requires_collaboration);
 //! assert!(decision.experts().any(|e| e == "marketing_sales"));
 //! assert!(decision.experts().any(|e| e == "finance_accountant"));
@@ -112,7 +112,7 @@
 //! order is total, so the same registry and request always give the same
 //! decision, whatever order the profiles were given in.
 //!
-//! ## Decision
+//! ## RouteDecision
 //!
 //! 1. **Follow-up.** When `previous_expert` is set and eligible, the request
 //!    has at most `follow_up_max_words` (6) words and no expert is a strong
@@ -179,8 +179,8 @@ mod signal;
 
 pub use config::{RouterConfig, Weights};
 pub use consort_protocol::{ComplexityLevel, ExpertId, ExpertProfile};
-pub use decision::{Breakdown, Candidate, Decision, Outcome};
-pub use error::Error;
+pub use decision::{Breakdown, Candidate, RouteDecision, RouteOutcome};
+pub use error::{Result, RouterError};
 pub use request::{RouteContext, RouteRequest};
 pub use router::Router;
 pub use signal::Signal;

@@ -9,13 +9,13 @@ use consort_protocol::{Availability, ExpertId, ExpertProfile, PriorityLevel};
 
 use crate::complexity;
 use crate::config::check_weight;
-use crate::decision::{Breakdown, Candidate, Decision, Outcome};
+use crate::decision::{Breakdown, Candidate, RouteDecision, RouteOutcome};
 use crate::index::{Index, IndexedExpert, Posting, TermId};
 use crate::query::{Query, QueryTerm};
 use crate::request::{RouteContext, normalize_data_key};
 use crate::scratch::{Acc, Pool, Scratch};
 use crate::signal::clamp_unit;
-use crate::{Error, RouteRequest, RouterConfig, Signal};
+use crate::{RouteRequest, RouterConfig, RouterError, Signal};
 
 /// How many strong matches the complexity assessment inspects for distinct
 /// domains.
@@ -82,7 +82,7 @@ impl Router {
     ///
     /// Fails on an invalid or duplicate profile, an invalid setting or
     /// weight, or a `fallback_expert` that is not in `profiles`.
-    pub fn new(profiles: &[ExpertProfile], config: RouterConfig) -> Result<Self, Error> {
+    pub fn new(profiles: &[ExpertProfile], config: RouterConfig) -> Result<Self, RouterError> {
         config.validate()?;
         let index = Index::build(profiles, config.related_terms)?;
         let mut router = Self {
@@ -132,11 +132,11 @@ impl Router {
         mut self,
         signal: impl Signal + 'static,
         weight: f64,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, RouterError> {
         let name = signal.name().to_owned();
         check_weight(&name, weight)?;
         if self.signals.iter().any(|s| s.signal.name() == name) {
-            return Err(Error::DuplicateSignal { name });
+            return Err(RouterError::DuplicateSignal { name });
         }
         self.signals.push(ExtraSignal {
             signal: Box::new(signal),
@@ -149,7 +149,7 @@ impl Router {
     /// Rebuilds the index for a new set of profiles, keeping the settings
     /// and extra signals. Costs the same as [`Router::new`]: a full pass over
     /// every profile. On error the router is left unchanged.
-    pub fn update_profiles(&mut self, profiles: &[ExpertProfile]) -> Result<(), Error> {
+    pub fn update_profiles(&mut self, profiles: &[ExpertProfile]) -> Result<(), RouterError> {
         let index = Index::build(profiles, self.config.related_terms)?;
         let previous = std::mem::replace(&mut self.index, index);
         if let Err(err) = self.check_fallback() {
@@ -179,16 +179,16 @@ impl Router {
             .collect()
     }
 
-    fn check_fallback(&self) -> Result<(), Error> {
+    fn check_fallback(&self) -> Result<(), RouterError> {
         match &self.config.fallback_expert {
             Some(id) if !self.index.ids.contains_key(id) => {
-                Err(Error::UnknownFallback { expert: id.clone() })
+                Err(RouterError::UnknownFallback { expert: id.clone() })
             }
             _ => Ok(()),
         }
     }
 
-    fn normalized_weights(&self) -> Result<NormalizedWeights, Error> {
+    fn normalized_weights(&self) -> Result<NormalizedWeights, RouterError> {
         let mut builtin = [0.0; 4];
         for (slot, (name, value)) in builtin.iter_mut().zip(self.config.weights.named()) {
             *slot = check_weight(name, value)?;
@@ -199,7 +199,7 @@ impl Router {
         }
         let total: f64 = builtin.iter().chain(&extra).sum();
         if !(total > 0.0 && total.is_finite()) {
-            return Err(Error::ZeroWeights);
+            return Err(RouterError::ZeroWeights);
         }
         builtin
             .iter_mut()
@@ -209,8 +209,8 @@ impl Router {
     }
 
     /// Routes one request. Never fails: a request nothing matches gives
-    /// `Outcome::NoMatch`.
-    pub fn route(&self, request: &RouteRequest) -> Decision {
+    /// `RouteOutcome::NoMatch`.
+    pub fn route(&self, request: &RouteRequest) -> RouteDecision {
         let index = &self.index;
         let mut scratch = self.pool.take(index.experts.len());
         let terms = std::mem::take(&mut scratch.query_terms);
@@ -255,8 +255,8 @@ impl Router {
             })
         }));
 
-        let mut decision = Decision {
-            outcome: Outcome::NoMatch,
+        let mut decision = RouteDecision {
+            outcome: RouteOutcome::NoMatch,
             primary: None,
             collaborators: Vec::new(),
             requires_collaboration: false,
@@ -266,12 +266,12 @@ impl Router {
         };
         let best_score = candidates.first().map_or(0.0, |c| c.acc.score);
         if follow_up {
-            decision.outcome = Outcome::Routed;
+            decision.outcome = RouteOutcome::Routed;
             decision.primary = previous
                 .and_then(|p| index.expert(p))
                 .map(|e| e.profile.id.clone());
         } else if best_score >= self.config.min_score && !candidates.is_empty() {
-            decision.outcome = Outcome::Routed;
+            decision.outcome = RouteOutcome::Routed;
             self.select(
                 &candidates,
                 best_relevance,
@@ -593,7 +593,7 @@ impl Router {
         best_relevance: f64,
         coordination: bool,
         covered: &mut Vec<Range<usize>>,
-        decision: &mut Decision,
+        decision: &mut RouteDecision,
     ) {
         let cfg = &self.config;
         let strong = |c: &Scored<'_>| {

@@ -15,7 +15,8 @@ use consort_protocol::{
     seeds,
 };
 use consort_router::{
-    Decision, Error, Outcome, RouteContext, RouteRequest, Router, RouterConfig, Signal, Weights,
+    RouteContext, RouteDecision, RouteOutcome, RouteRequest, Router, RouterConfig, RouterError,
+    Signal, Weights,
 };
 
 fn seed() -> Vec<ExpertProfile> {
@@ -26,7 +27,7 @@ fn router(experts: &[ExpertProfile]) -> Router {
     Router::new(experts, RouterConfig::default()).unwrap()
 }
 
-fn involved(decision: &Decision) -> Vec<&str> {
+fn involved(decision: &RouteDecision) -> Vec<&str> {
     decision.experts().map(|e| e.as_str()).collect()
 }
 
@@ -39,7 +40,7 @@ fn spec_acceptance_campaign_with_budget_needs_marketing_and_finance() {
     let decision = router(&seed()).route(&RouteRequest::new(
         "Plan a campaign and check the budget with finance",
     ));
-    assert_eq!(decision.outcome, Outcome::Routed);
+    assert_eq!(decision.outcome, RouteOutcome::Routed);
     assert!(decision.requires_collaboration, "{decision}");
     let who = involved(&decision);
     assert!(who.contains(&"marketing_sales"), "{decision}");
@@ -60,7 +61,7 @@ fn a_follow_up_stays_with_the_previous_expert() {
             Some("art_design"),
             "{text}: {decision}"
         );
-        assert_eq!(decision.outcome, Outcome::Routed);
+        assert_eq!(decision.outcome, RouteOutcome::Routed);
         assert!(decision.follow_up);
         assert!(decision.collaborators.is_empty());
         let top = decision
@@ -131,14 +132,14 @@ fn single_domain_requests_route_to_one_expert() {
 fn nothing_relevant_abstains_and_uses_the_fallback() {
     let experts = seed();
     let decision = router(&experts).route(&RouteRequest::new("hello there"));
-    assert_eq!(decision.outcome, Outcome::NoMatch);
+    assert_eq!(decision.outcome, RouteOutcome::NoMatch);
     assert_eq!(decision.primary, None);
 
     let mut config = RouterConfig::default();
     config.fallback_expert = Some("personal_assistant".into());
     let with_fallback = Router::new(&experts, config).unwrap();
     let decision = with_fallback.route(&RouteRequest::new("hello there"));
-    assert_eq!(decision.outcome, Outcome::NoMatch);
+    assert_eq!(decision.outcome, RouteOutcome::NoMatch);
     assert_eq!(decision.primary.as_deref(), Some("personal_assistant"));
 
     let mut context = RouteContext::default();
@@ -155,7 +156,7 @@ fn a_high_min_score_abstains_but_still_lists_candidates() {
     config.min_score = 0.95;
     let router = Router::new(&seed(), config).unwrap();
     let decision = router.route(&RouteRequest::new("tax accounting"));
-    assert_eq!(decision.outcome, Outcome::NoMatch);
+    assert_eq!(decision.outcome, RouteOutcome::NoMatch);
     assert_eq!(decision.candidates[0].expert, "finance_accountant");
 }
 
@@ -353,7 +354,7 @@ fn extra_signals_are_weighted_clamped_and_reported() {
     let err = router.with_signal(Constant(0.5), 1.0).unwrap_err();
     assert_eq!(
         err,
-        Error::DuplicateSignal {
+        RouterError::DuplicateSignal {
             name: "constant".into()
         }
     );
@@ -369,7 +370,7 @@ fn bad_configuration_is_a_typed_error() {
     };
     assert!(matches!(
         Router::new(&experts, config).unwrap_err(),
-        Error::InvalidWeight { ref signal, .. } if signal == "domain"
+        RouterError::InvalidWeight { ref signal, .. } if signal == "domain"
     ));
     let mut config = RouterConfig::default();
     config.weights = Weights {
@@ -380,7 +381,7 @@ fn bad_configuration_is_a_typed_error() {
     };
     assert_eq!(
         Router::new(&experts, config).unwrap_err(),
-        Error::ZeroWeights
+        RouterError::ZeroWeights
     );
     let mut config = RouterConfig::default();
     config.weights.context = f64::NAN;
@@ -393,7 +394,7 @@ fn bad_configuration_is_a_typed_error() {
     config.min_score = 1.5;
     assert!(matches!(
         Router::new(&experts, config).unwrap_err(),
-        Error::InvalidConfig {
+        RouterError::InvalidConfig {
             field: "min_score",
             ..
         }

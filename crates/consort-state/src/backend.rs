@@ -296,7 +296,7 @@ impl Batch {
 /// Keys, topics, patterns and lease names must be non-empty, at most
 /// [`MAX_KEY_BYTES`](crate::MAX_KEY_BYTES) bytes and free of control
 /// characters; otherwise the call fails with
-/// [`Error::InvalidKey`](crate::Error::InvalidKey) and stores nothing.
+/// [`StateError::InvalidKey`](crate::StateError::InvalidKey) and stores nothing.
 #[async_trait]
 pub trait StateBackend: Send + Sync + fmt::Debug + 'static {
     /// The namespace every key of this backend lives in.
@@ -318,7 +318,7 @@ pub trait StateBackend: Send + Sync + fmt::Debug + 'static {
     async fn delete(&self, key: &str) -> Result<bool>;
 
     /// Writes only if `expect` holds; otherwise
-    /// [`Error::VersionConflict`](crate::Error::VersionConflict) and nothing changes.
+    /// [`StateError::VersionConflict`](crate::StateError::VersionConflict) and nothing changes.
     async fn compare_and_set(
         &self,
         key: &str,
@@ -347,9 +347,9 @@ pub trait StateBackend: Send + Sync + fmt::Debug + 'static {
     /// Applies a batch atomically: all ops or none.
     ///
     /// A failed compare-and-set fails the whole batch with
-    /// [`Error::VersionConflict`](crate::Error::VersionConflict) naming the key;
+    /// [`StateError::VersionConflict`](crate::StateError::VersionConflict) naming the key;
     /// a guard whose lease is not held with that token fails it with
-    /// [`Error::LeaseLost`](crate::Error::LeaseLost). Returns one entry per op:
+    /// [`StateError::LeaseLost`](crate::StateError::LeaseLost). Returns one entry per op:
     /// the new version for sets and compare-and-sets, `None` for deletes.
     async fn apply(&self, batch: Batch) -> Result<Vec<Option<Version>>>;
 
@@ -367,7 +367,7 @@ pub trait StateBackend: Send + Sync + fmt::Debug + 'static {
     async fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration)
     -> Result<Option<Lease>>;
 
-    /// Extends a held lease; [`Error::LeaseLost`](crate::Error::LeaseLost) if
+    /// Extends a held lease; [`StateError::LeaseLost`](crate::StateError::LeaseLost) if
     /// it expired or was taken over.
     async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<Lease>;
 

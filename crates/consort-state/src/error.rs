@@ -10,7 +10,7 @@ use crate::backend::{Expect, Version};
 /// actionable on its own.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum StateError {
     /// The key does not exist (or has expired).
     #[error("key `{key}` not found")]
     NotFound {
@@ -123,12 +123,15 @@ fn fmt_actual(actual: Option<Version>) -> String {
     }
 }
 
-impl Error {
+impl StateError {
     /// True for errors that may go away by retrying later (unavailable, timeout).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Unavailable { .. } | Error::Timeout { .. })
+        matches!(
+            self,
+            StateError::Unavailable { .. } | StateError::Timeout { .. }
+        )
     }
 }
 
 /// Result alias used throughout the crate.
-pub type Result<T> = std::result::Result<T, Error>;
+pub type Result<T, E = StateError> = std::result::Result<T, E>;

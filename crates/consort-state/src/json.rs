@@ -8,23 +8,24 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::{Expect, StateBackend, Version};
-use crate::error::{Error, Result};
+use crate::error::{Result, StateError};
 
 /// JSON convenience methods, available on every [`StateBackend`] (including
 /// `dyn StateBackend`).
 #[async_trait]
 pub trait JsonStateExt: StateBackend {
     /// Reads and deserializes a value; `None` if absent. A value that does not
-    /// deserialize is [`Error::Serialization`] naming the key.
+    /// deserialize is [`StateError::Serialization`] naming the key.
     async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<(T, Version)>> {
         match self.get(key).await? {
             None => Ok(None),
             Some(v) => {
-                let t =
-                    serde_json::from_slice(&v.value).map_err(|source| Error::Serialization {
+                let t = serde_json::from_slice(&v.value).map_err(|source| {
+                    StateError::Serialization {
                         key: key.to_owned(),
                         source,
-                    })?;
+                    }
+                })?;
                 Ok(Some((t, v.version)))
             }
         }
@@ -59,7 +60,7 @@ impl<B: StateBackend + ?Sized> JsonStateExt for B {}
 fn to_bytes<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Bytes> {
     serde_json::to_vec(value)
         .map(Bytes::from)
-        .map_err(|source| Error::Serialization {
+        .map_err(|source| StateError::Serialization {
             key: key.to_owned(),
             source,
         })

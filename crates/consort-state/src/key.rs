@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::backend::{Batch, WriteOp};
-use crate::error::{Error, Result};
+use crate::error::{Result, StateError};
 
 /// Longest key, topic, pattern or lease name accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -31,8 +31,8 @@ fn shown(key: &str) -> String {
     format!("{}... ({} bytes)", &key[..end], key.len())
 }
 
-fn invalid(key: &str, reason: impl Into<String>) -> Error {
-    Error::InvalidKey {
+fn invalid(key: &str, reason: impl Into<String>) -> StateError {
+    StateError::InvalidKey {
         key: shown(key),
         reason: reason.into(),
     }
@@ -99,7 +99,7 @@ pub fn validate_namespace(ns: &str) -> Result<()> {
 /// Checks a value's size against a backend limit.
 pub(crate) fn validate_value(key: &str, size: usize, limit: usize) -> Result<()> {
     if size > limit {
-        return Err(Error::ValueTooLarge {
+        return Err(StateError::ValueTooLarge {
             key: shown(key),
             size,
             limit,
@@ -111,7 +111,7 @@ pub(crate) fn validate_value(key: &str, size: usize, limit: usize) -> Result<()>
 /// Checks a TTL: zero would mean "already expired", which is never what a caller meant.
 pub(crate) fn validate_ttl(key: &str, ttl: Duration) -> Result<()> {
     if ttl.is_zero() {
-        return Err(Error::InvalidArgument {
+        return Err(StateError::InvalidArgument {
             what: format!("ttl for `{}`", shown(key)),
             reason: "must be greater than zero".to_owned(),
         });
@@ -156,7 +156,7 @@ pub(crate) fn validate_batch(batch: &Batch, max_value_bytes: usize) -> Result<()
 /// Checks a list page size.
 pub(crate) fn validate_limit(prefix: &str, limit: usize) -> Result<usize> {
     if limit == 0 {
-        return Err(Error::InvalidArgument {
+        return Err(StateError::InvalidArgument {
             what: format!("limit for listing `{}`", shown(prefix)),
             reason: "must be at least 1".to_owned(),
         });

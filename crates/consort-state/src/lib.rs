@@ -37,7 +37,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use consort_state::{Expect, JsonStateExt, MemoryBackend, StateBackend, Error};
+//! use consort_state::{Expect, JsonStateExt, MemoryBackend, StateBackend, StateError};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> consort_state::Result<()> {
@@ -49,7 +49,7 @@
 //!     .compare_and_set_json("servers:registry", Expect::Version(v1), &vec!["docs", "git"], None)
 //!     .await?;
 //! let stale = state.compare_and_set_json("servers:registry", Expect::Version(v1), &vec!["x"], None).await;
-//! assert!(matches!(stale, Err(Error::VersionConflict { .. })));
+//! assert!(matches!(stale, Err(StateError::VersionConflict { .. })));
 //! let (servers, version) = state.get_json::<Vec<String>>("servers:registry").await?.unwrap();
 //! assert_eq!((servers.len(), version), (2, v2));
 //!
@@ -83,7 +83,7 @@ pub use backend::{
     Batch, Capabilities, Cursor, Delivery, Expect, Lease, LeaseGuard, Page, StateBackend,
     Subscription, Version, Versioned, WriteOp,
 };
-pub use error::{Error, Result};
+pub use error::{Result, StateError};
 pub use json::JsonStateExt;
 pub use key::{
     DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_NAMESPACE_BYTES, glob_match,

@@ -82,7 +82,7 @@ async fn key_scheme_is_documented_one() {
         .unwrap();
     assert!(matches!(
         b.get("foreign").await,
-        Err(consort_state::Error::Corrupt { .. })
+        Err(consort_state::StateError::Corrupt { .. })
     ));
 }
 
@@ -104,7 +104,7 @@ async fn connect_to_nothing_fails_fast() {
         .await
         .unwrap_err();
     assert!(
-        matches!(bad, consort_state::Error::InvalidArgument { .. }),
+        matches!(bad, consort_state::StateError::InvalidArgument { .. }),
         "{bad}"
     );
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consort_state::testkit::{RedisServer, random_namespace, redis_server_available};
-use consort_state::{Delivery, Error, RedisBackend, RedisConfig, StateBackend};
+use consort_state::{Delivery, RedisBackend, RedisConfig, StateBackend, StateError};
 
 const STEP: Duration = Duration::from_millis(500);
 
@@ -60,7 +60,7 @@ async fn survives_redis_restart() {
             .expect("get hung during the outage");
         let took = started.elapsed();
         match res {
-            Err(e @ (Error::Unavailable { .. } | Error::Timeout { .. })) => {
+            Err(e @ (StateError::Unavailable { .. } | StateError::Timeout { .. })) => {
                 assert!(e.to_string().contains('k'), "error names the key: {e}");
             }
             other => panic!("attempt {attempt}: expected Unavailable/Timeout, got {other:?}"),
@@ -75,7 +75,7 @@ async fn survives_redis_restart() {
             .await
             .expect("set hung during the outage");
         assert!(
-            res.as_ref().is_err_and(Error::is_transient),
+            res.as_ref().is_err_and(StateError::is_transient),
             "set during outage: {res:?}"
         );
         let res = tokio::time::timeout(
@@ -175,7 +175,7 @@ async fn hung_server_times_out() {
     let took = started.elapsed();
     server.resume();
     match res {
-        Err(Error::Timeout {
+        Err(StateError::Timeout {
             operation,
             key_or_topic,
             after,

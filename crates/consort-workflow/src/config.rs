@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use consort_protocol::RetrySpec;
 
-use crate::error::Error;
+use crate::error::WorkflowError;
 
 /// What happens to the rest of a run when a step fails for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -182,8 +182,8 @@ impl EngineConfig {
         self
     }
 
-    pub(crate) fn check(&self) -> Result<(), Error> {
-        let bad = |why: &str| Err(Error::InvalidConfig(why.to_owned()));
+    pub(crate) fn check(&self) -> Result<(), WorkflowError> {
+        let bad = |why: &str| Err(WorkflowError::InvalidConfig(why.to_owned()));
         if self.concurrency == 0 {
             return bad("concurrency must be at least 1");
         }

@@ -30,7 +30,7 @@ use crate::attempt::{Attempt, AttemptResult};
 use crate::config::{Durability, FailurePolicy, RetryPolicy};
 use crate::context::{HumanInput, RunShared, StepContext};
 use crate::engine::Inner;
-use crate::error::Error;
+use crate::error::WorkflowError;
 use crate::events::Events;
 use crate::executor::{JsonMap, StepExecutor, StepKind};
 use crate::graph::{Plan, WorkflowGraph};
@@ -362,12 +362,12 @@ impl Driver {
         self.inner.config.durability == Durability::Steps
     }
 
-    fn state_error(&self, action: &str, source: consort_state::Error) -> Error {
+    fn state_error(&self, action: &str, source: consort_state::StateError) -> WorkflowError {
         match source {
-            consort_state::Error::LeaseLost { .. } => Error::LeaseLost {
+            consort_state::StateError::LeaseLost { .. } => WorkflowError::LeaseLost {
                 run_id: self.run_id().to_owned(),
             },
-            source => Error::State {
+            source => WorkflowError::State {
                 run_id: self.run_id().to_owned(),
                 action: action.to_owned(),
                 source,
@@ -376,11 +376,11 @@ impl Driver {
     }
 
     /// Writes the run and spec records of a new run; fails with
-    /// [`Error::RunExists`] if the id is taken.
-    pub(crate) async fn begin(&mut self, workflow: &WorkflowGraph) -> Result<(), Error> {
+    /// [`WorkflowError::RunExists`] if the id is taken.
+    pub(crate) async fn begin(&mut self, workflow: &WorkflowGraph) -> Result<(), WorkflowError> {
         if self.durable() {
             let key = spec_key(self.run_id());
-            let spec_json = workflow.spec_json().map_err(|e| Error::Corrupt {
+            let spec_json = workflow.spec_json().map_err(|e| WorkflowError::Corrupt {
                 run_id: self.run_id().to_owned(),
                 key: key.clone(),
                 detail: e.to_string(),
@@ -401,8 +401,8 @@ impl Driver {
             });
             let ops = std::mem::take(&mut self.ops);
             let result = self.apply(ops).await;
-            if let Err(consort_state::Error::VersionConflict { .. }) = result {
-                return Err(Error::RunExists {
+            if let Err(consort_state::StateError::VersionConflict { .. }) = result {
+                return Err(WorkflowError::RunExists {
                     run_id: self.run_id().to_owned(),
                 });
             }
@@ -479,7 +479,7 @@ impl Driver {
         }
     }
 
-    async fn flush(&mut self) -> Result<(), Error> {
+    async fn flush(&mut self) -> Result<(), WorkflowError> {
         if self.ops.is_empty() {
             return Ok(());
         }
@@ -499,7 +499,7 @@ impl Driver {
 
     /// Drives the run until every step is settled or it pauses, stops or is
     /// cancelled, and returns its status.
-    pub(crate) async fn drive(mut self) -> Result<RunStatus, Error> {
+    pub(crate) async fn drive(mut self) -> Result<RunStatus, WorkflowError> {
         // Calls borrow the executor from here, so that an attempt is a plain
         // value the driver can poll where it is made.
         let executor = Arc::clone(&self.inner.executor);
@@ -564,11 +564,11 @@ impl Driver {
     }
 
     /// Reacts to a change of the run's ownership signal.
-    fn observe(&mut self, signal: &mut watch::Receiver<Signal>) -> Result<(), Error> {
+    fn observe(&mut self, signal: &mut watch::Receiver<Signal>) -> Result<(), WorkflowError> {
         let now = *signal.borrow_and_update();
         match now {
             Signal::LeaseLost => {
-                return Err(Error::LeaseLost {
+                return Err(WorkflowError::LeaseLost {
                     run_id: self.run_id().to_owned(),
                 });
             }
@@ -801,7 +801,7 @@ impl Driver {
         }
     }
 
-    async fn finish(mut self) -> Result<RunStatus, Error> {
+    async fn finish(mut self) -> Result<RunStatus, WorkflowError> {
         if self.stop >= Stop::FailFast {
             for index in 0..self.records.len() {
                 match self.state_of(index) {

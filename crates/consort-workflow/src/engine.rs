@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Durability, EngineConfig};
 use crate::driver::{Driver, Stored};
-use crate::error::Error;
+use crate::error::WorkflowError;
 use crate::executor::{JsonMap, StepExecutor};
 use crate::graph::{Plan, WorkflowGraph};
 use crate::ownership::{ActiveRuns, Ownership, Signal, raise};
@@ -56,7 +56,7 @@ pub struct Engine {
 #[derive(Debug)]
 pub struct RunHandle {
     run_id: String,
-    task: JoinHandle<Result<RunStatus, Error>>,
+    task: JoinHandle<Result<RunStatus, WorkflowError>>,
 }
 
 impl RunHandle {
@@ -67,10 +67,10 @@ impl RunHandle {
 
     /// Waits until the run completes, fails, pauses for a human or is
     /// cancelled, and returns its status.
-    pub async fn wait(self) -> Result<RunStatus, Error> {
+    pub async fn wait(self) -> Result<RunStatus, WorkflowError> {
         let run_id = self.run_id;
         self.task.await.unwrap_or_else(|e| {
-            Err(Error::DriverStopped {
+            Err(WorkflowError::DriverStopped {
                 run_id,
                 detail: e.to_string(),
             })
@@ -84,7 +84,7 @@ impl Engine {
         backend: Arc<dyn StateBackend>,
         executor: Arc<dyn StepExecutor>,
         config: EngineConfig,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, WorkflowError> {
         config.check()?;
         let owner = config
             .owner_id
@@ -117,7 +117,7 @@ impl Engine {
     }
 
     /// Records a new run of `workflow` (id `run_id`, or a fresh UUIDv7) and
-    /// drives it on a spawned task. Fails with [`Error::RunExists`] if the id
+    /// drives it on a spawned task. Fails with [`WorkflowError::RunExists`] if the id
     /// is taken.
     ///
     /// The graph is validated once, when it is built, and shared by every run
@@ -128,7 +128,7 @@ impl Engine {
         workflow: &WorkflowGraph,
         params: JsonMap,
         run_id: Option<String>,
-    ) -> Result<RunHandle, Error> {
+    ) -> Result<RunHandle, WorkflowError> {
         let driver = self.begin(workflow, params, run_id).await?;
         let run_id = driver.run_id().to_owned();
         Ok(RunHandle {
@@ -145,7 +145,7 @@ impl Engine {
         workflow: &WorkflowGraph,
         params: JsonMap,
         run_id: Option<String>,
-    ) -> Result<RunStatus, Error> {
+    ) -> Result<RunStatus, WorkflowError> {
         self.begin(workflow, params, run_id).await?.drive().await
     }
 
@@ -154,7 +154,7 @@ impl Engine {
         workflow: &WorkflowGraph,
         params: JsonMap,
         run_id: Option<String>,
-    ) -> Result<Driver, Error> {
+    ) -> Result<Driver, WorkflowError> {
         let run_id = run_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         validate_run_id(&run_id)?;
         let ownership = Ownership::take(&self.inner, &run_id).await?;
@@ -169,11 +169,11 @@ impl Engine {
     /// with its next attempt number. Returns the final (or paused) status; a
     /// completed run's status is returned as it is.
     ///
-    /// Fails with [`Error::RunOwned`] while another engine drives the run
+    /// Fails with [`WorkflowError::RunOwned`] while another engine drives the run
     /// (including one that died less than `lease_ttl` ago), and with
-    /// [`Error::RunFinished`] for failed and cancelled runs.
+    /// [`WorkflowError::RunFinished`] for failed and cancelled runs.
     #[tracing::instrument(skip(self))]
-    pub async fn resume(&self, run_id: &str) -> Result<RunStatus, Error> {
+    pub async fn resume(&self, run_id: &str) -> Result<RunStatus, WorkflowError> {
         let Some(driver) = self.take_stored(run_id).await? else {
             return self.status(run_id).await;
         };
@@ -193,16 +193,16 @@ impl Engine {
         run_id: &str,
         step: StepNumber,
         answer: Value,
-    ) -> Result<RunStatus, Error> {
+    ) -> Result<RunStatus, WorkflowError> {
         let Some(mut driver) = self.take_stored(run_id).await? else {
-            return Err(Error::RunFinished {
+            return Err(WorkflowError::RunFinished {
                 run_id: run_id.to_owned(),
                 state: RunState::Completed,
             });
         };
         let Some(index) = driver.index_of(step) else {
             driver.abandon().await;
-            return Err(Error::UnknownStep {
+            return Err(WorkflowError::UnknownStep {
                 run_id: run_id.to_owned(),
                 step,
             });
@@ -212,7 +212,7 @@ impl Engine {
             state => {
                 let state = state.unwrap_or_default();
                 driver.abandon().await;
-                return Err(Error::NotWaitingForHuman {
+                return Err(WorkflowError::NotWaitingForHuman {
                     run_id: run_id.to_owned(),
                     step,
                     state,
@@ -223,10 +223,10 @@ impl Engine {
     }
 
     /// Takes a stored run over for driving; `None` for a completed run.
-    async fn take_stored(&self, run_id: &str) -> Result<Option<Driver>, Error> {
+    async fn take_stored(&self, run_id: &str) -> Result<Option<Driver>, WorkflowError> {
         validate_run_id(run_id)?;
         if self.inner.config.durability == Durability::None {
-            return Err(Error::RunNotFound {
+            return Err(WorkflowError::RunNotFound {
                 run_id: run_id.to_owned(),
             });
         }
@@ -245,7 +245,7 @@ impl Engine {
             }
             state @ (RunState::Failed | RunState::Cancelled) => {
                 ownership.release().await;
-                Err(Error::RunFinished {
+                Err(WorkflowError::RunFinished {
                     run_id: run_id.to_owned(),
                     state,
                 })
@@ -265,7 +265,7 @@ impl Engine {
     /// process) is marked cancelled here. Steps in flight become `cancelled`,
     /// steps not started `skipped`.
     #[tracing::instrument(skip(self))]
-    pub async fn cancel(&self, run_id: &str) -> Result<(), Error> {
+    pub async fn cancel(&self, run_id: &str) -> Result<(), WorkflowError> {
         validate_run_id(run_id)?;
         let local = self
             .inner
@@ -280,7 +280,7 @@ impl Engine {
         }
         let run = self.run_record(run_id).await?;
         if run.state.is_finished() {
-            return Err(Error::RunFinished {
+            return Err(WorkflowError::RunFinished {
                 run_id: run_id.to_owned(),
                 state: run.state,
             });
@@ -289,7 +289,7 @@ impl Engine {
             .backend
             .set(&cancel_key(run_id), "cancel".into(), None)
             .await
-            .map_err(|source| Error::State {
+            .map_err(|source| WorkflowError::State {
                 run_id: run_id.to_owned(),
                 action: "requesting cancellation".to_owned(),
                 source,
@@ -297,14 +297,14 @@ impl Engine {
         match self.take_stored(run_id).await {
             // The stored cancel request makes the driver stop at once.
             Ok(Some(driver)) => driver.drive().await.map(drop),
-            Ok(None) | Err(Error::RunOwned { .. }) => Ok(()),
+            Ok(None) | Err(WorkflowError::RunOwned { .. }) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
     /// The run's progress as recorded in the backend.
     #[tracing::instrument(skip(self))]
-    pub async fn status(&self, run_id: &str) -> Result<RunStatus, Error> {
+    pub async fn status(&self, run_id: &str) -> Result<RunStatus, WorkflowError> {
         validate_run_id(run_id)?;
         let stored = self.load(run_id).await?;
         Ok(assemble(
@@ -316,17 +316,20 @@ impl Engine {
         ))
     }
 
-    fn state_error(run_id: &str, action: &str) -> impl FnOnce(consort_state::Error) -> Error {
+    fn state_error(
+        run_id: &str,
+        action: &str,
+    ) -> impl FnOnce(consort_state::StateError) -> WorkflowError {
         let run_id = run_id.to_owned();
         let action = action.to_owned();
-        move |source| Error::State {
+        move |source| WorkflowError::State {
             run_id,
             action,
             source,
         }
     }
 
-    async fn run_record(&self, run_id: &str) -> Result<RunRecord, Error> {
+    async fn run_record(&self, run_id: &str) -> Result<RunRecord, WorkflowError> {
         let key = run_key(run_id);
         let stored = self
             .inner
@@ -334,13 +337,13 @@ impl Engine {
             .get(&key)
             .await
             .map_err(Self::state_error(run_id, "reading the run record"))?
-            .ok_or_else(|| Error::RunNotFound {
+            .ok_or_else(|| WorkflowError::RunNotFound {
                 run_id: run_id.to_owned(),
             })?;
         decode(run_id, &key, &stored.value)
     }
 
-    async fn load(&self, run_id: &str) -> Result<Stored, Error> {
+    async fn load(&self, run_id: &str) -> Result<Stored, WorkflowError> {
         let backend = &self.inner.backend;
         let keys = [run_key(run_id), spec_key(run_id), cancel_key(run_id)];
         let mut found = backend
@@ -351,7 +354,7 @@ impl Engine {
         let (Some(Some(run)), Some(spec), Some(cancel)) =
             (found.next(), found.next(), found.next())
         else {
-            return Err(Error::RunNotFound {
+            return Err(WorkflowError::RunNotFound {
                 run_id: run_id.to_owned(),
             });
         };
@@ -360,14 +363,14 @@ impl Engine {
         let spec: SpecRecord = match spec {
             Some(spec) => decode(run_id, spec_key, &spec.value)?,
             None => {
-                return Err(Error::Corrupt {
+                return Err(WorkflowError::Corrupt {
                     run_id: run_id.to_owned(),
                     key: spec_key.clone(),
                     detail: "the run record exists but its definition is missing".to_owned(),
                 });
             }
         };
-        let graph = Plan::build(&spec.spec, None).map_err(|e| Error::Corrupt {
+        let graph = Plan::build(&spec.spec, None).map_err(|e| WorkflowError::Corrupt {
             run_id: run_id.to_owned(),
             key: spec_key.clone(),
             detail: e.to_string(),

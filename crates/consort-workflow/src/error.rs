@@ -9,7 +9,7 @@ use crate::status::{RunState, StepState};
 /// message names the workflow, run, step or state key involved.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum WorkflowError {
     /// The workflow definition has problems (all of them are listed).
     #[error("workflow {workflow:?} is invalid: {}", problems_text(.problems))]
     Invalid {
@@ -109,7 +109,7 @@ pub enum Error {
         action: String,
         /// The backend's error (it names the key).
         #[source]
-        source: consort_state::Error,
+        source: consort_state::StateError,
     },
 }
 
@@ -122,4 +122,4 @@ fn problems_text(problems: &[Problem]) -> String {
 }
 
 /// Result alias of this crate.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = WorkflowError> = std::result::Result<T, E>;

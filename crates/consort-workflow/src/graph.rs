@@ -19,7 +19,7 @@ use consort_protocol::{
 };
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::error::Error;
+use crate::error::WorkflowError;
 
 /// One step as the engine and executors see it: the definition with
 /// `"all"` expanded to the workflow's participants.
@@ -402,7 +402,10 @@ impl WorkflowGraph {
     /// assert_eq!(graph.dependencies_of(5), vec![4]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn build(spec: &WorkflowSpec, experts: Option<&[ExpertProfile]>) -> Result<Self, Error> {
+    pub fn build(
+        spec: &WorkflowSpec,
+        experts: Option<&[ExpertProfile]>,
+    ) -> Result<Self, WorkflowError> {
         Ok(Self {
             plan: Arc::new(Plan::build(spec, experts)?),
             spec: spec.clone(),
@@ -499,10 +502,10 @@ impl Plan {
     pub(crate) fn build(
         spec: &WorkflowSpec,
         experts: Option<&[ExpertProfile]>,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, WorkflowError> {
         let (problems, layout) = check(spec, experts);
         if !problems.is_empty() {
-            return Err(Error::Invalid {
+            return Err(WorkflowError::Invalid {
                 workflow: spec.workflow_name.clone(),
                 problems,
             });
@@ -677,7 +680,7 @@ mod tests {
                 &spec(r#"{"workflow_name": "w", "workflow_steps": []}"#),
                 None
             ),
-            Err(Error::Invalid { .. })
+            Err(WorkflowError::Invalid { .. })
         ));
     }
 }

@@ -28,14 +28,14 @@
 //! use std::sync::Arc;
 //! use consort_protocol::{load_workflow, seeds};
 //! use consort_state::MemoryBackend;
-//! use consort_workflow::{render, Engine, EngineConfig, Format, RunState, SimulatedExecutor, WorkflowGraph};
+//! use consort_workflow::{render, Engine, EngineConfig, RenderFormat, RunState, SimulatedExecutor, WorkflowGraph};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let spec = load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?;
 //! // Validated once; every run of the definition shares it.
 //! let graph = WorkflowGraph::build(&spec, None)?;
-//! let mermaid = render(&graph, Format::Mermaid);
+//! let mermaid = render(&graph, RenderFormat::Mermaid);
 //! assert!(mermaid.contains("s4 --> s5"));
 //!
 //! let backend = Arc::new(MemoryBackend::new("demo")?);
@@ -83,10 +83,10 @@ mod status;
 pub use config::{Durability, EngineConfig, FailurePolicy, RetryPolicy};
 pub use context::{Inputs, StepContext};
 pub use engine::{Engine, RunHandle};
-pub use error::{Error, Result};
+pub use error::{Result, WorkflowError};
 pub use executor::{JsonMap, StepExecutor, StepKind, StepOutcome};
 pub use graph::{Problem, StepInfo, WorkflowGraph, validate};
 pub use records::{MAX_RUN_ID_LEN, validate_run_id};
-pub use render::{Format, render, render_with_states};
+pub use render::{RenderFormat, render, render_with_states};
 pub use simulated::{SimulatedExecutor, execution_counter_key};
 pub use status::{RunState, RunStatus, StepState, StepStatus};

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Durability;
 use crate::engine::Inner;
-use crate::error::Error;
+use crate::error::WorkflowError;
 use crate::records::{cancel_key, lease_name};
 
 /// What the driving task must react to; later variants win.
@@ -50,14 +50,14 @@ pub(crate) struct Ownership {
 
 impl Ownership {
     /// Takes run `run_id` for this engine, or fails with
-    /// [`Error::RunOwned`] naming the holder.
-    pub(crate) async fn take(inner: &Arc<Inner>, run_id: &str) -> Result<Self, Error> {
+    /// [`WorkflowError::RunOwned`] naming the holder.
+    pub(crate) async fn take(inner: &Arc<Inner>, run_id: &str) -> Result<Self, WorkflowError> {
         let (sender, signal) = watch::channel(Signal::None);
         let sender = Arc::new(sender);
         {
             let mut active = inner.active.lock().unwrap_or_else(PoisonError::into_inner);
             if active.contains_key(run_id) {
-                return Err(Error::RunOwned {
+                return Err(WorkflowError::RunOwned {
                     run_id: run_id.to_owned(),
                     holder: inner.owner.clone(),
                 });
@@ -78,7 +78,7 @@ impl Ownership {
         let name = lease_name(run_id);
         let backend = &inner.backend;
         let ttl = inner.config.lease_ttl;
-        let state_error = |action: &str, source| Error::State {
+        let state_error = |action: &str, source| WorkflowError::State {
             run_id: run_id.to_owned(),
             action: action.to_owned(),
             source,
@@ -93,7 +93,7 @@ impl Ownership {
                 .await
                 .map_err(|e| state_error("reading the run's lease", e))?
                 .map_or_else(|| "another engine".to_owned(), |l| l.holder);
-            return Err(Error::RunOwned {
+            return Err(WorkflowError::RunOwned {
                 run_id: run_id.to_owned(),
                 holder,
             });
@@ -148,7 +148,7 @@ async fn renew(
         tokio::time::sleep(ttl / 3).await;
         match backend.renew_lease(&lease, ttl).await {
             Ok(renewed) => lease = renewed,
-            Err(consort_state::Error::LeaseLost { .. }) => {
+            Err(consort_state::StateError::LeaseLost { .. }) => {
                 raise(&sender, Signal::LeaseLost);
                 return;
             }

@@ -16,7 +16,7 @@ use consort_protocol::{StepNumber, WorkflowSpec};
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
 
-use crate::error::Error;
+use crate::error::WorkflowError;
 use crate::executor::JsonMap;
 use crate::graph::Plan;
 use crate::status::{RunState, RunStatus, StepState, StepStatus};
@@ -26,7 +26,7 @@ pub const MAX_RUN_ID_LEN: usize = 128;
 
 /// Checks that `run_id` can be used in state keys: 1 to [`MAX_RUN_ID_LEN`]
 /// ASCII letters, digits, `-`, `_` or `.`.
-pub fn validate_run_id(run_id: &str) -> Result<(), Error> {
+pub fn validate_run_id(run_id: &str) -> Result<(), WorkflowError> {
     let reason = if run_id.is_empty() {
         Some("it is empty")
     } else if run_id.len() > MAX_RUN_ID_LEN {
@@ -40,7 +40,7 @@ pub fn validate_run_id(run_id: &str) -> Result<(), Error> {
         None
     };
     match reason {
-        Some(reason) => Err(Error::InvalidRunId {
+        Some(reason) => Err(WorkflowError::InvalidRunId {
             run_id: run_id.to_owned(),
             reason,
         }),
@@ -288,7 +288,7 @@ pub(crate) fn encode<T: Serialize>(
     run_id: &str,
     key: &str,
     value: &T,
-) -> Result<Bytes, Error> {
+) -> Result<Bytes, WorkflowError> {
     encode_with(buffer, run_id, key, |out| serde_json::to_writer(out, value))
 }
 
@@ -300,11 +300,11 @@ pub(crate) fn encode_with(
     run_id: &str,
     key: &str,
     write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
-) -> Result<Bytes, Error> {
+) -> Result<Bytes, WorkflowError> {
     buffer.clear();
     write(buffer)
         .map(|()| Bytes::copy_from_slice(buffer))
-        .map_err(|e| Error::Corrupt {
+        .map_err(|e| WorkflowError::Corrupt {
             run_id: run_id.to_owned(),
             key: key.to_owned(),
             detail: e.to_string(),
@@ -315,8 +315,8 @@ pub(crate) fn decode<T: DeserializeOwned>(
     run_id: &str,
     key: &str,
     bytes: &[u8],
-) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt {
+) -> Result<T, WorkflowError> {
+    serde_json::from_slice(bytes).map_err(|e| WorkflowError::Corrupt {
         run_id: run_id.to_owned(),
         key: key.to_owned(),
         detail: e.to_string(),

@@ -12,7 +12,7 @@ use crate::status::{RunStatus, StepState};
 /// Output format of [`render`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Format {
+pub enum RenderFormat {
     /// Mermaid `flowchart TD` (renders on GitHub and in most Markdown tools).
     Mermaid,
     /// Graphviz DOT (`dot -Tsvg`).
@@ -23,20 +23,24 @@ pub enum Format {
 ///
 /// ```
 /// use consort_protocol::{load_workflow, seeds};
-/// use consort_workflow::{render, Format, WorkflowGraph};
+/// use consort_workflow::{render, RenderFormat, WorkflowGraph};
 /// let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?, None)?;
-/// let mermaid = render(&graph, Format::Mermaid);
+/// let mermaid = render(&graph, RenderFormat::Mermaid);
 /// assert!(mermaid.starts_with("flowchart TD"));
 /// assert!(mermaid.contains("s1 --> s2"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn render(graph: &WorkflowGraph, format: Format) -> String {
+pub fn render(graph: &WorkflowGraph, format: RenderFormat) -> String {
     draw(graph, format, &BTreeMap::new())
 }
 
 /// The graph with each step coloured by its state in `status` (steps the
 /// status does not mention stay uncoloured).
-pub fn render_with_states(graph: &WorkflowGraph, status: &RunStatus, format: Format) -> String {
+pub fn render_with_states(
+    graph: &WorkflowGraph,
+    status: &RunStatus,
+    format: RenderFormat,
+) -> String {
     let states = status.steps.iter().map(|s| (s.id, s.state)).collect();
     draw(graph, format, &states)
 }
@@ -54,10 +58,14 @@ fn colours(state: StepState) -> (&'static str, &'static str) {
     }
 }
 
-fn draw(graph: &WorkflowGraph, format: Format, states: &BTreeMap<StepNumber, StepState>) -> String {
+fn draw(
+    graph: &WorkflowGraph,
+    format: RenderFormat,
+    states: &BTreeMap<StepNumber, StepState>,
+) -> String {
     match format {
-        Format::Mermaid => mermaid(graph, states),
-        Format::Dot => dot(graph, states),
+        RenderFormat::Mermaid => mermaid(graph, states),
+        RenderFormat::Dot => dot(graph, states),
     }
 }
 
@@ -177,7 +185,7 @@ mod tests {
 
     #[test]
     fn mermaid_lists_nodes_and_edges() {
-        let text = render(&graph(), Format::Mermaid);
+        let text = render(&graph(), RenderFormat::Mermaid);
         assert!(
             text.contains("s2[\"2. Strategy Development<br/>marketing_sales\"]"),
             "{text}"
@@ -193,14 +201,14 @@ mod tests {
             (2, StepState::Completed),
             (3, StepState::Running),
         ]);
-        let mermaid = render_with_states(&graph(), &status, Format::Mermaid);
+        let mermaid = render_with_states(&graph(), &status, RenderFormat::Mermaid);
         assert!(
             mermaid.contains("classDef completed fill:#c8e6c9"),
             "{mermaid}"
         );
         assert!(mermaid.contains("class s1,s2 completed"), "{mermaid}");
         assert!(mermaid.contains("class s3 running"), "{mermaid}");
-        let dot = render_with_states(&graph(), &status, Format::Dot);
+        let dot = render_with_states(&graph(), &status, RenderFormat::Dot);
         assert!(
             dot.starts_with("digraph \"comprehensive_marketing_campaign\" {"),
             "{dot}"
@@ -220,7 +228,7 @@ mod tests {
         )
         .unwrap();
         let g = WorkflowGraph::build(&spec, None).unwrap();
-        assert!(render(&g, Format::Mermaid).contains("say #quot;hi#quot;"));
-        assert!(render(&g, Format::Dot).contains("say \\\"hi\\\""));
+        assert!(render(&g, RenderFormat::Mermaid).contains("say #quot;hi#quot;"));
+        assert!(render(&g, RenderFormat::Dot).contains("say \\\"hi\\\""));
     }
 }

@@ -15,8 +15,8 @@ use consort_protocol::WorkflowSpec;
 use consort_state::testkit::{random_namespace, redis_url_or_skip};
 use consort_state::{RedisBackend, RedisConfig, StateBackend};
 use consort_workflow::{
-    Engine, EngineConfig, Error, JsonMap, RunState, SimulatedExecutor, StepState, WorkflowGraph,
-    execution_counter_key,
+    Engine, EngineConfig, JsonMap, RunState, SimulatedExecutor, StepState, WorkflowError,
+    WorkflowGraph, execution_counter_key,
 };
 use serde_json::json;
 
@@ -132,7 +132,7 @@ async fn a_killed_run_resumes_without_rerunning_completed_steps() {
     let mut refused = 0;
     let status = loop {
         match engine.resume(RUN).await {
-            Err(Error::RunOwned { .. }) if Instant::now() < deadline => {
+            Err(WorkflowError::RunOwned { .. }) if Instant::now() < deadline => {
                 refused += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }

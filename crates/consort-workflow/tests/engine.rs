@@ -13,8 +13,8 @@ use std::time::Duration;
 use consort_protocol::{load_workflow, seeds};
 use consort_state::{Delivery, MemoryBackend, MemoryStore, StateBackend};
 use consort_workflow::{
-    Durability, Engine, EngineConfig, Error, FailurePolicy, JsonMap, RetryPolicy, RunState,
-    SimulatedExecutor, StepExecutor, StepKind, StepOutcome, StepState,
+    Durability, Engine, EngineConfig, FailurePolicy, JsonMap, RetryPolicy, RunState,
+    SimulatedExecutor, StepExecutor, StepKind, StepOutcome, StepState, WorkflowError,
 };
 use serde_json::json;
 use support::{Scripted, chain, dag, done, graph, workflow};
@@ -333,7 +333,7 @@ async fn a_human_answer_resumes_the_run_and_reaches_the_step() {
     assert!(
         matches!(
             err,
-            Error::NotWaitingForHuman {
+            WorkflowError::NotWaitingForHuman {
                 step: 1,
                 state: StepState::Completed,
                 ..
@@ -342,7 +342,10 @@ async fn a_human_answer_resumes_the_run_and_reaches_the_step() {
         "{err}"
     );
     let err = engine.answer_human("h", 9, json!(1)).await.unwrap_err();
-    assert!(matches!(err, Error::UnknownStep { step: 9, .. }), "{err}");
+    assert!(
+        matches!(err, WorkflowError::UnknownStep { step: 9, .. }),
+        "{err}"
+    );
 
     let other = Engine::new(Arc::clone(&backend), exec.clone(), config()).unwrap();
     let status = other.answer_human("h", 2, json!(5000)).await.unwrap();
@@ -387,14 +390,14 @@ async fn cancel_stops_a_running_run() {
     assert_eq!(engine.status("c").await.unwrap(), status);
     assert!(matches!(
         engine.cancel("c").await,
-        Err(Error::RunFinished {
+        Err(WorkflowError::RunFinished {
             state: RunState::Cancelled,
             ..
         })
     ));
     assert!(matches!(
         engine.resume("c").await,
-        Err(Error::RunFinished { .. })
+        Err(WorkflowError::RunFinished { .. })
     ));
 }
 
@@ -448,15 +451,15 @@ async fn existing_ids_and_bad_ids_are_rejected() {
         .run_to_end(&graph(&chain(2)), JsonMap::new(), Some("dup".into()))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::RunExists { .. }), "{err}");
+    assert!(matches!(err, WorkflowError::RunExists { .. }), "{err}");
     let err = engine
         .run_to_end(&graph(&chain(2)), JsonMap::new(), Some("a b".into()))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidRunId { .. }), "{err}");
+    assert!(matches!(err, WorkflowError::InvalidRunId { .. }), "{err}");
     assert!(matches!(
         engine.status("nope").await,
-        Err(Error::RunNotFound { .. })
+        Err(WorkflowError::RunNotFound { .. })
     ));
     // Resuming a completed run changes nothing.
     let before = engine.status("dup").await.unwrap();
@@ -499,7 +502,7 @@ async fn an_engine_that_lost_its_lease_cannot_write() {
         .unwrap();
     gate.notify_one();
     let err = handle.wait().await.unwrap_err();
-    assert!(matches!(err, Error::LeaseLost { .. }), "{err}");
+    assert!(matches!(err, WorkflowError::LeaseLost { .. }), "{err}");
     // A's completion of step 2 was refused.
     let status = a.status("fence").await.unwrap();
     assert_eq!(status.step(2).unwrap().state, StepState::Running);
@@ -530,7 +533,7 @@ async fn two_engines_racing_to_resume_one_run_exactly_one_drives_it() {
     let early = engine(&backend, slow.clone(), cfg.clone());
     assert!(matches!(
         early.resume("orphan").await,
-        Err(Error::RunOwned { .. })
+        Err(WorkflowError::RunOwned { .. })
     ));
     tokio::time::sleep(Duration::from_millis(400)).await;
 
@@ -543,7 +546,7 @@ async fn two_engines_racing_to_resume_one_run_exactly_one_drives_it() {
     };
     assert_eq!(won.state, RunState::Completed);
     match lost {
-        Error::RunOwned { run_id, holder } => {
+        WorkflowError::RunOwned { run_id, holder } => {
             assert_eq!(run_id, "orphan");
             assert!(holder == "engine-a" || holder == "engine-b", "{holder}");
         }
@@ -603,7 +606,7 @@ async fn ephemeral_runs_write_nothing() {
     assert_eq!(status.percent_complete, 100.0);
     assert!(matches!(
         engine.status("eph").await,
-        Err(Error::RunNotFound { .. })
+        Err(WorkflowError::RunNotFound { .. })
     ));
     let keys = backend.list("", None, 100).await.unwrap();
     assert!(keys.keys.is_empty(), "{:?}", keys.keys);

@@ -10,7 +10,7 @@ mod weighted;
 
 use std::fmt;
 
-use crate::{Conflict, Error, Policy, Resolution};
+use crate::{Conflict, ConflictError, Policy, Resolution};
 
 pub use priority_order::PriorityOrder;
 pub use proportional::ProportionalAllocation;
@@ -26,32 +26,36 @@ pub(crate) use describe::position as describe_position;
 /// conflict's members are already sorted).
 ///
 /// ```
-/// use consort_conflict::{Conflict, Context, Error, Resolution, Strategy};
+/// use consort_conflict::{Conflict, StrategyContext, ConflictError, Resolution, Strategy};
 ///
 /// /// Sends every contradiction to a human.
 /// #[derive(Debug)]
 /// struct AlwaysAsk;
 ///
 /// impl Strategy for AlwaysAsk {
-///     fn resolve(&self, conflict: &Conflict<'_>, _ctx: &Context<'_>) -> Result<Resolution, Error> {
+///     fn resolve(&self, conflict: &Conflict<'_>, _ctx: &StrategyContext<'_>) -> Result<Resolution, ConflictError> {
 ///         Ok(Resolution::new(conflict.kind(), &conflict.subject, "ask", true, "house rule"))
 ///     }
 /// }
 /// ```
 pub trait Strategy: Send + Sync + fmt::Debug {
     /// Settles `conflict`, or explains why a human must.
-    fn resolve(&self, conflict: &Conflict<'_>, ctx: &Context<'_>) -> Result<Resolution, Error>;
+    fn resolve(
+        &self,
+        conflict: &Conflict<'_>,
+        ctx: &StrategyContext<'_>,
+    ) -> Result<Resolution, ConflictError>;
 }
 
 /// What a strategy may consult besides the conflict itself.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
-pub struct Context<'a> {
+pub struct StrategyContext<'a> {
     /// The resolver's policy.
     pub policy: &'a Policy,
 }
 
-impl<'a> Context<'a> {
+impl<'a> StrategyContext<'a> {
     /// A context over `policy`.
     pub fn new(policy: &'a Policy) -> Self {
         Self { policy }

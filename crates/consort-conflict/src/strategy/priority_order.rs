@@ -4,9 +4,9 @@ use consort_protocol::Priority;
 use serde_json::Value;
 
 use super::describe::{compare_standing, same_standing, share, standing};
-use super::{Context, Strategy};
+use super::{Strategy, StrategyContext};
 use crate::graph::{path, topological_order};
-use crate::{Cause, Conflict, Error, Member, RankedOption, Resolution, Selection};
+use crate::{Cause, Conflict, ConflictError, Member, RankedOption, Resolution, Selection};
 
 /// The default strategy for [`PriorityConflict`](crate::ConflictKind::PriorityConflict).
 ///
@@ -25,7 +25,11 @@ use crate::{Cause, Conflict, Error, Member, RankedOption, Resolution, Selection}
 pub struct PriorityOrder;
 
 impl Strategy for PriorityOrder {
-    fn resolve(&self, conflict: &Conflict<'_>, ctx: &Context<'_>) -> Result<Resolution, Error> {
+    fn resolve(
+        &self,
+        conflict: &Conflict<'_>,
+        ctx: &StrategyContext<'_>,
+    ) -> Result<Resolution, ConflictError> {
         let epsilon = ctx.policy.tie_epsilon;
         match &conflict.cause {
             Cause::PrecedenceCycle { subjects } => Ok(break_cycle(conflict, subjects, epsilon)),
@@ -41,11 +45,11 @@ fn by_standing<'a>(members: &[Member<'a>]) -> Vec<Member<'a>> {
     ranked
 }
 
-fn order_priorities(conflict: &Conflict<'_>, epsilon: f64) -> Result<Resolution, Error> {
+fn order_priorities(conflict: &Conflict<'_>, epsilon: f64) -> Result<Resolution, ConflictError> {
     let subject = &conflict.subject;
     let ranked = by_standing(&conflict.members);
     let Some(top) = ranked.first() else {
-        return Err(Error::Strategy {
+        return Err(ConflictError::Strategy {
             kind: conflict.kind(),
             subject: subject.clone(),
             reason: "priority_order needs at least one recommendation".into(),

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::describe::{Fixed, amount};
-use super::{Context, Strategy};
+use super::{Strategy, StrategyContext};
 use crate::allocation::{Request, water_fill};
-use crate::{Allocations, Cause, Conflict, Error, Resolution};
+use crate::{Allocations, Cause, Conflict, ConflictError, Resolution};
 
 /// The default strategy for [`ResourceConflict`](crate::ConflictKind::ResourceConflict).
 ///
@@ -19,14 +19,18 @@ use crate::{Allocations, Cause, Conflict, Error, Resolution};
 pub struct ProportionalAllocation;
 
 impl Strategy for ProportionalAllocation {
-    fn resolve(&self, conflict: &Conflict<'_>, ctx: &Context<'_>) -> Result<Resolution, Error> {
+    fn resolve(
+        &self,
+        conflict: &Conflict<'_>,
+        ctx: &StrategyContext<'_>,
+    ) -> Result<Resolution, ConflictError> {
         let Cause::OverCapacity {
             resource,
             capacity,
             requested,
         } = &conflict.cause
         else {
-            return Err(Error::Strategy {
+            return Err(ConflictError::Strategy {
                 kind: conflict.kind(),
                 subject: conflict.subject.clone(),
                 reason: "proportional_allocation only handles over-capacity resource conflicts"

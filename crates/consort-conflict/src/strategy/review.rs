@@ -1,8 +1,8 @@
 //! Anything the detectors cannot classify: a human decides.
 
 use super::describe::{ranked_options, tally};
-use super::{Context, Strategy};
-use crate::{Cause, Conflict, Error, Resolution};
+use super::{Strategy, StrategyContext};
+use crate::{Cause, Conflict, ConflictError, Resolution};
 
 /// The default strategy for [`Unclassified`](crate::ConflictKind::Unclassified)
 /// conflicts: escalates with every position ranked by weight and a rationale
@@ -11,7 +11,11 @@ use crate::{Cause, Conflict, Error, Resolution};
 pub struct HumanReview;
 
 impl Strategy for HumanReview {
-    fn resolve(&self, conflict: &Conflict<'_>, _ctx: &Context<'_>) -> Result<Resolution, Error> {
+    fn resolve(
+        &self,
+        conflict: &Conflict<'_>,
+        _ctx: &StrategyContext<'_>,
+    ) -> Result<Resolution, ConflictError> {
         let mut experts: Vec<&str> = conflict.members.iter().map(|m| m.expert()).collect();
         experts.sort_unstable();
         experts.dedup();

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use super::describe::{Phrase, backed, compare_standing, percent, ranked_options, share, tally};
-use super::{Context, Strategy};
-use crate::{Conflict, Error, Resolution, Selection};
+use super::{Strategy, StrategyContext};
+use crate::{Conflict, ConflictError, Resolution, Selection};
 
 /// The default strategy for [`DirectContradiction`](crate::ConflictKind::DirectContradiction).
 ///
@@ -26,13 +26,17 @@ use crate::{Conflict, Error, Resolution, Selection};
 pub struct WeightedSelection;
 
 impl Strategy for WeightedSelection {
-    fn resolve(&self, conflict: &Conflict<'_>, ctx: &Context<'_>) -> Result<Resolution, Error> {
+    fn resolve(
+        &self,
+        conflict: &Conflict<'_>,
+        ctx: &StrategyContext<'_>,
+    ) -> Result<Resolution, ConflictError> {
         let policy = ctx.policy;
         let kind = conflict.kind();
         let subject = &conflict.subject;
         let tallies = tally(&conflict.members);
         let (Some(top), second) = (tallies.first(), tallies.get(1)) else {
-            return Err(Error::Strategy {
+            return Err(ConflictError::Strategy {
                 kind,
                 subject: subject.clone(),
                 reason: "weighted_selection needs at least one recommendation".into(),

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use consort_protocol::{Availability, ExpertId, ExpertProfile};
-use consort_registry::{Error, ExpertRegistry, RegistryChange, RegistryConfig, RegistryWatch};
+use consort_registry::{
+    ExpertRegistry, RegistryChange, RegistryConfig, RegistryError, RegistryWatch,
+};
 use consort_state::StateBackend;
 
 /// One `#[tokio::test]` per case of this module, so every backend runs the
@@ -137,7 +139,7 @@ pub(crate) async fn register_update_deregister(backend: Arc<dyn StateBackend>) {
     assert!(registry.get("art_design").await.unwrap().is_none());
     assert_eq!(registry.list().await.unwrap().len(), 1);
     let err = registry.deregister("art_design").await.unwrap_err();
-    assert!(matches!(err, Error::NotRegistered { .. }));
+    assert!(matches!(err, RegistryError::NotRegistered { .. }));
     assert!(err.to_string().contains("art_design"), "{err}");
 
     assert_eq!(registry.release_slot(slot).await.unwrap(), 0);
@@ -153,7 +155,7 @@ pub(crate) async fn invalid_profile_rejected(backend: Arc<dyn StateBackend>) {
     bad.description = Some("must not be stored".to_owned());
     let err = registry.register(&bad).await.unwrap_err();
     match &err {
-        Error::InvalidProfile { id, source } => {
+        RegistryError::InvalidProfile { id, source } => {
             assert_eq!(id, "finance_accountant");
             assert_eq!(source.path(), "expertise_domains");
         }
@@ -168,7 +170,7 @@ pub(crate) async fn invalid_profile_rejected(backend: Arc<dyn StateBackend>) {
     let bad_id = profile("bad id", None);
     assert!(matches!(
         registry.register(&bad_id).await,
-        Err(Error::InvalidProfile { .. })
+        Err(RegistryError::InvalidProfile { .. })
     ));
     assert_eq!(
         registry.snapshot().await.unwrap().len(),
@@ -177,7 +179,7 @@ pub(crate) async fn invalid_profile_rejected(backend: Arc<dyn StateBackend>) {
     );
     assert!(matches!(
         registry.heartbeat("bad id").await,
-        Err(Error::InvalidId { .. })
+        Err(RegistryError::InvalidId { .. })
     ));
 }
 
@@ -185,18 +187,18 @@ pub(crate) async fn heartbeat_unknown_expert(backend: Arc<dyn StateBackend>) {
     let registry = registry(backend, SHORT_TTL, "reg-test");
     let err = registry.heartbeat("nobody").await.unwrap_err();
     assert!(
-        matches!(err, Error::NotRegistered { ref id } if id == "nobody"),
+        matches!(err, RegistryError::NotRegistered { ref id } if id == "nobody"),
         "{err:?}"
     );
     assert!(matches!(
         registry
             .set_availability("nobody", Availability::Busy)
             .await,
-        Err(Error::NotRegistered { .. })
+        Err(RegistryError::NotRegistered { .. })
     ));
     assert!(matches!(
         registry.acquire_slot("nobody").await,
-        Err(Error::NotRegistered { .. })
+        Err(RegistryError::NotRegistered { .. })
     ));
 }
 
@@ -231,7 +233,7 @@ pub(crate) async fn heartbeat_lapse(backend: Arc<dyn StateBackend>) {
     assert_eq!(availability(&registry, "steady").await, Availability::Busy);
     assert!(matches!(
         registry.acquire_slot("lapsing").await,
-        Err(Error::Offline { .. })
+        Err(RegistryError::Offline { .. })
     ));
 
     let sweeper = registry.spawn_sweeper().unwrap();
@@ -335,7 +337,7 @@ pub(crate) async fn slots_are_atomic(backend: Arc<dyn StateBackend>) {
                         held.fetch_sub(1, Ordering::SeqCst);
                         slot.release().await.unwrap();
                     }
-                    Err(Error::AtCapacity { id, max }) => {
+                    Err(RegistryError::AtCapacity { id, max }) => {
                         assert_eq!((id.as_str(), max), ("busy_bee", MAX));
                         tokio::task::yield_now().await;
                     }
@@ -439,7 +441,7 @@ pub(crate) async fn slot_drop_and_reset(backend: Arc<dyn StateBackend>) {
         .unwrap();
     assert!(matches!(
         registry.acquire_slot("worker").await,
-        Err(Error::Offline { .. })
+        Err(RegistryError::Offline { .. })
     ));
 }
 

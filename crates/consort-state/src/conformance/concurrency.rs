@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::who;
 use crate::backend::{Expect, StateBackend};
-use crate::error::Error;
+use crate::error::StateError;
 
 /// 16 tasks race a compare-and-set on the same version: exactly one wins.
 pub async fn cas_race(b: Arc<dyn StateBackend>) {
@@ -35,7 +35,7 @@ pub async fn cas_race(b: Arc<dyn StateBackend>) {
         for (i, t) in tasks.into_iter().enumerate() {
             match t.await.unwrap() {
                 Ok(v) => wins.push((i, v)),
-                Err(Error::VersionConflict { key: k, actual, .. }) => {
+                Err(StateError::VersionConflict { key: k, actual, .. }) => {
                     assert_eq!(k, key, "{w}");
                     assert!(
                         actual.is_some_and(|a| a != v0),

@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::{list_all, who};
 use crate::backend::{Batch, Expect, StateBackend};
-use crate::error::Error;
+use crate::error::StateError;
 use crate::json::JsonStateExt;
 
 /// Bad keys, oversize values and zero TTLs are rejected with typed errors,
@@ -23,44 +23,44 @@ pub async fn bad_input(b: Arc<dyn StateBackend>) {
     for key in ["", long.as_str(), "bad:\n", "bad:\u{7f}"] {
         let e = b.set(key, Bytes::from_static(b"x"), None).await;
         assert!(
-            matches!(e, Err(Error::InvalidKey { .. })),
+            matches!(e, Err(StateError::InvalidKey { .. })),
             "{w}: set {key:?}: {e:?}"
         );
         let e = b.get(key).await;
         assert!(
-            matches!(e, Err(Error::InvalidKey { .. })),
+            matches!(e, Err(StateError::InvalidKey { .. })),
             "{w}: get {key:?}: {e:?}"
         );
         let e = b.increment(key, 1).await;
         assert!(
-            matches!(e, Err(Error::InvalidKey { .. })),
+            matches!(e, Err(StateError::InvalidKey { .. })),
             "{w}: increment {key:?}: {e:?}"
         );
         let e = b.acquire_lease(key, "h", Duration::from_secs(1)).await;
         assert!(
-            matches!(e, Err(Error::InvalidKey { .. })),
+            matches!(e, Err(StateError::InvalidKey { .. })),
             "{w}: lease {key:?}: {e:?}"
         );
         let e = b.publish(key, Bytes::new()).await;
         assert!(
-            matches!(e, Err(Error::InvalidKey { .. })),
+            matches!(e, Err(StateError::InvalidKey { .. })),
             "{w}: publish {key:?}: {e:?}"
         );
         let e = b.subscribe(key).await;
         assert!(
-            matches!(e, Err(Error::InvalidKey { .. })),
+            matches!(e, Err(StateError::InvalidKey { .. })),
             "{w}: subscribe {key:?}"
         );
     }
     let e = b.get_many(&["bad:k".into(), String::new()]).await;
     assert!(
-        matches!(e, Err(Error::InvalidKey { .. })),
+        matches!(e, Err(StateError::InvalidKey { .. })),
         "{w}: get_many with an empty key"
     );
 
     let huge = Bytes::from(vec![0u8; caps.max_value_bytes + 1]);
     match b.set("bad:k", huge.clone(), None).await {
-        Err(Error::ValueTooLarge { key, size, limit }) => {
+        Err(StateError::ValueTooLarge { key, size, limit }) => {
             assert_eq!(
                 (key.as_str(), size, limit),
                 ("bad:k", caps.max_value_bytes + 1, caps.max_value_bytes),
@@ -73,7 +73,7 @@ pub async fn bad_input(b: Arc<dyn StateBackend>) {
         .compare_and_set("bad:k", Expect::Version(v), huge.clone(), None)
         .await;
     assert!(
-        matches!(e, Err(Error::ValueTooLarge { .. })),
+        matches!(e, Err(StateError::ValueTooLarge { .. })),
         "{w}: CAS oversize"
     );
     let e = b
@@ -84,19 +84,19 @@ pub async fn bad_input(b: Arc<dyn StateBackend>) {
         )
         .await;
     assert!(
-        matches!(e, Err(Error::ValueTooLarge { .. })),
+        matches!(e, Err(StateError::ValueTooLarge { .. })),
         "{w}: batch oversize"
     );
     let e = b
         .set("bad:k", Bytes::from_static(b"x"), Some(Duration::ZERO))
         .await;
     assert!(
-        matches!(e, Err(Error::InvalidArgument { .. })),
+        matches!(e, Err(StateError::InvalidArgument { .. })),
         "{w}: zero ttl: {e:?}"
     );
     let e = b.list("bad:", None, 0).await;
     assert!(
-        matches!(e, Err(Error::InvalidArgument { .. })),
+        matches!(e, Err(StateError::InvalidArgument { .. })),
         "{w}: zero limit: {e:?}"
     );
 
@@ -140,7 +140,7 @@ pub async fn json_helpers(b: Arc<dyn StateBackend>) {
         .await
         .unwrap();
     match b.get_json::<Vec<u32>>("json:bad").await {
-        Err(e @ Error::Serialization { .. }) => {
+        Err(e @ StateError::Serialization { .. }) => {
             assert!(
                 e.to_string().contains("json:bad"),
                 "{w}: error names the key: {e}"

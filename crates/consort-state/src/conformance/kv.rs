@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::{list_all, who};
 use crate::backend::{Batch, Expect, StateBackend};
-use crate::error::Error;
+use crate::error::StateError;
 
 /// get/set/delete/get_many/expire round trips and version basics.
 pub async fn basic_crud(b: Arc<dyn StateBackend>) {
@@ -177,7 +177,7 @@ pub async fn compare_and_set(b: Arc<dyn StateBackend>) {
         .compare_and_set("cas:k", Expect::Absent, Bytes::from_static(b"x"), None)
         .await
     {
-        Err(Error::VersionConflict {
+        Err(StateError::VersionConflict {
             key,
             expected,
             actual,
@@ -217,7 +217,10 @@ pub async fn compare_and_set(b: Arc<dyn StateBackend>) {
         )
         .await;
     assert!(
-        matches!(missing, Err(Error::VersionConflict { actual: None, .. })),
+        matches!(
+            missing,
+            Err(StateError::VersionConflict { actual: None, .. })
+        ),
         "{w}: CAS on missing key: {missing:?}"
     );
     b.delete("cas:k").await.unwrap();
@@ -301,7 +304,7 @@ pub async fn batch_atomicity(b: Arc<dyn StateBackend>) {
         .compare_and_set("batch:c", Expect::Version(vc + 12345), &b"c1"[..], None)
         .set("batch:b", &b"b1"[..], None);
     match b.apply(bad).await {
-        Err(Error::VersionConflict { key, actual, .. }) => {
+        Err(StateError::VersionConflict { key, actual, .. }) => {
             assert_eq!((key.as_str(), actual), ("batch:c", Some(vc)), "{w}");
         }
         other => panic!("{w}: expected VersionConflict on batch:c, got {other:?}"),
@@ -419,7 +422,7 @@ pub async fn batch_guard(b: Arc<dyn StateBackend>) {
         .set("guard:k", &b"stale"[..], None)
         .set("guard:other", &b"stale"[..], None);
     match b.apply(stale).await {
-        Err(Error::LeaseLost { name, token }) => {
+        Err(StateError::LeaseLost { name, token }) => {
             assert_eq!((name.as_str(), token), ("guard:lease", l1.token), "{w}");
         }
         other => panic!("{w}: expected LeaseLost, got {other:?}"),
@@ -449,7 +452,7 @@ pub async fn batch_guard(b: Arc<dyn StateBackend>) {
         )
         .await;
     assert!(
-        matches!(released, Err(Error::LeaseLost { .. })),
+        matches!(released, Err(StateError::LeaseLost { .. })),
         "{w}: guard after release: {released:?}"
     );
 }

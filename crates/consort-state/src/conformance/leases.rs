@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::who;
 use crate::backend::StateBackend;
-use crate::error::Error;
+use crate::error::StateError;
 
 /// A renewed lease stays held past its first TTL; an expired one is taken
 /// over with a higher token and the old holder's renew/release fail.
@@ -59,7 +59,7 @@ pub async fn lease_expiry_and_renewal(b: Arc<dyn StateBackend>) {
         l2.token
     );
     match b.renew_lease(&l1, ttl).await {
-        Err(Error::LeaseLost { name, token }) => {
+        Err(StateError::LeaseLost { name, token }) => {
             assert_eq!((name.as_str(), token), ("exp:lease", l1.token), "{w}");
         }
         other => panic!("{w}: old holder's renew must be LeaseLost, got {other:?}"),
@@ -119,7 +119,7 @@ pub async fn lease_reacquire_and_release(b: Arc<dyn StateBackend>) {
     assert!(
         matches!(
             b.renew_lease(&forged, ttl).await,
-            Err(Error::LeaseLost { .. })
+            Err(StateError::LeaseLost { .. })
         ),
         "{w}"
     );

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::backend::{Lease, LeaseGuard};
-use crate::error::{Error, Result};
+use crate::error::{Result, StateError};
 
 #[derive(Debug)]
 struct Held {
@@ -69,7 +69,7 @@ impl Leases {
 
     pub(crate) fn renew(&mut self, l: &Lease, ttl: Duration) -> Result<Lease> {
         let now = Instant::now();
-        let lost = || Error::LeaseLost {
+        let lost = || StateError::LeaseLost {
             name: l.name.clone(),
             token: l.token,
         };
@@ -118,7 +118,7 @@ impl Leases {
         if ok {
             Ok(())
         } else {
-            Err(Error::LeaseLost {
+            Err(StateError::LeaseLost {
                 name: guard.name.to_string(),
                 token: guard.token,
             })

@@ -18,7 +18,7 @@ use crate::backend::{
     Batch, Capabilities, Cursor, Delivery, Expect, Lease, Page, StateBackend, Subscription,
     Version, Versioned, WriteOp,
 };
-use crate::error::{Error, Result};
+use crate::error::{Result, StateError};
 use crate::key::{
     DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, glob_match, validate_batch, validate_key,
     validate_limit, validate_namespace, validate_ttl, validate_value, validate_write,
@@ -276,7 +276,7 @@ fn check_expect(key: &str, expect: Expect, actual: Option<Version>) -> Result<()
     if ok {
         Ok(())
     } else {
-        Err(Error::VersionConflict {
+        Err(StateError::VersionConflict {
             key: key.to_owned(),
             expected: expect,
             actual,
@@ -378,7 +378,7 @@ impl StateBackend for MemoryBackend {
         let slot = counters.entry(key.to_owned()).or_insert(0);
         let next = slot
             .checked_add(delta)
-            .ok_or_else(|| Error::InvalidArgument {
+            .ok_or_else(|| StateError::InvalidArgument {
                 what: format!("increment of counter `{key}` by {delta}"),
                 reason: format!("overflows i64 (current value {slot})"),
             })?;

@@ -45,7 +45,7 @@ use crate::backend::{
     Batch, Capabilities, Cursor, Delivery, Expect, Lease, Page, StateBackend, Subscription,
     Version, Versioned, WriteOp,
 };
-use crate::error::{Error, Result};
+use crate::error::{Result, StateError};
 use crate::key::{
     DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, validate_batch, validate_key, validate_limit,
     validate_namespace, validate_ttl, validate_value, validate_write,
@@ -69,9 +69,9 @@ pub struct RedisConfig {
     pub namespace: String,
     /// Limit for establishing a connection (also each reconnect attempt).
     pub connect_timeout: Duration,
-    /// Limit for every request; exceeded calls fail with [`Error::Timeout`].
+    /// Limit for every request; exceeded calls fail with [`StateError::Timeout`].
     /// While the server is unreachable a call fails with
-    /// [`Error::Unavailable`] after at most two connect attempts, so the
+    /// [`StateError::Unavailable`] after at most two connect attempts, so the
     /// worst case for one call is `2 * connect_timeout + response_timeout`
     /// (plus a 50 ms back-off).
     pub response_timeout: Duration,
@@ -162,9 +162,9 @@ impl fmt::Debug for RedisBackend {
     }
 }
 
-fn map_err(op: &'static str, what: &str, e: &RedisError, after: Duration) -> Error {
+fn map_err(op: &'static str, what: &str, e: &RedisError, after: Duration) -> StateError {
     if e.is_timeout() {
-        return Error::Timeout {
+        return StateError::Timeout {
             operation: op,
             key_or_topic: what.to_owned(),
             after,
@@ -177,18 +177,18 @@ fn map_err(op: &'static str, what: &str, e: &RedisError, after: Duration) -> Err
             | ServerErrorKind::TryAgain
             | ServerErrorKind::MasterDown
             | ServerErrorKind::ClusterDown,
-        ) => Error::Unavailable {
+        ) => StateError::Unavailable {
             backend: BACKEND,
             detail,
         },
         ErrorKind::Server(_)
         | ErrorKind::Parse
         | ErrorKind::UnexpectedReturnType
-        | ErrorKind::Extension => Error::Backend {
+        | ErrorKind::Extension => StateError::Backend {
             backend: BACKEND,
             detail,
         },
-        _ => Error::Unavailable {
+        _ => StateError::Unavailable {
             backend: BACKEND,
             detail,
         },
@@ -237,7 +237,7 @@ impl ToRedisArgs for KvKey<'_> {
 
 fn decode(key: &str, raw: Vec<u8>) -> Result<Versioned> {
     if raw.len() < 8 {
-        return Err(Error::Corrupt {
+        return Err(StateError::Corrupt {
             key: key.to_owned(),
             detail: format!(
                 "{} bytes, shorter than the 8-byte version header",
@@ -275,8 +275,8 @@ fn expect_arg(e: Expect) -> Vec<u8> {
     }
 }
 
-fn unexpected(op: &'static str, what: &str, v: &Value) -> Error {
-    Error::Backend {
+fn unexpected(op: &'static str, what: &str, v: &Value) -> StateError {
+    StateError::Backend {
         backend: BACKEND,
         detail: format!("{op} `{what}`: unexpected reply {v:?}"),
     }
@@ -300,8 +300,8 @@ fn as_bytes(v: &Value) -> Option<&[u8]> {
 }
 
 impl RedisBackend {
-    /// Connects and reserves a writer id; fails with [`Error::Unavailable`]
-    /// or [`Error::Timeout`] if the server cannot be reached in time.
+    /// Connects and reserves a writer id; fails with [`StateError::Unavailable`]
+    /// or [`StateError::Timeout`] if the server cannot be reached in time.
     pub async fn connect(cfg: RedisConfig) -> Result<RedisBackend> {
         validate_namespace(&cfg.namespace)?;
         let shown = redact(&cfg.url);
@@ -311,10 +311,11 @@ impl RedisBackend {
             // already have installed one, which is fine.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        let client = redis::Client::open(cfg.url.as_str()).map_err(|e| Error::InvalidArgument {
-            what: format!("redis url `{shown}`"),
-            reason: e.to_string(),
-        })?;
+        let client =
+            redis::Client::open(cfg.url.as_str()).map_err(|e| StateError::InvalidArgument {
+                what: format!("redis url `{shown}`"),
+                reason: e.to_string(),
+            })?;
         let mcfg = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(cfg.connect_timeout))
             .set_response_timeout(Some(cfg.response_timeout))
@@ -333,7 +334,7 @@ impl RedisBackend {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => return Err(map_err("connect", &shown, &e, limit)),
             Err(_) => {
-                return Err(Error::Timeout {
+                return Err(StateError::Timeout {
                     operation: "connect",
                     key_or_topic: shown,
                     after: limit,
@@ -436,7 +437,7 @@ impl RedisBackend {
                 .run("reserve writer id", &key, inv.invoke_async(&mut conn))
                 .await?;
             if id == 0 || id > MAX_WRITER_ID {
-                return Err(Error::Corrupt {
+                return Err(StateError::Corrupt {
                     key,
                     detail: format!("writer id {id} out of range 1..={MAX_WRITER_ID}"),
                 });
@@ -524,7 +525,7 @@ impl StateBackend for RedisBackend {
             ))
             .await?;
         if raws.len() != keys.len() {
-            return Err(Error::Backend {
+            return Err(StateError::Backend {
                 backend: BACKEND,
                 detail: format!("MGET of {} keys returned {} values", keys.len(), raws.len()),
             });
@@ -592,7 +593,7 @@ impl StateBackend for RedisBackend {
             .await?;
         match reply.first().and_then(as_int) {
             Some(1) => Ok(version),
-            Some(0) => Err(Error::VersionConflict {
+            Some(0) => Err(StateError::VersionConflict {
                 key: key.to_owned(),
                 expected: expect,
                 actual: reply.get(1).and_then(as_bytes).and_then(version_of),
@@ -616,8 +617,8 @@ impl StateBackend for RedisBackend {
             .instrument(debug_span!("state.increment", backend = BACKEND, key))
             .await;
         match res {
-            Err(Error::Backend { detail, .. }) if detail.contains("overflow") => {
-                Err(Error::InvalidArgument {
+            Err(StateError::Backend { detail, .. }) if detail.contains("overflow") => {
+                Err(StateError::InvalidArgument {
                     what: format!("increment of counter `{key}` by {delta}"),
                     reason: "overflows i64".to_owned(),
                 })
@@ -657,7 +658,7 @@ impl StateBackend for RedisBackend {
             Some(c) => {
                 c.0.split_once(':')
                     .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
-                    .ok_or_else(|| Error::InvalidArgument {
+                    .ok_or_else(|| StateError::InvalidArgument {
                         what: format!("cursor for listing `{prefix}`"),
                         reason: format!("`{}` is not a cursor returned by this backend", c.0),
                     })?
@@ -847,7 +848,7 @@ impl StateBackend for RedisBackend {
             Some(b"ok") => Ok(versions),
             Some(b"lease") => {
                 let g = batch.guard.as_ref();
-                Err(Error::LeaseLost {
+                Err(StateError::LeaseLost {
                     name: g.map(|g| g.name.to_string()).unwrap_or_default(),
                     token: g.map_or(0, |g| g.token),
                 })
@@ -859,7 +860,7 @@ impl StateBackend for RedisBackend {
                     .and_then(|i| usize::try_from(i).ok());
                 match idx.and_then(|i| batch.ops.get(i)) {
                     Some(WriteOp::CompareAndSet { key, expect, .. }) => {
-                        Err(Error::VersionConflict {
+                        Err(StateError::VersionConflict {
                             key: key.clone(),
                             expected: *expect,
                             actual: reply.get(2).and_then(as_bytes).and_then(version_of),
@@ -900,7 +901,7 @@ impl StateBackend for RedisBackend {
             reply: tx,
         };
         if self.hub().commands.send(cmd).is_err() {
-            return Err(Error::Unavailable {
+            return Err(StateError::Unavailable {
                 backend: BACKEND,
                 detail: format!("subscribe `{pattern}`: pub/sub task has stopped"),
             });
@@ -910,13 +911,13 @@ impl StateBackend for RedisBackend {
             Ok(Ok(Ok(r))) => r,
             Ok(Ok(Err(e))) => return Err(map_err("subscribe", pattern, &e, after)),
             Ok(Err(_)) => {
-                return Err(Error::Unavailable {
+                return Err(StateError::Unavailable {
                     backend: BACKEND,
                     detail: format!("subscribe `{pattern}`: pub/sub task has stopped"),
                 });
             }
             Err(_) => {
-                return Err(Error::Timeout {
+                return Err(StateError::Timeout {
                     operation: "subscribe",
                     key_or_topic: pattern.to_owned(),
                     after,
@@ -982,7 +983,7 @@ impl StateBackend for RedisBackend {
                 ..lease.clone()
             })
         } else {
-            Err(Error::LeaseLost {
+            Err(StateError::LeaseLost {
                 name: lease.name.clone(),
                 token: lease.token,
             })
