@@ -33,6 +33,8 @@
 //! # Ok::<(), consort_protocol::ProtocolError>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod complexity;
 mod confidence;
 mod error;

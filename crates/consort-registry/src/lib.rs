@@ -92,6 +92,8 @@
 //! [`ExpertProfile`]: consort_protocol::ExpertProfile
 //! [`Availability::Offline`]: consort_protocol::Availability::Offline
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod config;
 mod error;
 mod keys;

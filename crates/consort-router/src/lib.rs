@@ -162,6 +162,8 @@
 //! matches is not fully scored; the decision is the same as when every
 //! touched expert is.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod analyzer;
 mod complexity;
 mod config;

@@ -66,6 +66,8 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod backend;
 mod error;
 mod json;

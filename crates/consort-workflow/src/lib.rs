@@ -65,6 +65,8 @@
 //! event's JSON with [`WorkflowProgress`](consort_protocol::WorkflowProgress)
 //! data (run id, step, attempt, percent complete). Subscribe to `workflow:*`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod attempt;
 mod config;
 mod context;
