@@ -7,6 +7,7 @@ use consort_protocol::{Availability, ComplexityLevel, ComplexityRange, PriorityL
 use proptest::prelude::*;
 
 use super::*;
+use crate::RouteContext;
 
 /// Skewed on purpose: the first words land in most profiles, so larger
 /// registries have common terms, many touched experts and near-ties.

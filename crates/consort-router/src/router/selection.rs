@@ -1,0 +1,67 @@
+//! Selection: the primary expert and its collaborators among the ranked
+//! candidates.
+
+use std::ops::Range;
+
+use consort_protocol::PriorityLevel;
+
+use crate::decision::RouteDecision;
+
+use super::Router;
+use super::matches::Scored;
+
+impl Router {
+    /// Chooses primary and collaborators among ranked candidates whose best
+    /// score cleared `min_score`.
+    pub(super) fn select(
+        &self,
+        ranked: &[Scored<'_>],
+        best_relevance: f64,
+        coordination: bool,
+        covered: &mut Vec<Range<usize>>,
+        decision: &mut RouteDecision,
+    ) {
+        let cfg = &self.config;
+        let strong = |c: &Scored<'_>| {
+            c.acc.score >= cfg.min_score
+                && c.acc.relevance >= cfg.strong_relevance
+                && c.acc.relevance >= cfg.collaboration_ratio * best_relevance
+        };
+        let mut chosen: Vec<&Scored<'_>> = Vec::with_capacity(ranked.len());
+        covered.clear();
+        if let Some(first) = ranked.first() {
+            chosen.push(first);
+            covered.extend(first.matches.iter().map(|m| m.span.clone()));
+        }
+        if ranked.first().is_some_and(strong) {
+            for candidate in ranked.iter().skip(1) {
+                if chosen.len() > cfg.max_collaborators {
+                    break;
+                }
+                if !strong(candidate) {
+                    continue;
+                }
+                if self.is_novel(&candidate.matches, covered) {
+                    covered.extend(candidate.matches.iter().map(|m| m.span.clone()));
+                    chosen.push(candidate);
+                }
+            }
+        }
+        decision.requires_collaboration = chosen.len() > 1;
+        let coordinator = (decision.requires_collaboration && coordination)
+            .then(|| {
+                ranked.iter().find(|c| {
+                    c.expert.priority == PriorityLevel::Coordinator && c.acc.score >= cfg.min_score
+                })
+            })
+            .flatten();
+        let primary = coordinator.or_else(|| chosen.first().copied());
+        decision.primary = primary.map(|p| p.expert.profile.id.clone());
+        decision.collaborators = chosen
+            .iter()
+            .filter(|c| primary.is_none_or(|p| p.slot != c.slot))
+            .take(cfg.max_collaborators)
+            .map(|c| c.expert.profile.id.clone())
+            .collect();
+    }
+}
