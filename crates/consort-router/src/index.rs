@@ -11,9 +11,9 @@ use consort_protocol::{Availability, ComplexityRange, ExpertId, ExpertProfile, P
 
 use crate::RouterError;
 use crate::analyzer::Analyzer;
-use crate::fxhash::FxHashMap;
 use crate::lexicon::RELATED_TERMS;
 use crate::request::normalize_data_key;
+use foldhash::HashMap as FoldHashMap;
 
 /// Field weights: how much a term found in each profile field counts for the
 /// domain and the capability signal (before IDF).
@@ -77,16 +77,16 @@ pub(crate) struct Index {
     pub(crate) analyzer: Analyzer,
     /// Sorted by id; positions are the `u32` expert numbers used everywhere.
     pub(crate) experts: Vec<IndexedExpert>,
-    pub(crate) ids: FxHashMap<ExpertId, u32>,
+    pub(crate) ids: FoldHashMap<ExpertId, u32>,
     /// Stem -> position in `entries`.
-    pub(crate) stems: FxHashMap<Box<str>, u32>,
+    pub(crate) stems: FoldHashMap<Box<str>, u32>,
     pub(crate) entries: Vec<LexEntry>,
-    pub(crate) phrases: FxHashMap<(TermId, TermId), TermId>,
+    pub(crate) phrases: FoldHashMap<(TermId, TermId), TermId>,
     pub(crate) term_text: Vec<Box<str>>,
     /// Postings of term `t` are `postings[offsets[t]..offsets[t + 1]]`.
     offsets: Vec<usize>,
     postings: Vec<Posting>,
-    pub(crate) data_keys: FxHashMap<String, Vec<u32>>,
+    pub(crate) data_keys: FoldHashMap<String, Vec<u32>>,
     common_above: usize,
 }
 
@@ -117,10 +117,10 @@ impl Index {
 
         let mut builder = Builder {
             analyzer: Analyzer::english(),
-            words: FxHashMap::default(),
+            words: FoldHashMap::default(),
             terms: Terms {
-                vocabulary: FxHashMap::default(),
-                phrases: FxHashMap::default(),
+                vocabulary: FoldHashMap::default(),
+                phrases: FoldHashMap::default(),
                 term_text: Vec::new(),
             },
         };
@@ -178,8 +178,8 @@ impl Index {
             offsets.push(postings.len());
         }
 
-        let mut data_keys: FxHashMap<String, Vec<u32>> = FxHashMap::default();
-        let mut ids = FxHashMap::default();
+        let mut data_keys: FoldHashMap<String, Vec<u32>> = FoldHashMap::default();
+        let mut ids = FoldHashMap::default();
         for (number, expert) in experts.iter().enumerate() {
             let number = u32::try_from(number).unwrap_or(u32::MAX);
             ids.insert(expert.profile.id.clone(), number);
@@ -238,14 +238,14 @@ struct Builder {
     /// Lower-cased profile word -> its term (`None` for a stop word).
     /// Profiles repeat words a lot and stemming is most of the cost of a
     /// build, so each distinct word is stemmed once.
-    words: FxHashMap<Box<str>, Option<TermId>>,
+    words: FoldHashMap<Box<str>, Option<TermId>>,
     terms: Terms,
 }
 
 /// The term dictionary being built.
 struct Terms {
-    vocabulary: FxHashMap<String, TermId>,
-    phrases: FxHashMap<(TermId, TermId), TermId>,
+    vocabulary: FoldHashMap<String, TermId>,
+    phrases: FoldHashMap<(TermId, TermId), TermId>,
     term_text: Vec<Box<str>>,
 }
 
@@ -338,7 +338,7 @@ impl Builder {
 
     /// Request stem -> its term and the profile terms related to it. Related
     /// concepts absent from the registry are dropped here, once.
-    fn lexicon(&self, related_terms: bool) -> (FxHashMap<Box<str>, u32>, Vec<LexEntry>) {
+    fn lexicon(&self, related_terms: bool) -> (FoldHashMap<Box<str>, u32>, Vec<LexEntry>) {
         let mut related: BTreeMap<String, Vec<TermId>> = BTreeMap::new();
         if related_terms {
             for (concept, words) in stemmed_related_terms() {
@@ -351,7 +351,7 @@ impl Builder {
                 }
             }
         }
-        let mut lexicon: FxHashMap<Box<str>, LexEntry> = self
+        let mut lexicon: FoldHashMap<Box<str>, LexEntry> = self
             .terms
             .vocabulary
             .iter()
@@ -372,7 +372,7 @@ impl Builder {
             targets.retain(|&t| Some(t) != entry.term);
             entry.related = targets.into_boxed_slice();
         }
-        let mut stems = FxHashMap::default();
+        let mut stems = FoldHashMap::default();
         let mut entries = Vec::with_capacity(lexicon.len());
         let mut sorted: Vec<(Box<str>, LexEntry)> = lexicon.into_iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));

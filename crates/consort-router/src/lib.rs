@@ -169,7 +169,6 @@ mod complexity;
 mod config;
 mod decision;
 mod error;
-mod fxhash;
 mod index;
 mod lexicon;
 mod query;
