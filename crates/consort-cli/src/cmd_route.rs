@@ -59,8 +59,7 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
         return Err(CliError::BadInput("--top must be at least 1".into()));
     }
     let experts = load_experts(&args.experts)?;
-    let mut config = RouterConfig::default();
-    config.top_k = args.top;
+    let config = RouterConfig::default().with_top_k(args.top);
     let router = Router::new(&experts, config)
         .map_err(|e| CliError::BadInput(format!("{}: {e}", args.experts.display())))?;
 

@@ -5,13 +5,36 @@ use serde::{Deserialize, Serialize};
 
 use crate::RouterError;
 
+/// `with_*` setters, one per field, each documented by a link to its field.
+macro_rules! setters {
+    ($($field:ident: $ty:ty => $setter:ident),+ $(,)?) => {
+        $(
+            #[doc = concat!("Sets [`", stringify!($field), "`](Self::", stringify!($field), ").")]
+            #[must_use]
+            pub fn $setter(mut self, value: $ty) -> Self {
+                self.$field = value;
+                self
+            }
+        )+
+    };
+}
+
 /// Weights of the four built-in signals. The defaults are the spec's
 /// (domain 0.4, capability 0.3, complexity 0.2, context 0.1).
 ///
 /// Weights (with those of extra signals) must be finite and `>= 0` with a
 /// positive sum; they are divided by their sum, so only ratios matter.
+///
+/// ```
+/// use consort_router::Weights;
+///
+/// let weights = Weights::default().with_context(0.3);
+/// assert_eq!(weights.context, 0.3);
+/// assert_eq!(weights.domain, 0.4);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Weights {
     /// Request terms matching the expert's domains, keywords, description.
     pub domain: f64,
@@ -35,6 +58,13 @@ impl Default for Weights {
 }
 
 impl Weights {
+    setters! {
+        domain: f64 => with_domain,
+        capability: f64 => with_capability,
+        complexity: f64 => with_complexity,
+        context: f64 => with_context,
+    }
+
     pub(crate) fn named(&self) -> [(&'static str, f64); 4] {
         [
             ("domain", self.domain),
@@ -58,9 +88,20 @@ pub(crate) fn check_weight(signal: &str, value: f64) -> Result<f64, RouterError>
 }
 
 /// Router settings. Every field has a documented default; change the ones
-/// you need on `RouterConfig::default()`.
+/// you need with the `with_*` setters. Unknown fields in JSON are errors.
+///
+/// ```
+/// use consort_router::{RouterConfig, Weights};
+///
+/// let config = RouterConfig::default()
+///     .with_top_k(3)
+///     .with_fallback_expert("personal_assistant")
+///     .with_weights(Weights::default().with_context(0.2));
+/// assert_eq!(config.top_k, 3);
+/// assert_eq!(config.min_score, 0.2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RouterConfig {
     /// Signal weights.
@@ -127,6 +168,29 @@ impl Default for RouterConfig {
 }
 
 impl RouterConfig {
+    setters! {
+        weights: Weights => with_weights,
+        min_score: f64 => with_min_score,
+        top_k: usize => with_top_k,
+        busy_factor: f64 => with_busy_factor,
+        load_penalty: f64 => with_load_penalty,
+        tie_epsilon: f64 => with_tie_epsilon,
+        unknown_complexity_fit: f64 => with_unknown_complexity_fit,
+        strong_relevance: f64 => with_strong_relevance,
+        collaboration_ratio: f64 => with_collaboration_ratio,
+        collaboration_novelty: f64 => with_collaboration_novelty,
+        max_collaborators: usize => with_max_collaborators,
+        follow_up_max_words: usize => with_follow_up_max_words,
+        related_terms: bool => with_related_terms,
+    }
+
+    /// Sets [`fallback_expert`](Self::fallback_expert).
+    #[must_use]
+    pub fn with_fallback_expert(mut self, expert: impl Into<ExpertId>) -> Self {
+        self.fallback_expert = Some(expert.into());
+        self
+    }
+
     /// Checks every numeric setting; weights are checked with the extra
     /// signals when the router is built.
     pub(crate) fn validate(&self) -> Result<(), RouterError> {

@@ -21,10 +21,7 @@
 //! println!("{decision}"); // ranked candidates with their score breakdown
 //!
 //! // A short follow-up with no strong domain terms stays with the previous expert.
-//! let context = RouteContext {
-//!     previous_expert: Some("legal_consultant".into()),
-//!     ..RouteContext::default()
-//! };
+//! let context = RouteContext::default().with_previous_expert("legal_consultant");
 //! let decision = router.route(&RouteRequest::new("yes, go ahead").with_context(context));
 //! assert_eq!(decision.primary.as_deref(), Some("legal_consultant"));
 //! assert!(decision.follow_up);

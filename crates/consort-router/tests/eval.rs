@@ -48,8 +48,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn evaluate(experts: &[ExpertProfile], related_terms: bool) -> Score {
-    let mut config = RouterConfig::default();
-    config.related_terms = related_terms;
+    let config = RouterConfig::default().with_related_terms(related_terms);
     let router = Router::new(experts, config).unwrap();
     let (mut singles, mut correct, mut expected_total, mut found) = (0, 0, 0, 0);
     let mut misses = Vec::new();

@@ -123,13 +123,12 @@ fn request(experts: usize) -> impl Strategy<Value = RouteRequest> {
         prop::collection::btree_map(id(), 0_u32..8, 0..3),
     )
         .prop_map(|(words, previous, collaborators, live, load)| {
-            RouteRequest::new(words.join(" ")).with_context(RouteContext {
-                previous_expert: previous,
-                collaborators,
-                shared_data: Vec::new(),
-                availability: live,
-                load,
-            })
+            let mut context = RouteContext::default()
+                .with_collaborators(collaborators)
+                .with_availability(live)
+                .with_load(load);
+            context.previous_expert = previous;
+            RouteRequest::new(words.join(" ")).with_context(context)
         })
 }
 
@@ -176,9 +175,9 @@ proptest! {
 
     #[test]
     fn never_routes_to_an_offline_expert((experts, request, _) in case()) {
-        let mut config = RouterConfig::default();
-        config.fallback_expert = Some(experts[0].id.clone());
-        config.min_score = 0.3;
+        let config = RouterConfig::default()
+            .with_fallback_expert(experts[0].id.clone())
+            .with_min_score(0.3);
         let router = Router::new(&experts, config).unwrap();
         let decision = router.route(&request);
         let offline = offline(&experts, &request.context);

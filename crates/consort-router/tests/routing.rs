@@ -8,8 +8,6 @@
     reason = "test code"
 )]
 
-use std::collections::BTreeMap;
-
 use consort_protocol::{
     Availability, ComplexityLevel, ComplexityRange, ExpertProfile, PriorityLevel, load_registry,
     seeds,
@@ -51,10 +49,7 @@ fn spec_acceptance_campaign_with_budget_needs_marketing_and_finance() {
 fn a_follow_up_stays_with_the_previous_expert() {
     let router = router(&seed());
     for text in ["yes, go ahead", "ok do it", "sounds good, thanks"] {
-        let context = RouteContext {
-            previous_expert: Some("art_design".into()),
-            ..RouteContext::default()
-        };
+        let context = RouteContext::default().with_previous_expert("art_design");
         let decision = router.route(&RouteRequest::new(text).with_context(context));
         assert_eq!(
             decision.primary.as_deref(),
@@ -75,10 +70,7 @@ fn a_follow_up_stays_with_the_previous_expert() {
 
 #[test]
 fn strong_domain_terms_leave_the_previous_expert() {
-    let context = RouteContext {
-        previous_expert: Some("art_design".into()),
-        ..RouteContext::default()
-    };
+    let context = RouteContext::default().with_previous_expert("art_design");
     let decision = router(&seed())
         .route(&RouteRequest::new("what tax do we owe on accounting fees").with_context(context));
     assert!(!decision.follow_up);
@@ -91,13 +83,9 @@ fn strong_domain_terms_leave_the_previous_expert() {
 
 #[test]
 fn a_follow_up_is_not_kept_with_an_offline_previous_expert() {
-    let mut context = RouteContext {
-        previous_expert: Some("art_design".into()),
-        ..RouteContext::default()
-    };
-    context
-        .availability
-        .insert("art_design".into(), Availability::Offline);
+    let context = RouteContext::default()
+        .with_previous_expert("art_design")
+        .with_availability([("art_design", Availability::Offline)]);
     let decision = router(&seed()).route(&RouteRequest::new("yes, go ahead").with_context(context));
     assert!(!decision.follow_up);
     assert_ne!(decision.primary.as_deref(), Some("art_design"));
@@ -135,8 +123,7 @@ fn nothing_relevant_abstains_and_uses_the_fallback() {
     assert_eq!(decision.outcome, RouteOutcome::NoMatch);
     assert_eq!(decision.primary, None);
 
-    let mut config = RouterConfig::default();
-    config.fallback_expert = Some("personal_assistant".into());
+    let config = RouterConfig::default().with_fallback_expert("personal_assistant");
     let with_fallback = Router::new(&experts, config).unwrap();
     let decision = with_fallback.route(&RouteRequest::new("hello there"));
     assert_eq!(decision.outcome, RouteOutcome::NoMatch);
@@ -152,8 +139,7 @@ fn nothing_relevant_abstains_and_uses_the_fallback() {
 
 #[test]
 fn a_high_min_score_abstains_but_still_lists_candidates() {
-    let mut config = RouterConfig::default();
-    config.min_score = 0.95;
+    let config = RouterConfig::default().with_min_score(0.95);
     let router = Router::new(&seed(), config).unwrap();
     let decision = router.route(&RouteRequest::new("tax accounting"));
     assert_eq!(decision.outcome, RouteOutcome::NoMatch);
@@ -209,10 +195,7 @@ fn load_lowers_the_availability_factor_down_to_the_busy_level() {
     a.max_concurrent = Some(4);
     let router = router(&[a]);
     let factor = |load: u32| {
-        let context = RouteContext {
-            load: BTreeMap::from([("alpha".into(), load)]),
-            ..RouteContext::default()
-        };
+        let context = RouteContext::default().with_load([("alpha", load)]);
         router
             .route(&RouteRequest::new("payments").with_context(context))
             .candidates[0]
@@ -285,11 +268,9 @@ fn multi_word_keywords_match_as_phrases() {
 #[test]
 fn shared_data_and_collaborators_raise_context() {
     let router = router(&seed());
-    let context = RouteContext {
-        collaborators: vec!["marketing_sales".into()],
-        shared_data: vec!["Budget-Constraints".into()],
-        ..RouteContext::default()
-    };
+    let context = RouteContext::default()
+        .with_collaborators(["marketing_sales"])
+        .with_shared_data(["Budget-Constraints"]);
     let decision = router.route(&RouteRequest::new("review the numbers").with_context(context));
     let by_id = |id: &str| decision.candidates.iter().find(|c| c.expert == id).unwrap();
     assert!((by_id("finance_accountant").breakdown.context - 0.5).abs() < 1e-9);
@@ -363,35 +344,27 @@ fn extra_signals_are_weighted_clamped_and_reported() {
 #[test]
 fn bad_configuration_is_a_typed_error() {
     let experts = seed();
-    let mut config = RouterConfig::default();
-    config.weights = Weights {
-        domain: -1.0,
-        ..Weights::default()
-    };
+    let config = RouterConfig::default().with_weights(Weights::default().with_domain(-1.0));
     assert!(matches!(
         Router::new(&experts, config).unwrap_err(),
         RouterError::InvalidWeight { ref signal, .. } if signal == "domain"
     ));
-    let mut config = RouterConfig::default();
-    config.weights = Weights {
-        domain: 0.0,
-        capability: 0.0,
-        complexity: 0.0,
-        context: 0.0,
-    };
+    let zero = Weights::default()
+        .with_domain(0.0)
+        .with_capability(0.0)
+        .with_complexity(0.0)
+        .with_context(0.0);
+    let config = RouterConfig::default().with_weights(zero);
     assert_eq!(
         Router::new(&experts, config).unwrap_err(),
         RouterError::ZeroWeights
     );
-    let mut config = RouterConfig::default();
-    config.weights.context = f64::NAN;
+    let config = RouterConfig::default().with_weights(Weights::default().with_context(f64::NAN));
     assert!(Router::new(&experts, config).is_err());
-    let mut config = RouterConfig::default();
-    config.fallback_expert = Some("nobody".into());
+    let config = RouterConfig::default().with_fallback_expert("nobody");
     let err = Router::new(&experts, config).unwrap_err();
     assert!(err.to_string().contains("nobody"), "{err}");
-    let mut config = RouterConfig::default();
-    config.min_score = 1.5;
+    let config = RouterConfig::default().with_min_score(1.5);
     assert!(matches!(
         Router::new(&experts, config).unwrap_err(),
         RouterError::InvalidConfig {
@@ -410,13 +383,12 @@ fn weights_only_matter_as_ratios() {
     let experts = seed();
     let text = RouteRequest::new("Plan a campaign and check the budget with finance");
     let base = router(&experts).route(&text);
-    let mut config = RouterConfig::default();
-    config.weights = Weights {
-        domain: 4.0,
-        capability: 3.0,
-        complexity: 2.0,
-        context: 1.0,
-    };
+    let weights = Weights::default()
+        .with_domain(4.0)
+        .with_capability(3.0)
+        .with_complexity(2.0)
+        .with_context(1.0);
+    let config = RouterConfig::default().with_weights(weights);
     let scaled = Router::new(&experts, config).unwrap().route(&text);
     assert_eq!(base.primary, scaled.primary);
     for (a, b) in base.candidates.iter().zip(&scaled.candidates) {
@@ -469,4 +441,22 @@ fn common_terms_still_count_for_experts_found_by_rarer_terms() {
             .iter()
             .all(|c| c.matched_terms == ["operations"])
     );
+}
+
+#[test]
+fn settings_in_json_are_strict_and_default_the_rest() {
+    let config: RouterConfig =
+        serde_json::from_str(r#"{"min_score": 0.3, "weights": {"context": 0.2}}"#).unwrap();
+    assert_eq!(
+        config,
+        RouterConfig::default()
+            .with_min_score(0.3)
+            .with_weights(Weights::default().with_context(0.2))
+    );
+    let typo = serde_json::from_str::<RouterConfig>(r#"{"min_scor": 0.3}"#).unwrap_err();
+    assert!(typo.to_string().contains("min_scor"), "{typo}");
+    let typo = serde_json::from_str::<RouterConfig>(r#"{"weights": {"domian": 1}}"#).unwrap_err();
+    assert!(typo.to_string().contains("domian"), "{typo}");
+    let typo = serde_json::from_str::<RouteRequest>(r#"{"text": "hi", "contxt": {}}"#).unwrap_err();
+    assert!(typo.to_string().contains("contxt"), "{typo}");
 }
