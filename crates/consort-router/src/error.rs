@@ -26,6 +26,12 @@ pub enum RouterError {
         /// The missing id.
         expert: ExpertId,
     },
+    /// An expert id given to the router is not in the registry.
+    #[error("expert {expert:?} is not in the registry")]
+    UnknownExpert {
+        /// The id that matched no expert.
+        expert: ExpertId,
+    },
     /// A signal weight is negative, infinite or NaN.
     #[error("weight of signal {signal:?} must be a finite number >= 0, got {value}")]
     InvalidWeight {

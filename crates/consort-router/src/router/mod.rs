@@ -256,3 +256,7 @@ impl Router {
 
 #[cfg(test)]
 mod pruning_tests;
+#[cfg(test)]
+mod status_tests;
+#[cfg(test)]
+mod test_strategies;
