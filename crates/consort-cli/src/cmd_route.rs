@@ -64,11 +64,16 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
         .map_err(|e| CliError::BadInput(format!("{}: {e}", args.experts.display())))?;
 
     let jobs = match (&args.batch, args.request) {
-        (Some(batch), _) => read_batch(batch)?,
+        (Some(batch), _) => read_batch(batch, &router)?,
         (None, Some(text)) => {
             let context = match &args.context {
                 Some(file) => {
-                    from_json_str(&read_input(file)?).map_err(|e| CliError::in_file(file, &e))?
+                    let context: RouteContext = from_json_str(&read_input(file)?)
+                        .map_err(|e| CliError::in_file(file, &e))?;
+                    router
+                        .check_context(&context)
+                        .map_err(|e| CliError::BadInput(format!("{}: {e}", file.display())))?;
+                    context
                 }
                 None => RouteContext::default(),
             };
@@ -100,17 +105,25 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
     out.flush().map_err(|e| write_failed(&e))
 }
 
-/// Parses every line before routing any, so a bad line leaves no partial
-/// output.
-fn read_batch(file: &Path) -> Result<Vec<(Option<String>, RouteRequest)>, CliError> {
+/// Parses and checks every line before routing any, so a bad line leaves no
+/// partial output. A context naming an expert the registry lacks is bad
+/// input: routing would silently ignore it.
+fn read_batch(
+    file: &Path,
+    router: &Router,
+) -> Result<Vec<(Option<String>, RouteRequest)>, CliError> {
     let text = read_input(file)?;
     let mut jobs = Vec::new();
     for (number, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: BatchLine = from_json_str(line)
-            .map_err(|e| CliError::BadInput(format!("{}:{}: {e}", file.display(), number + 1)))?;
+        let at = || format!("{}:{}", file.display(), number + 1);
+        let parsed: BatchLine =
+            from_json_str(line).map_err(|e| CliError::BadInput(format!("{}: {e}", at())))?;
+        router
+            .check_context(&parsed.context)
+            .map_err(|e| CliError::BadInput(format!("{}: {e}", at())))?;
         jobs.push((
             parsed.id,
             RouteRequest::new(parsed.request).with_context(parsed.context),

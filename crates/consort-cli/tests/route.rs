@@ -219,3 +219,48 @@ fn a_bad_context_file_is_exit_2_naming_the_field() {
         "{err}"
     );
 }
+
+#[test]
+fn a_context_naming_an_unknown_expert_is_exit_2_with_a_suggestion() {
+    let dir = TempDir::new().unwrap();
+    let experts = seed_registry(&dir);
+    let context = write(
+        dir.path(),
+        "context.json",
+        r#"{"previous_expert": "legal_consultant", "collaborators": ["art_design", "finance_acountant"]}"#,
+    );
+    let out = consort(&[
+        "--experts",
+        &experts,
+        "--context",
+        context.to_str().unwrap(),
+        "check the numbers",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("context.json")
+            && err.contains("collaborators[1]")
+            && err.contains("\"finance_acountant\"")
+            && err.contains("did you mean \"finance_accountant\"?"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+
+    let batch = write(
+        dir.path(),
+        "batch.jsonl",
+        "{\"id\": \"a\", \"request\": \"tax\"}\n{\"id\": \"b\", \"request\": \"yes\", \"context\": {\"load\": {\"pm\": 2}}}\n",
+    );
+    let out = consort(&["--experts", &experts, "--batch", batch.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("batch.jsonl:2:") && err.contains("load.pm"),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).is_empty(),
+        "nothing is routed before every context is valid"
+    );
+}

@@ -32,6 +32,21 @@ pub enum RouterError {
         /// The id that matched no expert.
         expert: ExpertId,
     },
+    /// A route context names an expert that is not in the registry
+    /// ([`Router::check_context`](crate::Router::check_context)).
+    #[error(
+        "route context {path}: expert {expert:?} is not in the registry{}",
+        did_you_mean(suggestion.as_ref())
+    )]
+    UnknownContextExpert {
+        /// Where in the context: `previous_expert`, `collaborators[1]`,
+        /// `availability.<id>` or `load.<id>`.
+        path: String,
+        /// The id that matched no expert.
+        expert: ExpertId,
+        /// The closest registered id, when one is close.
+        suggestion: Option<ExpertId>,
+    },
     /// A signal weight is negative, infinite or NaN.
     #[error("weight of signal {signal:?} must be a finite number >= 0, got {value}")]
     InvalidWeight {
@@ -59,6 +74,10 @@ pub enum RouterError {
         /// The allowed range.
         reason: &'static str,
     },
+}
+
+fn did_you_mean(suggestion: Option<&ExpertId>) -> String {
+    suggestion.map_or_else(String::new, |id| format!("; did you mean {id:?}?"))
 }
 
 /// Result alias of this crate.

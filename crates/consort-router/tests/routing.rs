@@ -460,3 +460,47 @@ fn settings_in_json_are_strict_and_default_the_rest() {
     let typo = serde_json::from_str::<RouteRequest>(r#"{"text": "hi", "contxt": {}}"#).unwrap_err();
     assert!(typo.to_string().contains("contxt"), "{typo}");
 }
+
+#[test]
+fn check_context_names_the_field_and_the_unknown_id() {
+    let router = router(&seed());
+    let valid = RouteContext::default()
+        .with_previous_expert("legal_consultant")
+        .with_collaborators(["art_design"])
+        .with_availability([("hr_people_ops", Availability::Busy)])
+        .with_load([("finance_accountant", 2)]);
+    router.check_context(&valid).unwrap();
+    router.check_context(&RouteContext::default()).unwrap();
+
+    let cases = [
+        (
+            valid.clone().with_previous_expert("legal"),
+            "previous_expert",
+            "legal",
+            Some("legal_consultant"),
+        ),
+        (
+            valid
+                .clone()
+                .with_availability([("art_desing", Availability::Offline)]),
+            "availability.art_desing",
+            "art_desing",
+            Some("art_design"),
+        ),
+        (valid.with_load([("zebra", 1)]), "load.zebra", "zebra", None),
+    ];
+    for (context, want_path, want_expert, want_suggestion) in cases {
+        match router.check_context(&context).unwrap_err() {
+            RouterError::UnknownContextExpert {
+                path,
+                expert,
+                suggestion,
+            } => {
+                assert_eq!(path, want_path);
+                assert_eq!(expert, want_expert);
+                assert_eq!(suggestion.as_deref(), want_suggestion);
+            }
+            other => panic!("unexpected error {other}"),
+        }
+    }
+}

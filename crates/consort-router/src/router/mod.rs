@@ -5,6 +5,7 @@
 
 mod availability;
 mod context;
+mod context_check;
 mod explain;
 mod fallback;
 mod gather;
