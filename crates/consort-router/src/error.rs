@@ -12,6 +12,7 @@ pub enum RouterError {
         /// The expert whose profile is wrong.
         expert: ExpertId,
         /// What is wrong, with the path inside the profile.
+        #[source]
         source: ProtocolError,
     },
     /// Two profiles share an id.

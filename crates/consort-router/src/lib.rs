@@ -94,8 +94,11 @@
 //! (no factor without `max_concurrent`): an expert at capacity is penalised
 //! like a busy one (0.7 with the defaults) and stays eligible. **Offline
 //! experts are never scored**: they appear neither among candidates nor as
-//! primary, collaborator or fallback. `RouteContext::availability` and
-//! `RouteContext::load` override the profiles per request.
+//! primary, collaborator or fallback. [`Router::set_status`] applies an
+//! expert's live status and load to every later request without rebuilding
+//! the index; `RouteContext::availability` and `RouteContext::load` override
+//! them for one request. [`Router::check_context`] rejects a context naming
+//! an expert the registry lacks, which routing would silently ignore.
 //!
 //! Only experts with evidence are scored: a request term in their profile, a
 //! context link (previous expert, collaborator, shared data key), or, when

@@ -376,6 +376,8 @@ fn bad_configuration_is_a_typed_error() {
     bad[0].expertise_domains.clear();
     let err = Router::new(&bad, RouterConfig::default()).unwrap_err();
     assert!(err.to_string().contains(bad[0].id.as_str()), "{err}");
+    let cause = std::error::Error::source(&err).expect("the protocol error is kept as the source");
+    assert!(cause.to_string().contains("expertise_domains"), "{cause}");
 }
 
 #[test]
