@@ -98,6 +98,7 @@ mod config;
 mod error;
 mod keys;
 mod liveness;
+mod presence;
 mod registry;
 mod slots;
 mod watch;
