@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use consort_protocol::{ExpertProfile, ExpertRecommendation, PriorityLevel};
+use consort_protocol::{ExpertId, ExpertProfile, ExpertRecommendation, PriorityLevel};
 use serde::{Deserialize, Serialize};
 
 /// The four kinds of conflict of the spec. Each kind has its own
@@ -92,7 +92,7 @@ pub struct Member<'a> {
 
 impl Member<'_> {
     /// The author's id.
-    pub fn expert(&self) -> &str {
+    pub fn expert(&self) -> &ExpertId {
         &self.recommendation.expert
     }
 

@@ -2,15 +2,16 @@
 
 use consort_protocol::{ExpertId, ProtocolError};
 
-use crate::ConflictKind;
+use crate::{Conflict, ConflictKind};
 
 /// Why a set of recommendations, profiles or a policy could not be resolved.
 ///
 /// Messages start with the JSON path of the bad value as it appears in a
 /// `consort resolve` input document (`recommendations[2].expert`,
 /// `capacities.budget`, `policy.min_margin`), so they can be acted on
-/// directly.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// directly. Where another error is the cause, it is kept as the
+/// [`source`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConflictError {
     /// A recommendation names an expert that is not among the profiles.
@@ -32,6 +33,7 @@ pub enum ConflictError {
         /// Position of the recommendation in the input slice.
         index: usize,
         /// What is wrong; its path starts with `recommendations[index]`.
+        #[source]
         source: ProtocolError,
     },
     /// A resource capacity is negative or not finite.
@@ -56,6 +58,7 @@ pub enum ConflictError {
         /// The profile's id.
         expert: ExpertId,
         /// What is wrong with it.
+        #[source]
         source: ProtocolError,
     },
     /// A policy setting is out of range.
@@ -68,8 +71,10 @@ pub enum ConflictError {
     },
     /// A strategy could not handle the conflict it was given (an application
     /// strategy failed, or a strategy was registered for a kind it does not
-    /// understand).
+    /// understand). Made with [`ConflictError::strategy`] or
+    /// [`ConflictError::strategy_caused_by`].
     #[error("{kind} on {subject:?}: {reason}")]
+    #[non_exhaustive]
     Strategy {
         /// The kind of the conflict.
         kind: ConflictKind,
@@ -77,7 +82,69 @@ pub enum ConflictError {
         subject: String,
         /// What went wrong.
         reason: String,
+        /// The application's error behind it, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+}
+
+impl ConflictError {
+    /// A strategy's failure to settle `conflict`, for `reason`.
+    pub fn strategy(conflict: &Conflict<'_>, reason: impl Into<String>) -> Self {
+        Self::Strategy {
+            kind: conflict.kind(),
+            subject: conflict.subject.clone(),
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// A strategy's failure to settle `conflict`, for `reason`, because of
+    /// `source` (an application strategy's own error, kept as the cause).
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use consort_conflict::{
+    ///     BUDGET_DISAGREEMENT, Conflict, ConflictError, ConflictKind, ConflictResolver, Resolution,
+    ///     ResolveInput, Strategy, StrategyContext,
+    /// };
+    /// use consort_protocol::{from_json_str, load_registry, seeds};
+    ///
+    /// /// Asks a board that cannot be reached.
+    /// #[derive(Debug)]
+    /// struct AskTheBoard;
+    ///
+    /// impl Strategy for AskTheBoard {
+    ///     fn resolve(&self, conflict: &Conflict<'_>, _: &StrategyContext<'_>) -> Result<Resolution, ConflictError> {
+    ///         let down = std::io::Error::other("board API unreachable");
+    ///         Err(ConflictError::strategy_caused_by(conflict, "the board did not answer", down))
+    ///     }
+    /// }
+    ///
+    /// let experts = load_registry(seeds::EXPERT_REGISTRY)?;
+    /// let input: ResolveInput = from_json_str(BUDGET_DISAGREEMENT)?;
+    /// let resolver = ConflictResolver::new(&experts, input.policy.clone())?
+    ///     .with_strategy(ConflictKind::DirectContradiction, Box::new(AskTheBoard));
+    /// let err = resolver.resolve(&input.recommendations, &input.capacities).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"direct_contradiction on "campaign_budget": the board did not answer"#
+    /// );
+    /// assert_eq!(err.source().unwrap().to_string(), "board API unreachable");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn strategy_caused_by(
+        conflict: &Conflict<'_>,
+        reason: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Strategy {
+            kind: conflict.kind(),
+            subject: conflict.subject.clone(),
+            reason: reason.into(),
+            source: Some(source.into()),
+        }
+    }
 }
 
 /// Result alias of this crate.

@@ -11,17 +11,18 @@
 //! | [`ResourceConflict`](ConflictKind::ResourceConflict) | requests exceed a capacity | [`ProportionalAllocation`]: weighted water-filling, capped at each request |
 //! | [`Unclassified`](ConflictKind::Unclassified) | a subject said to precede itself; a resource with no known capacity | [`HumanReview`]: always escalated |
 //!
-//! and returns a [`Report`]: one [`Resolution`] per conflict (rationale naming
-//! the experts and their weights, ranked alternatives, allocations), a
-//! [`UnifiedRecommendation`], and the agreement and automatic-resolution
-//! rates. Pure (no I/O, no async), deterministic and independent of the
+//! and returns a [`Report`]: one [`Resolution`] per conflict (the deciding
+//! [`StrategyName`], a rationale naming the experts and their weights, the
+//! selected and the ranked alternative [`Stance`]s, allocations), a
+//! [`UnifiedRecommendation`] (a stance per subject), and the agreement and
+//! automatic-resolution rates. Pure (no I/O, no async), deterministic and independent of the
 //! order of the recommendations. Any strategy can be replaced with
 //! [`ConflictResolver::with_strategy`].
 //!
 //! A budget disagreement between marketing_sales and finance_accountant:
 //!
 //! ```
-//! use consort_conflict::{ConflictKind, ResolveInput, BUDGET_DISAGREEMENT};
+//! use consort_conflict::{ConflictKind, ResolveInput, StrategyName, BUDGET_DISAGREEMENT};
 //! use consort_protocol::{from_json_str, load_registry, seeds};
 //!
 //! let experts = load_registry(seeds::EXPERT_REGISTRY)?;
@@ -29,7 +30,7 @@
 //! let report = input.resolve(&experts)?;
 //!
 //! let budget = report.conflict(ConflictKind::DirectContradiction, "campaign_budget").unwrap();
-//! assert_eq!(budget.strategy, "weighted_selection");
+//! assert_eq!(budget.strategy, StrategyName::WeightedSelection);
 //! assert_eq!(budget.selected.as_ref().unwrap().position, 30000);
 //! assert!(budget.rationale.starts_with(
 //!     "30000 from finance_accountant (authority 1.00 x confidence 0.90 = 0.90) outweighs \
@@ -75,6 +76,7 @@ mod policy;
 mod render;
 mod report;
 mod resolver;
+mod stance;
 mod strategy;
 mod unify;
 
@@ -83,13 +85,11 @@ pub use conflict::{Cause, Conflict, ConflictKind, Member};
 pub use error::{ConflictError, Result};
 pub use input::{BUDGET_DISAGREEMENT, ResolveInput};
 pub use policy::{AuthorityTable, Policy, PriorityFactors};
-pub use report::{
-    Allocations, Decision, Escalation, RankedOption, Report, Resolution, Selection,
-    UnifiedRecommendation,
-};
+pub use report::{Allocations, Escalation, Report, Resolution, UnifiedRecommendation};
 pub use resolver::ConflictResolver;
+pub use stance::Stance;
 pub use strategy::{
-    HumanReview, PriorityOrder, ProportionalAllocation, Strategy, StrategyContext,
+    HumanReview, PriorityOrder, ProportionalAllocation, Strategy, StrategyContext, StrategyName,
     WeightedSelection,
 };
 

@@ -2,23 +2,33 @@
 
 use std::collections::BTreeMap;
 
-use consort_protocol::Priority;
+use consort_protocol::{ExpertId, Priority};
 use serde::{Deserialize, Serialize};
 
 use crate::ConflictError;
 
 /// Thresholds and tables that steer resolution. Every field has a default, so
-/// `{}` is a valid policy in JSON.
+/// `{}` is a valid policy in JSON; unknown fields are errors.
 ///
 /// ```
-/// let policy: consort_conflict::Policy =
-///     serde_json::from_str(r#"{"min_margin": 0.3, "authority": {"other": 0.1}}"#).unwrap();
+/// use consort_conflict::{AuthorityTable, Policy};
+///
+/// let policy: Policy = consort_protocol::from_json_str(
+///     r#"{"min_margin": 0.3, "authority": {"other": 0.1}}"#,
+/// )?;
 /// assert_eq!(policy.min_margin, 0.3);
 /// assert_eq!(policy.authority.expertise, 1.0);
 /// assert_eq!(policy.authority.other, 0.1);
+///
+/// let built = Policy::default()
+///     .with_min_margin(0.3)
+///     .with_authority(AuthorityTable::default().with_other(0.1));
+/// assert_eq!(built, policy);
+/// # Ok::<(), consort_protocol::ProtocolError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Policy {
     /// Smallest winning margin, `(top - second) / total` weight, that a
     /// weighted selection may decide on its own; below it the contradiction
@@ -60,8 +70,17 @@ impl Default for Policy {
 /// `overrides` replaces the table for one expert in one domain:
 /// `{"marketing_sales": {"budgeting": 0.8}}`. Override domains are compared
 /// with the recommendation's domain (or, without one, its subject) exactly.
+///
+/// ```
+/// use consort_conflict::AuthorityTable;
+///
+/// let table = AuthorityTable::default().with_override("marketing_sales", "budgeting", 0.8);
+/// assert_eq!(table.overrides["marketing_sales"]["budgeting"], 0.8);
+/// assert_eq!(table.expertise, 1.0);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AuthorityTable {
     /// Authority in one of the expert's own expertise domains.
     pub expertise: f64,
@@ -72,7 +91,7 @@ pub struct AuthorityTable {
     pub other: f64,
     /// Per-expert, per-domain replacements for the table.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub overrides: BTreeMap<String, BTreeMap<String, f64>>,
+    pub overrides: BTreeMap<ExpertId, BTreeMap<String, f64>>,
 }
 
 impl Default for AuthorityTable {
@@ -88,8 +107,18 @@ impl Default for AuthorityTable {
 
 /// Multipliers applied to a recommendation's [`Priority`] when a resource is
 /// shared out.
+///
+/// ```
+/// use consort_conflict::PriorityFactors;
+/// use consort_protocol::Priority;
+///
+/// let factors = PriorityFactors::default().with_high(2.0);
+/// assert_eq!(factors.factor(Priority::High), 2.0);
+/// assert_eq!(factors.factor(Priority::Low), 0.5);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PriorityFactors {
     /// Factor for `high` (default 1.5).
     pub high: f64,
@@ -109,7 +138,111 @@ impl Default for PriorityFactors {
     }
 }
 
+impl Policy {
+    /// Sets [`min_margin`](Self::min_margin).
+    #[must_use]
+    pub fn with_min_margin(mut self, min_margin: f64) -> Self {
+        self.min_margin = min_margin;
+        self
+    }
+
+    /// Sets [`consensus_share`](Self::consensus_share).
+    #[must_use]
+    pub fn with_consensus_share(mut self, consensus_share: f64) -> Self {
+        self.consensus_share = consensus_share;
+        self
+    }
+
+    /// Sets [`tie_epsilon`](Self::tie_epsilon).
+    #[must_use]
+    pub fn with_tie_epsilon(mut self, tie_epsilon: f64) -> Self {
+        self.tie_epsilon = tie_epsilon;
+        self
+    }
+
+    /// Sets the [`authority`](Self::authority) table.
+    #[must_use]
+    pub fn with_authority(mut self, authority: AuthorityTable) -> Self {
+        self.authority = authority;
+        self
+    }
+
+    /// Sets the [`priority_factors`](Self::priority_factors).
+    #[must_use]
+    pub fn with_priority_factors(mut self, priority_factors: PriorityFactors) -> Self {
+        self.priority_factors = priority_factors;
+        self
+    }
+}
+
+impl AuthorityTable {
+    /// Sets the authority in an expert's own expertise domains.
+    #[must_use]
+    pub fn with_expertise(mut self, expertise: f64) -> Self {
+        self.expertise = expertise;
+        self
+    }
+
+    /// Sets the authority where a collaboration capability or shared data
+    /// matches.
+    #[must_use]
+    pub fn with_collaboration(mut self, collaboration: f64) -> Self {
+        self.collaboration = collaboration;
+        self
+    }
+
+    /// Sets the authority anywhere else.
+    #[must_use]
+    pub fn with_other(mut self, other: f64) -> Self {
+        self.other = other;
+        self
+    }
+
+    /// Replaces every override.
+    #[must_use]
+    pub fn with_overrides(mut self, overrides: BTreeMap<ExpertId, BTreeMap<String, f64>>) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    /// Sets `expert`'s authority in `domain`, replacing the table there.
+    #[must_use]
+    pub fn with_override(
+        mut self,
+        expert: impl Into<ExpertId>,
+        domain: impl Into<String>,
+        authority: f64,
+    ) -> Self {
+        self.overrides
+            .entry(expert.into())
+            .or_default()
+            .insert(domain.into(), authority);
+        self
+    }
+}
+
 impl PriorityFactors {
+    /// Sets the factor for `high`.
+    #[must_use]
+    pub fn with_high(mut self, high: f64) -> Self {
+        self.high = high;
+        self
+    }
+
+    /// Sets the factor for `medium`.
+    #[must_use]
+    pub fn with_medium(mut self, medium: f64) -> Self {
+        self.medium = medium;
+        self
+    }
+
+    /// Sets the factor for `low`.
+    #[must_use]
+    pub fn with_low(mut self, low: f64) -> Self {
+        self.low = low;
+        self
+    }
+
     /// The factor for `priority`.
     pub fn factor(&self, priority: Priority) -> f64 {
         match priority {
@@ -202,23 +335,18 @@ mod tests {
 
     #[test]
     fn out_of_range_settings_name_their_field() {
-        let policy = Policy {
-            consensus_share: 0.5,
-            ..Policy::default()
-        };
+        let policy = Policy::default().with_consensus_share(0.5);
         let err = policy.validate().unwrap_err();
         assert!(
             err.to_string().starts_with("policy.consensus_share: "),
             "{err}"
         );
 
-        let mut policy = Policy::default();
-        policy
-            .authority
-            .overrides
-            .entry("legal_consultant".into())
-            .or_default()
-            .insert("contracts".into(), -1.0);
+        let policy = Policy::default().with_authority(AuthorityTable::default().with_override(
+            "legal_consultant",
+            "contracts",
+            -1.0,
+        ));
         let err = policy.validate().unwrap_err();
         assert!(
             err.to_string()

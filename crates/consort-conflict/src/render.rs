@@ -2,8 +2,10 @@
 
 use std::fmt;
 
-use crate::Report;
+use consort_protocol::Priority;
+
 use crate::strategy::describe_position as position;
+use crate::{Report, StrategyName};
 
 impl fmt::Display for Report {
     /// Conflicts with their rationale and ranked options, then the unified
@@ -64,8 +66,8 @@ impl fmt::Display for Report {
                 f,
                 "  {subject} = {} (priority {}, {}; {})",
                 position(&d.position),
-                d.priority.as_str(),
-                d.strategy,
+                d.priority.map_or("none", Priority::as_str),
+                d.strategy.as_ref().map_or("none", StrategyName::as_str),
                 d.experts.join(", ")
             )?;
         }

@@ -3,14 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use consort_protocol::Priority;
+use consort_protocol::ExpertId;
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::ConflictKind;
+use crate::{ConflictKind, Stance, StrategyName};
 
 /// Allocations of scarce resources: resource -> expert -> amount.
-pub type Allocations = BTreeMap<String, BTreeMap<String, f64>>;
+pub type Allocations = BTreeMap<String, BTreeMap<ExpertId, f64>>;
 
 /// How one conflict was settled, or why it was escalated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,19 +20,18 @@ pub struct Resolution {
     /// The subject (a resource name for resource conflicts, the subjects
     /// joined by ` <-> ` for a precedence cycle).
     pub subject: String,
-    /// The strategy that decided: `weighted_selection`, `consensus`,
-    /// `priority_order`, `proportional_allocation`, `human_review`, or an
-    /// application strategy's name.
-    pub strategy: String,
+    /// The strategy that decided, or [`HumanReview`](StrategyName::HumanReview)
+    /// when it left the decision to a human.
+    pub strategy: StrategyName,
     /// What was selected; `None` when escalated without a selection or for
     /// resource conflicts (see `allocations`).
-    pub selected: Option<Selection>,
+    pub selected: Option<Stance>,
     /// Whether a human must decide.
     pub escalated: bool,
     /// Why, naming the experts and their weights.
     pub rationale: String,
     /// Every option, best first.
-    pub alternatives: Vec<RankedOption>,
+    pub alternatives: Vec<Stance>,
     /// For resource conflicts: resource -> expert -> amount granted.
     pub allocations: Allocations,
 }
@@ -44,7 +42,7 @@ impl Resolution {
     pub fn new(
         kind: ConflictKind,
         subject: impl Into<String>,
-        strategy: impl Into<String>,
+        strategy: impl Into<StrategyName>,
         escalated: bool,
         rationale: impl Into<String>,
     ) -> Self {
@@ -59,50 +57,6 @@ impl Resolution {
             allocations: Allocations::new(),
         }
     }
-}
-
-/// The position a resolution settled on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Selection {
-    /// The winning position. For a precedence cycle: the cycle's subjects in
-    /// the order that the accepted claims give.
-    pub position: Value,
-    /// The priority that goes with it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub priority: Option<Priority>,
-    /// The experts who backed it, sorted.
-    pub experts: Vec<String>,
-}
-
-/// One option of a conflict, with the weight behind it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RankedOption {
-    /// The position. For a precedence claim: `[before, after]`.
-    pub position: Value,
-    /// For priority conflicts: the priority this option stands for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub priority: Option<Priority>,
-    /// Who backs it, sorted.
-    pub experts: Vec<String>,
-    /// Its weight (sum of authority x confidence of its backers).
-    pub weight: f64,
-    /// Its weight as a share of all options' weight (0 when all are 0).
-    pub share: f64,
-}
-
-/// A settled subject in the unified recommendation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Decision {
-    /// The position to act on.
-    pub position: Value,
-    /// Its priority.
-    pub priority: Priority,
-    /// The experts who backed it, sorted.
-    pub experts: Vec<String>,
-    /// `unanimous` when nobody disagreed, otherwise the strategy that
-    /// decided (`human_review` for an escalated priority, which keeps the
-    /// highest priority asked for until a human decides).
-    pub strategy: String,
 }
 
 /// Something a human must decide.
@@ -122,9 +76,9 @@ pub struct Escalation {
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 #[non_exhaustive]
 pub struct UnifiedRecommendation {
-    /// Subject -> what to do. Subjects whose contradiction was escalated are
-    /// absent (see `escalations`).
-    pub decisions: BTreeMap<String, Decision>,
+    /// Subject -> what to do, with the strategy that decided it. Subjects
+    /// whose contradiction was escalated are absent (see `escalations`).
+    pub decisions: BTreeMap<String, Stance>,
     /// Resource -> expert -> amount: requests in full where the capacity
     /// allows, the proportional allocation where it does not; resources
     /// whose conflict was escalated are absent.

@@ -2,8 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::detect::Detection;
-use crate::{Allocations, Cause, Decision, Escalation, Resolution, UnifiedRecommendation};
+use consort_protocol::ExpertId;
+
+use crate::detect::{Detection, SubjectGroup};
+use crate::strategy::share;
+use crate::{
+    Allocations, Cause, Escalation, Resolution, Stance, StrategyName, UnifiedRecommendation,
+};
 
 /// Builds the unified recommendation; `resolutions` pairs up with
 /// `detection.conflicts`.
@@ -27,15 +32,6 @@ pub(crate) fn unify(
 
     let mut decisions = BTreeMap::new();
     for group in &detection.subjects {
-        let Some(first) = group.members.first() else {
-            continue;
-        };
-        let mut experts: Vec<String> = group
-            .members
-            .iter()
-            .map(|m| m.expert().to_owned())
-            .collect();
-        experts.dedup();
         let highest = group
             .members
             .iter()
@@ -43,27 +39,19 @@ pub(crate) fn unify(
             .max()
             .unwrap_or_default();
         let decision = match by_subject.get(group.subject) {
-            None => Some(Decision {
-                position: first.recommendation.position.clone(),
-                priority: first.recommendation.priority,
-                experts,
-                strategy: "unanimous".into(),
-            }),
-            Some(resolution) if resolution.escalated => {
-                // The position is undisputed; only its priority awaits a human,
-                // so act on the most urgent one asked for meanwhile.
-                group.agreed().then(|| Decision {
-                    position: first.recommendation.position.clone(),
-                    priority: highest,
-                    experts,
-                    strategy: resolution.strategy.clone(),
-                })
-            }
-            Some(resolution) => resolution.selected.as_ref().map(|s| Decision {
-                position: s.position.clone(),
-                priority: s.priority.unwrap_or(highest),
-                experts: s.experts.clone(),
-                strategy: resolution.strategy.clone(),
+            None => undisputed(group, StrategyName::Unanimous),
+            // The position is undisputed; only its priority awaits a human,
+            // so act on the most urgent one asked for meanwhile.
+            Some(resolution) if resolution.escalated => group
+                .agreed()
+                .then(|| undisputed(group, resolution.strategy.clone()))
+                .flatten()
+                .map(|stance| stance.with_priority(highest)),
+            Some(resolution) => resolution.selected.as_ref().map(|selected| {
+                let mut stance = selected.clone();
+                stance.priority = Some(selected.priority.unwrap_or(highest));
+                stance.strategy = Some(resolution.strategy.clone());
+                stance
             }),
         };
         if let Some(decision) = decision {
@@ -77,7 +65,7 @@ pub(crate) fn unify(
             *requested
                 .entry(resource.clone())
                 .or_default()
-                .entry(member.expert().to_owned())
+                .entry(member.expert().clone())
                 .or_default() += amount;
         }
     }
@@ -110,4 +98,35 @@ pub(crate) fn unify(
         allocations,
         escalations,
     }
+}
+
+/// The stance of a subject on whose position every member agrees: the
+/// first member's position and priority, every expert once at its heaviest
+/// weight. `None` for an empty group.
+fn undisputed(group: &SubjectGroup<'_>, strategy: StrategyName) -> Option<Stance> {
+    let first = group.members.first()?;
+    let mut experts: Vec<ExpertId> = Vec::with_capacity(group.members.len());
+    let mut heaviest: Vec<f64> = Vec::with_capacity(group.members.len());
+    // Members are sorted by expert within a subject, so repeats are adjacent.
+    for member in &group.members {
+        match (experts.last(), heaviest.last_mut()) {
+            (Some(last), Some(weight)) if last == member.expert() => {
+                *weight = weight.max(member.weight());
+            }
+            _ => {
+                experts.push(member.expert().clone());
+                heaviest.push(member.weight());
+            }
+        }
+    }
+    let weight: f64 = heaviest.iter().sum();
+    let mut stance = Stance::new(
+        first.recommendation.position.clone(),
+        experts,
+        weight,
+        share(weight, weight),
+    )
+    .with_priority(first.recommendation.priority);
+    stance.strategy = Some(strategy);
+    Some(stance)
 }

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::{Member, RankedOption};
+use crate::{Member, Stance};
 
 /// The recommendations backing one position.
 #[derive(Debug, Clone)]
@@ -26,7 +26,7 @@ pub(crate) fn tally<'a>(members: &[Member<'a>]) -> Vec<Tally<'a>> {
     let mut groups: BTreeMap<&str, BTreeMap<&str, Member<'a>>> = BTreeMap::new();
     for member in members {
         let backers = groups.entry(member.position_key).or_default();
-        match backers.get(member.expert()) {
+        match backers.get(member.expert().as_str()) {
             Some(kept) if kept.weight() >= member.weight() => {}
             _ => {
                 backers.insert(member.expert(), *member);
@@ -50,18 +50,21 @@ pub(crate) fn tally<'a>(members: &[Member<'a>]) -> Vec<Tally<'a>> {
     tallies
 }
 
+impl Tally<'_> {
+    /// This position as a stance; `total` is the weight of every position.
+    pub(crate) fn stance(&self, total: f64) -> Stance {
+        Stance::new(
+            self.position.clone(),
+            self.backers.iter().map(|m| m.expert().clone()).collect(),
+            self.weight,
+            share(self.weight, total),
+        )
+    }
+}
+
 /// The tallies as report options; `total` is the sum of their weights.
-pub(crate) fn ranked_options(tallies: &[Tally<'_>], total: f64) -> Vec<RankedOption> {
-    tallies
-        .iter()
-        .map(|t| RankedOption {
-            position: t.position.clone(),
-            priority: None,
-            experts: t.backers.iter().map(|m| m.expert().to_owned()).collect(),
-            weight: t.weight,
-            share: share(t.weight, total),
-        })
-        .collect()
+pub(crate) fn ranked_options(tallies: &[Tally<'_>], total: f64) -> Vec<Stance> {
+    tallies.iter().map(|t| t.stance(total)).collect()
 }
 
 pub(crate) fn share(part: f64, total: f64) -> f64 {

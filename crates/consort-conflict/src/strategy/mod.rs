@@ -3,6 +3,7 @@
 //! [`ConflictResolver::with_strategy`](crate::ConflictResolver::with_strategy).
 
 mod describe;
+mod name;
 mod priority_order;
 mod proportional;
 mod review;
@@ -12,12 +13,13 @@ use std::fmt;
 
 use crate::{Conflict, ConflictError, Policy, Resolution};
 
+pub use name::StrategyName;
 pub use priority_order::PriorityOrder;
 pub use proportional::ProportionalAllocation;
 pub use review::HumanReview;
 pub use weighted::WeightedSelection;
 
-pub(crate) use describe::position as describe_position;
+pub(crate) use describe::{position as describe_position, share};
 
 /// Settles one conflict.
 ///

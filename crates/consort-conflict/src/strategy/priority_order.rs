@@ -1,12 +1,12 @@
 //! Priority conflicts: the expert with the higher standing decides.
 
-use consort_protocol::Priority;
+use consort_protocol::{ExpertId, Priority};
 use serde_json::Value;
 
 use super::describe::{compare_standing, same_standing, share, standing};
 use super::{Strategy, StrategyContext};
 use crate::graph::{path, topological_order};
-use crate::{Cause, Conflict, ConflictError, Member, RankedOption, Resolution, Selection};
+use crate::{Cause, Conflict, ConflictError, Member, Resolution, Stance, StrategyName};
 
 /// The default strategy for [`PriorityConflict`](crate::ConflictKind::PriorityConflict).
 ///
@@ -49,11 +49,10 @@ fn order_priorities(conflict: &Conflict<'_>, epsilon: f64) -> Result<Resolution,
     let subject = &conflict.subject;
     let ranked = by_standing(&conflict.members);
     let Some(top) = ranked.first() else {
-        return Err(ConflictError::Strategy {
-            kind: conflict.kind(),
-            subject: subject.clone(),
-            reason: "priority_order needs at least one recommendation".into(),
-        });
+        return Err(ConflictError::strategy(
+            conflict,
+            "priority_order needs at least one recommendation",
+        ));
     };
     let chosen = top.recommendation.priority;
     let challenger = ranked.iter().find(|m| m.recommendation.priority != chosen);
@@ -103,9 +102,9 @@ fn order_priorities(conflict: &Conflict<'_>, epsilon: f64) -> Result<Resolution,
         conflict.kind(),
         subject,
         if escalated {
-            "human_review"
+            StrategyName::HumanReview
         } else {
-            "priority_order"
+            StrategyName::PriorityOrder
         },
         escalated,
         rationale,
@@ -113,30 +112,26 @@ fn order_priorities(conflict: &Conflict<'_>, epsilon: f64) -> Result<Resolution,
     resolution.alternatives = options
         .iter()
         .zip(&best_weights)
-        .map(|((priority, backers), &weight)| RankedOption {
-            position: top.recommendation.position.clone(),
-            priority: Some(*priority),
-            experts: sorted_experts(backers.iter().copied()),
-            weight,
-            share: share(weight, total),
+        .map(|((priority, backers), &weight)| {
+            Stance::new(
+                top.recommendation.position.clone(),
+                sorted_experts(backers.iter().copied()),
+                weight,
+                share(weight, total),
+            )
+            .with_priority(*priority)
         })
         .collect();
     if !escalated {
-        resolution.selected = Some(Selection {
-            position: top.recommendation.position.clone(),
-            priority: Some(chosen),
-            experts: sorted_experts(
-                ranked
-                    .iter()
-                    .filter(|m| m.recommendation.priority == chosen),
-            ),
-        });
+        // Options are in the order of their best backer, so the top
+        // expert's priority comes first.
+        resolution.selected = resolution.alternatives.first().cloned();
     }
     Ok(resolution)
 }
 
-fn sorted_experts<'m, 'a: 'm>(members: impl Iterator<Item = &'m Member<'a>>) -> Vec<String> {
-    let mut experts: Vec<String> = members.map(|m| m.expert().to_owned()).collect();
+fn sorted_experts<'m, 'a: 'm>(members: impl Iterator<Item = &'m Member<'a>>) -> Vec<ExpertId> {
+    let mut experts: Vec<ExpertId> = members.map(|m| m.expert().clone()).collect();
     experts.sort();
     experts.dedup();
     experts
@@ -207,13 +202,14 @@ fn break_cycle(conflict: &Conflict<'_>, subjects: &[String], epsilon: f64) -> Re
         )
     };
     let cycle_text = subjects.join(", ");
+    let total: f64 = claims.iter().map(|c| c.member.weight()).sum();
     let kind = conflict.kind();
     let subject = &conflict.subject;
     let mut resolution = match unbreakable {
         Some((kept, dropped)) => Resolution::new(
             kind,
             subject,
-            "human_review",
+            StrategyName::HumanReview,
             true,
             format!(
                 "precedence claims among {cycle_text} form a cycle that standing cannot break: {} and {} are level; escalated to human review",
@@ -236,7 +232,7 @@ fn break_cycle(conflict: &Conflict<'_>, subjects: &[String], epsilon: f64) -> Re
             let mut resolution = Resolution::new(
                 kind,
                 subject,
-                "priority_order",
+                StrategyName::PriorityOrder,
                 false,
                 format!(
                     "precedence claims among {cycle_text} form a cycle; overruled: {}; order: {}",
@@ -244,23 +240,26 @@ fn break_cycle(conflict: &Conflict<'_>, subjects: &[String], epsilon: f64) -> Re
                     order.join(" -> ")
                 ),
             );
-            resolution.selected = Some(Selection {
-                position: Value::from(order),
-                priority: None,
-                experts: sorted_experts(accepted.iter().map(|c| c.member)),
-            });
+            let kept: f64 = accepted.iter().map(|c| c.member.weight()).sum();
+            resolution.selected = Some(Stance::new(
+                Value::from(order),
+                sorted_experts(accepted.iter().map(|c| c.member)),
+                kept,
+                share(kept, total),
+            ));
             resolution
         }
     };
-    let total: f64 = claims.iter().map(|c| c.member.weight()).sum();
     resolution.alternatives = claims
         .iter()
-        .map(|c| RankedOption {
-            position: Value::from(vec![name(c.before), name(c.after)]),
-            priority: None,
-            experts: vec![c.member.expert().to_owned()],
-            weight: c.member.weight(),
-            share: share(c.member.weight(), total),
+        .map(|c| {
+            let weight = c.member.weight();
+            Stance::new(
+                Value::from(vec![name(c.before), name(c.after)]),
+                vec![c.member.expert().clone()],
+                weight,
+                share(weight, total),
+            )
         })
         .collect();
     resolution

@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use consort_protocol::ExpertId;
+
 use super::describe::{Fixed, amount};
 use super::{Strategy, StrategyContext};
 use crate::allocation::{Request, water_fill};
-use crate::{Allocations, Cause, Conflict, ConflictError, Resolution};
+use crate::{Allocations, Cause, Conflict, ConflictError, Resolution, StrategyName};
 
 /// The default strategy for [`ResourceConflict`](crate::ConflictKind::ResourceConflict).
 ///
@@ -30,12 +32,10 @@ impl Strategy for ProportionalAllocation {
             requested,
         } = &conflict.cause
         else {
-            return Err(ConflictError::Strategy {
-                kind: conflict.kind(),
-                subject: conflict.subject.clone(),
-                reason: "proportional_allocation only handles over-capacity resource conflicts"
-                    .into(),
-            });
+            return Err(ConflictError::strategy(
+                conflict,
+                "proportional_allocation only handles over-capacity resource conflicts",
+            ));
         };
         let factors = &ctx.policy.priority_factors;
         let requests: Vec<Request> = conflict
@@ -54,7 +54,7 @@ impl Strategy for ProportionalAllocation {
         let granted = water_fill(*capacity, &requests);
 
         // Per expert: (weight, requested, granted), summed in member order.
-        let mut per_expert: BTreeMap<&str, (f64, f64, f64)> = BTreeMap::new();
+        let mut per_expert: BTreeMap<&ExpertId, (f64, f64, f64)> = BTreeMap::new();
         for ((member, request), grant) in conflict.members.iter().zip(&requests).zip(&granted) {
             let entry = per_expert.entry(member.expert()).or_default();
             entry.0 += request.weight;
@@ -75,7 +75,7 @@ impl Strategy for ProportionalAllocation {
         let mut resolution = Resolution::new(
             conflict.kind(),
             &conflict.subject,
-            "proportional_allocation",
+            StrategyName::ProportionalAllocation,
             false,
             format!(
                 "{} of {resource} requested, {} available; shared by weight = priority factor x authority x confidence, capped at each request: {}",
@@ -86,7 +86,7 @@ impl Strategy for ProportionalAllocation {
         );
         let grants = per_expert
             .into_iter()
-            .map(|(expert, (_, _, got))| (expert.to_owned(), got))
+            .map(|(expert, (_, _, got))| (expert.clone(), got))
             .collect();
         resolution.allocations = Allocations::from([(resource.clone(), grants)]);
         Ok(resolution)

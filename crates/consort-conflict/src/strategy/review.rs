@@ -2,7 +2,7 @@
 
 use super::describe::{ranked_options, tally};
 use super::{Strategy, StrategyContext};
-use crate::{Cause, Conflict, ConflictError, Resolution};
+use crate::{Cause, Conflict, ConflictError, Resolution, StrategyName};
 
 /// The default strategy for [`Unclassified`](crate::ConflictKind::Unclassified)
 /// conflicts: escalates with every position ranked by weight and a rationale
@@ -16,7 +16,11 @@ impl Strategy for HumanReview {
         conflict: &Conflict<'_>,
         _ctx: &StrategyContext<'_>,
     ) -> Result<Resolution, ConflictError> {
-        let mut experts: Vec<&str> = conflict.members.iter().map(|m| m.expert()).collect();
+        let mut experts: Vec<&str> = conflict
+            .members
+            .iter()
+            .map(|m| m.expert().as_str())
+            .collect();
         experts.sort_unstable();
         experts.dedup();
         let who = experts.join(", ");
@@ -45,7 +49,7 @@ impl Strategy for HumanReview {
         let mut resolution = Resolution::new(
             conflict.kind(),
             subject,
-            "human_review",
+            StrategyName::HumanReview,
             true,
             format!("{finding}; escalated to human review"),
         );

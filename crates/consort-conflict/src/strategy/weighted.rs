@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::describe::{Phrase, backed, compare_standing, percent, ranked_options, share, tally};
 use super::{Strategy, StrategyContext};
-use crate::{Conflict, ConflictError, Resolution, Selection};
+use crate::{Conflict, ConflictError, Resolution, StrategyName};
 
 /// The default strategy for [`DirectContradiction`](crate::ConflictKind::DirectContradiction).
 ///
@@ -36,11 +36,10 @@ impl Strategy for WeightedSelection {
         let subject = &conflict.subject;
         let tallies = tally(&conflict.members);
         let (Some(top), second) = (tallies.first(), tallies.get(1)) else {
-            return Err(ConflictError::Strategy {
-                kind,
-                subject: subject.clone(),
-                reason: "weighted_selection needs at least one recommendation".into(),
-            });
+            return Err(ConflictError::strategy(
+                conflict,
+                "weighted_selection needs at least one recommendation",
+            ));
         };
         let total: f64 = tallies.iter().map(|t| t.weight).sum();
         let margin = share(top.weight - second.map_or(0.0, |s| s.weight), total);
@@ -71,13 +70,13 @@ impl Strategy for WeightedSelection {
                 )
             };
             (
-                "human_review",
+                StrategyName::HumanReview,
                 true,
                 format!("{reason}; escalated to human review"),
             )
         } else if top.backers.len() >= 2 && top_share >= policy.consensus_share {
             (
-                "consensus",
+                StrategyName::Consensus,
                 false,
                 format!(
                     "consensus on {subject}: {} holds {} of the weight (>= {}) against {}",
@@ -89,7 +88,7 @@ impl Strategy for WeightedSelection {
             )
         } else if margin < policy.min_margin {
             (
-                "human_review",
+                StrategyName::HumanReview,
                 true,
                 format!(
                     "too close to call on {subject}: {} against {}; margin {} < {}; escalated to human review",
@@ -101,7 +100,7 @@ impl Strategy for WeightedSelection {
             )
         } else {
             (
-                "weighted_selection",
+                StrategyName::WeightedSelection,
                 false,
                 format!(
                     "{} outweighs {} on {subject}; margin {} >= {}",
@@ -117,11 +116,9 @@ impl Strategy for WeightedSelection {
         resolution.alternatives = ranked_options(&tallies, total);
         if !escalated {
             let strongest = top.backers.iter().max_by(|a, b| compare_standing(a, b));
-            resolution.selected = Some(Selection {
-                position: top.position.clone(),
-                priority: strongest.map(|m| m.recommendation.priority),
-                experts: top.backers.iter().map(|m| m.expert().to_owned()).collect(),
-            });
+            let mut selected = top.stance(total);
+            selected.priority = strongest.map(|m| m.recommendation.priority);
+            resolution.selected = Some(selected);
         }
         Ok(resolution)
     }
