@@ -1,6 +1,10 @@
 //! How demanding a request is, and the range an expert declares it handles.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::ProtocolError;
 
@@ -40,10 +44,9 @@ impl ComplexityLevel {
 
 /// The complexity an expert declares it handles, inclusive at both ends.
 ///
-/// In JSON either `{"min": "low", "max": "medium"}` or a single level
-/// (`"high"`), which means that level only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "RawRange")]
+/// In JSON either `{"min": "low", "max": "medium"}` (no other fields) or a
+/// single level (`"high"`), which means that level only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct ComplexityRange {
     min: ComplexityLevel,
     max: ComplexityLevel,
@@ -81,27 +84,43 @@ impl ComplexityRange {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawRange {
-    Single(ComplexityLevel),
-    Range {
-        min: ComplexityLevel,
-        max: ComplexityLevel,
-    },
+impl<'de> Deserialize<'de> for ComplexityRange {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RangeVisitor)
+    }
 }
 
-impl TryFrom<RawRange> for ComplexityRange {
-    type Error = String;
+/// Reads a single level or a strict `{"min", "max"}` object. (An untagged
+/// enum would hide a misspelt bound behind "did not match any variant".)
+struct RangeVisitor;
 
-    fn try_from(raw: RawRange) -> Result<Self, Self::Error> {
-        let (min, max) = match raw {
-            RawRange::Single(level) => (level, level),
-            RawRange::Range { min, max } => (min, max),
-        };
-        Self::new(min, max).map_err(|e| match e {
-            ProtocolError::Invalid { reason, .. } => reason,
-            other => other.to_string(),
+impl<'de> Visitor<'de> for RangeVisitor {
+    type Value = ComplexityRange;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"a complexity level ("low", "medium", "high") or {"min": ..., "max": ...}"#)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        let level = ComplexityLevel::deserialize(text.into_deserializer())?;
+        Ok(ComplexityRange {
+            min: level,
+            max: level,
         })
     }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let Bounds { min, max } = Bounds::deserialize(MapAccessDeserializer::new(map))?;
+        ComplexityRange::new(min, max).map_err(|e| match e {
+            ProtocolError::Invalid { reason, .. } => de::Error::custom(reason),
+            other => de::Error::custom(other),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Bounds {
+    min: ComplexityLevel,
+    max: ComplexityLevel,
 }

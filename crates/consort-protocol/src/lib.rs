@@ -9,6 +9,7 @@
 //! | spec concept | type |
 //! |---|---|
 //! | `expert_registry` entries, TypeScript `ExpertProfile` | [`ExpertProfile`], [`load_registry`] |
+//! | the `mcp_server` block beside them | [`CoordinatorManifest`], [`RegistryDocument`] |
 //! | expert-to-expert `message_format` / `response_format` | [`ExpertMessage`], [`ExpertResponse`] |
 //! | recommendations for conflict resolution | [`ExpertRecommendation`] |
 //! | coordination-hub events (`file:locked`, `task:claimed`, ...) | [`Event`], [`EventKind`] |
@@ -40,6 +41,7 @@ mod confidence;
 mod error;
 mod event;
 mod expert_id;
+mod json;
 mod message;
 mod priority;
 mod profile;
@@ -48,16 +50,18 @@ mod registry;
 pub mod seeds;
 mod server;
 pub mod sla;
+mod suggest;
 mod workflow;
 
 pub use complexity::{ComplexityLevel, ComplexityRange};
 pub use confidence::Confidence;
-pub use error::{ProtocolError, Result, from_json_str, from_json_value};
+pub use error::{Location, ProtocolError, Result};
 pub use event::{
     CacheEvent, Event, EventKind, ExpertEvent, FileLockEvent, HealthEvent, TaskEvent,
     WorkflowProgress,
 };
 pub use expert_id::{ExpertId, MAX_EXPERT_ID_LEN, validate_expert_id};
+pub use json::{from_json_str, from_json_value};
 pub use message::{
     ExpertMessage, ExpertResponse, MessageId, MessagePayload, MessageType, ResponsePayload,
     ResponseType,
@@ -65,7 +69,7 @@ pub use message::{
 pub use priority::{Priority, PriorityLevel};
 pub use profile::{Availability, ExpertProfile};
 pub use recommendation::ExpertRecommendation;
-pub use registry::load_registry;
+pub use registry::{CoordinatorManifest, RegistryDocument, load_registry};
 pub use server::{
     DependencyState, HealthState, HealthStatus, ServerHealth, ServerRegistration, ServerStatus,
     ToolDescriptor, UnifiedHealthStatus,

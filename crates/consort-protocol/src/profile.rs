@@ -37,8 +37,11 @@ impl Availability {
 /// Loads the spec's registry entries as written (`"response_time_sla": "< 3
 /// seconds"`); fields the spec's JSON lacks but its TypeScript interface has
 /// (`current_load`, `availability_status`) default to an idle, available
-/// expert.
+/// expert. A hand-written input, so strict: an unknown field is an error
+/// naming the field it most likely means (`availability` ->
+/// `availability_status`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExpertProfile {
     /// Unique id. In the spec's `{"expert_registry": {"<id>": {...}}}` shape it
     /// comes from the key and may be omitted from the body.

@@ -11,8 +11,10 @@ use crate::{Confidence, ExpertId, Priority, ProtocolError};
 ///
 /// Two recommendations on the same `subject` with different `position`s
 /// contradict each other; requests for the same resource compete for its
-/// capacity.
+/// capacity. A hand-written input, so strict: an unknown field (`resources`,
+/// `prio`) is an error naming the field it most likely means.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExpertRecommendation {
     /// Who recommends.
     pub expert: ExpertId,

@@ -7,6 +7,12 @@
 //! # Ok::<(), consort_protocol::ProtocolError>(())
 //! ```
 
+/// The spec's `mcp_server` document: the coordination server's name,
+/// version, capabilities and API endpoints. It may stand beside
+/// `expert_registry` in a registry document
+/// ([`RegistryDocument`](crate::RegistryDocument)).
+pub const MCP_SERVER: &str = include_str!("../tests/fixtures/mcp_server.json");
+
 /// The spec's `expert_registry` document: eight experts.
 pub const EXPERT_REGISTRY: &str = include_str!("../tests/fixtures/expert_registry.json");
 

@@ -16,7 +16,12 @@ use crate::{ExpertId, ProtocolError, from_json_str, validate_expert_id};
 pub type StepNumber = u32;
 
 /// A multi-expert workflow (the spec's workflow definitions).
+///
+/// A hand-written input, so strict: an unknown field anywhere in it is an
+/// error naming its path and the field it most likely means
+/// (`workflow_steps[1].nextstep: unknown field; did you mean "next_step"?`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WorkflowSpec {
     /// Unique name (`comprehensive_marketing_campaign`).
     pub workflow_name: String,
@@ -35,6 +40,7 @@ pub struct WorkflowSpec {
 
 /// One step of a workflow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WorkflowStep {
     /// The step's number.
     pub step: StepNumber,
@@ -61,7 +67,8 @@ pub struct WorkflowStep {
     /// general DAGs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<StepNumber>,
-    /// Longest one attempt may take, in milliseconds.
+    /// Longest one attempt may take, in milliseconds: from 1 to
+    /// [`MAX_TIMEOUT_MS`](Self::MAX_TIMEOUT_MS) (24 hours).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
     /// How failed attempts are retried; the engine's default when absent.
@@ -73,6 +80,11 @@ pub struct WorkflowStep {
 }
 
 impl WorkflowStep {
+    /// The longest `timeout_ms` accepted: 24 hours. Work that may take longer
+    /// is not one attempt of a step; model the wait as a human answer or
+    /// split the step.
+    pub const MAX_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
+
     /// The collaborating experts with `"all"` expanded to `participants`,
     /// without the primary expert and without repeats, in order of mention.
     pub fn collaborators(&self, participants: &[ExpertId]) -> Vec<ExpertId> {
@@ -128,6 +140,7 @@ impl<'de> Deserialize<'de> for Collaborator {
 
 /// A check by another expert that a step must pass (`collaboration_points`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CollaborationPoint {
     /// The expert who validates.
     pub with_expert: ExpertId,
@@ -140,16 +153,32 @@ pub struct CollaborationPoint {
 }
 
 /// How a step's failed attempts are retried.
+///
+/// Bounded, so that a slip of the keyboard cannot make a run retry for
+/// ever: `max_attempts` within `1..=`[`MAX_ATTEMPTS`](Self::MAX_ATTEMPTS)
+/// (100), both backoffs at most [`MAX_BACKOFF_MS`](Self::MAX_BACKOFF_MS)
+/// (one hour), and the initial one at most the maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RetrySpec {
     /// Attempts in all, the first included (1 = no retry).
     pub max_attempts: u32,
     /// Wait before the second attempt, in milliseconds; doubles each time.
+    /// Default 100.
     #[serde(default = "default_initial_backoff_ms")]
     pub initial_backoff_ms: u64,
-    /// Upper bound of the wait, in milliseconds.
+    /// Upper bound of the wait, in milliseconds. Default 10,000.
     #[serde(default = "default_max_backoff_ms")]
     pub max_backoff_ms: u64,
+}
+
+impl RetrySpec {
+    /// The most attempts a step may have: 100. With the longest backoff
+    /// that is already four days of retrying.
+    pub const MAX_ATTEMPTS: u32 = 100;
+
+    /// The longest backoff accepted, in milliseconds: one hour.
+    pub const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
 }
 
 fn default_initial_backoff_ms() -> u64 {
@@ -197,8 +226,9 @@ impl WorkflowSpec {
     /// Every problem that can be seen without building the graph: no steps, a
     /// blank name, duplicate step numbers, `next_step` or `depends_on` naming a
     /// step that does not exist or the step itself, malformed expert ids,
-    /// experts missing from a non-empty `participants` list, a zero timeout or
-    /// retry count. Each error's path points into the document.
+    /// experts missing from a non-empty `participants` list, a timeout or
+    /// retry setting out of its bounds ([`WorkflowStep::MAX_TIMEOUT_MS`],
+    /// [`RetrySpec`]). Each error's path points into the document.
     pub fn structural_problems(&self) -> Vec<ProtocolError> {
         let mut problems = Vec::new();
         if self.workflow_name.trim().is_empty() {
@@ -314,26 +344,70 @@ impl WorkflowSpec {
                 ));
             }
         }
-        if step.timeout_ms == Some(0) {
-            problems.push(ProtocolError::invalid(
+        match step.timeout_ms {
+            Some(0) => problems.push(ProtocolError::invalid(
                 path(format_args!("timeout_ms")),
                 "a timeout of 0 ms would fail every attempt; omit it for none",
-            ));
+            )),
+            Some(ms) if ms > WorkflowStep::MAX_TIMEOUT_MS => problems.push(ProtocolError::invalid(
+                path(format_args!("timeout_ms")),
+                format!(
+                    "{ms} ms is longer than the limit of {} ms (24 hours); omit it for none",
+                    WorkflowStep::MAX_TIMEOUT_MS
+                ),
+            )),
+            _ => {}
         }
         if let Some(retry) = step.retry {
-            if retry.max_attempts == 0 {
-                problems.push(ProtocolError::invalid(
-                    path(format_args!("retry.max_attempts")),
-                    "at least one attempt is needed",
-                ));
-            }
-            if retry.initial_backoff_ms > retry.max_backoff_ms {
-                problems.push(ProtocolError::invalid(
-                    path(format_args!("retry.initial_backoff_ms")),
-                    "initial backoff exceeds max_backoff_ms",
-                ));
-            }
+            retry_problems(
+                &retry,
+                |field| path(format_args!("retry.{field}")),
+                problems,
+            );
         }
+    }
+}
+
+/// The bounds of [`RetrySpec`]; `path` makes the path of one of its fields.
+fn retry_problems(
+    retry: &RetrySpec,
+    path: impl Fn(&str) -> String,
+    problems: &mut Vec<ProtocolError>,
+) {
+    if retry.max_attempts == 0 {
+        problems.push(ProtocolError::invalid(
+            path("max_attempts"),
+            "at least one attempt is needed",
+        ));
+    } else if retry.max_attempts > RetrySpec::MAX_ATTEMPTS {
+        problems.push(ProtocolError::invalid(
+            path("max_attempts"),
+            format!(
+                "{} attempts is more than the limit of {}",
+                retry.max_attempts,
+                RetrySpec::MAX_ATTEMPTS
+            ),
+        ));
+    }
+    for (field, ms) in [
+        ("initial_backoff_ms", retry.initial_backoff_ms),
+        ("max_backoff_ms", retry.max_backoff_ms),
+    ] {
+        if ms > RetrySpec::MAX_BACKOFF_MS {
+            problems.push(ProtocolError::invalid(
+                path(field),
+                format!(
+                    "{ms} ms is longer than the limit of {} ms (one hour)",
+                    RetrySpec::MAX_BACKOFF_MS
+                ),
+            ));
+        }
+    }
+    if retry.initial_backoff_ms > retry.max_backoff_ms {
+        problems.push(ProtocolError::invalid(
+            path("initial_backoff_ms"),
+            "initial backoff exceeds max_backoff_ms",
+        ));
     }
 }
 

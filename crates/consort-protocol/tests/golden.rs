@@ -163,6 +163,7 @@ fn fixtures_match_the_spec_text() {
         return;
     };
     for fixture in [
+        seeds::MCP_SERVER,
         seeds::EXPERT_REGISTRY,
         seeds::MARKETING_CAMPAIGN_WORKFLOW,
         seeds::BUSINESS_EXPANSION_WORKFLOW,

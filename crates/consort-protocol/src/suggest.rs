@@ -1,0 +1,183 @@
+//! Did-you-mean: the known name a misspelt one most likely stands for.
+
+/// How close a known name is to the unknown one; lower is closer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Closeness {
+    /// The same name but for case and `_`/`-` (`nextStep`, `next-step`).
+    Spelling,
+    /// A few letters added, dropped, changed or swapped (`preceeds`,
+    /// `domian`, `max_concurent`), by optimal string alignment distance.
+    Typo(usize),
+    /// A shortened or lengthened name: the words of one are all words of
+    /// the other (`resources` for `requested_resources`), or one starts the
+    /// other (`prio` for `priority`, `maximum` for `max`). Fewer letters
+    /// apart is closer.
+    Reworded(usize),
+}
+
+/// The name in `known` that `unknown` most likely means, if any is close;
+/// the earliest of equally close names.
+pub(crate) fn closest<'k>(unknown: &str, known: &'k [String]) -> Option<&'k str> {
+    let squashed = squash(unknown);
+    let words = words(unknown);
+    known
+        .iter()
+        .filter_map(|name| Some((closeness(&squashed, &words, name)?, name.as_str())))
+        .min_by_key(|(closeness, _)| *closeness)
+        .map(|(_, name)| name)
+}
+
+/// The shortest name that may be taken for the start of a longer one, or
+/// whose words may be taken for some of a longer one's.
+const MIN_PREFIX_LEN: usize = 3;
+
+fn closeness(squashed: &str, words: &[String], name: &str) -> Option<Closeness> {
+    let candidate = squash(name);
+    if candidate == squashed {
+        return Some(Closeness::Spelling);
+    }
+    // A third of the letters may be wrong, and at least one.
+    let allowed = (squashed.chars().count() / 3).max(1);
+    let distance = strsim::osa_distance(squashed, &candidate);
+    if distance <= allowed {
+        return Some(Closeness::Typo(distance));
+    }
+    let candidate_words = self::words(name);
+    let (short, long) = if squashed.len() <= candidate.len() {
+        (
+            (squashed, words),
+            (candidate.as_str(), candidate_words.as_slice()),
+        )
+    } else {
+        (
+            (candidate.as_str(), candidate_words.as_slice()),
+            (squashed, words),
+        )
+    };
+    let reworded = short.0.len() >= MIN_PREFIX_LEN
+        && (long.0.starts_with(short.0) || short.1.iter().all(|w| long.1.contains(w)));
+    reworded.then(|| Closeness::Reworded(long.0.len() - short.0.len()))
+}
+
+/// Lower case without separators: `next_step`, `nextStep` and `next-step`
+/// are one spelling.
+fn squash(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The lower-case words of a snake_case, kebab-case or camelCase name.
+fn words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for c in name.chars() {
+        if matches!(c, '_' | '-' | ' ') || (c.is_uppercase() && !current.is_empty()) {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            if matches!(c, '_' | '-' | ' ') {
+                continue;
+            }
+        }
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_issue_typos_find_their_fields() {
+        let step = known(&[
+            "step",
+            "name",
+            "primary_expert",
+            "collaborating_experts",
+            "actions",
+            "collaboration_points",
+            "outputs",
+            "next_step",
+            "depends_on",
+        ]);
+        let spec = known(&[
+            "workflow_name",
+            "description",
+            "participants",
+            "workflow_steps",
+        ]);
+        let recommendation = known(&[
+            "expert",
+            "subject",
+            "domain",
+            "position",
+            "confidence_level",
+            "confidence",
+            "priority",
+            "precedes",
+            "requested_resources",
+            "rationale",
+        ]);
+        let profile = known(&[
+            "id",
+            "name",
+            "description",
+            "expertise_domains",
+            "keywords",
+            "max_concurrent",
+            "availability_status",
+            "priority_level",
+        ]);
+        for (typo, names, expected) in [
+            ("nextstep", &step, "next_step"),
+            ("collaboration_point", &step, "collaboration_points"),
+            ("participant", &spec, "participants"),
+            ("resources", &recommendation, "requested_resources"),
+            ("preceeds", &recommendation, "precedes"),
+            ("prio", &recommendation, "priority"),
+            ("domian", &recommendation, "domain"),
+            ("availability", &profile, "availability_status"),
+            ("max_concurent", &profile, "max_concurrent"),
+            ("keyword", &profile, "keywords"),
+            ("nextStep", &step, "next_step"),
+            ("maximum", &known(&["min", "max"]), "max"),
+            ("display_name", &profile, "name"),
+        ] {
+            assert_eq!(closest(typo, names), Some(expected), "{typo}");
+        }
+    }
+
+    #[test]
+    fn unrelated_names_get_no_suggestion() {
+        let names = known(&["step", "name", "primary_expert"]);
+        for unrelated in ["colour", "x", "", "timeout"] {
+            assert_eq!(closest(unrelated, &names), None, "{unrelated}");
+        }
+        assert_eq!(closest("anything", &[]), None);
+    }
+
+    #[test]
+    fn a_typo_beats_a_shortening() {
+        // `status` is a word of `availability_status` and one letter more
+        // than `statu`: the misspelling wins over the shortening.
+        let names = known(&["availability_status", "statu"]);
+        assert_eq!(closest("status", &names), Some("statu"));
+    }
+
+    #[test]
+    fn words_split_every_style() {
+        assert_eq!(words("requested_resources"), ["requested", "resources"]);
+        assert_eq!(words("nextStep"), ["next", "step"]);
+        assert_eq!(words("max-concurrent"), ["max", "concurrent"]);
+    }
+}
