@@ -37,12 +37,12 @@ pub enum ProtocolError {
         /// (`workflow_steps[1].nextstep`).
         path: String,
         /// The unknown field's name (`nextstep`).
-        field: String,
+        field: Box<str>,
         /// The known field it most likely means (`next_step`), if one is
-        /// close.
-        suggestion: Option<String>,
+        /// close. Also [`ProtocolError::suggestion`].
+        suggestion: Option<Box<str>>,
         /// Every field known at that place.
-        expected: Vec<String>,
+        expected: Box<[Box<str>]>,
         /// Where in the text, when the document was read from text.
         location: Option<Location>,
     },
@@ -84,6 +84,15 @@ impl ProtocolError {
             Self::Parse { path, .. }
             | Self::UnknownField { path, .. }
             | Self::Invalid { path, .. } => path,
+        }
+    }
+
+    /// For an unknown field or enum variant: the known name it most likely
+    /// means (`next_step` for `nextstep`).
+    pub fn suggestion(&self) -> Option<&str> {
+        match self {
+            Self::UnknownField { suggestion, .. } => suggestion.as_deref(),
+            Self::Parse { .. } | Self::Invalid { .. } => None,
         }
     }
 
@@ -161,7 +170,7 @@ impl fmt::Display for At {
 /// every field known there.
 struct Hint<'a> {
     suggestion: Option<&'a str>,
-    expected: &'a [String],
+    expected: &'a [Box<str>],
 }
 
 impl fmt::Display for Hint<'_> {
@@ -169,7 +178,10 @@ impl fmt::Display for Hint<'_> {
         match (self.suggestion, self.expected) {
             (Some(suggestion), _) => write!(f, "; did you mean {suggestion:?}?"),
             (None, []) => f.write_str("; no fields are allowed here"),
-            (None, expected) => write!(f, "; expected one of: {}", expected.join(", ")),
+            (None, [first, rest @ ..]) => {
+                write!(f, "; expected one of: {first}")?;
+                rest.iter().try_for_each(|name| write!(f, ", {name}"))
+            }
         }
     }
 }
@@ -185,8 +197,8 @@ mod tests {
         ProtocolError::UnknownField {
             path: "workflow_steps[1].nextstep".into(),
             field: "nextstep".into(),
-            suggestion: suggestion.map(str::to_owned),
-            expected: expected.iter().map(|s| (*s).to_owned()).collect(),
+            suggestion: suggestion.map(Box::from),
+            expected: expected.iter().map(|s| Box::from(*s)).collect(),
             location: Some(Location {
                 line: 14,
                 column: 20,

@@ -34,13 +34,6 @@ fn unknown_field<T: std::fmt::Debug>(
     (err, text)
 }
 
-fn suggestion(err: &ProtocolError) -> Option<&str> {
-    match err {
-        ProtocolError::UnknownField { suggestion, .. } => suggestion.as_deref(),
-        _ => None,
-    }
-}
-
 /// The error's location points just past the quoted field name in `text`.
 fn assert_located_at_field(err: &ProtocolError, text: &str, field: &str) {
     let Location { line, column } = err.location().expect("read from text");
@@ -94,7 +87,7 @@ fn workflow_typos_name_path_line_column_and_the_likely_field() {
         rename(doc.pointer_mut(pointer).unwrap(), from, to);
         let (err, text) = unknown_field(&doc, load_workflow);
         assert_eq!(err.path(), path);
-        assert_eq!(suggestion(&err), Some(from), "{err}");
+        assert_eq!(err.suggestion(), Some(from), "{err}");
         assert_located_at_field(&err, &text, to);
         assert!(
             err.to_string().starts_with(&format!(
@@ -108,7 +101,7 @@ fn workflow_typos_name_path_line_column_and_the_likely_field() {
     doc["workflow_steps"][0]["retry"] = json!({"max_attempts": 3, "backoff_ms": 10});
     let (err, _) = unknown_field(&doc, load_workflow);
     assert_eq!(err.path(), "workflow_steps[0].retry.backoff_ms");
-    assert_eq!(suggestion(&err), Some("max_backoff_ms"));
+    assert_eq!(err.suggestion(), Some("max_backoff_ms"));
 }
 
 #[test]
@@ -131,7 +124,7 @@ fn registry_typos_name_the_expert() {
             err.path(),
             format!("expert_registry.finance_accountant.{to}")
         );
-        assert_eq!(suggestion(&err), Some(from), "{err}");
+        assert_eq!(err.suggestion(), Some(from), "{err}");
         assert_located_at_field(&err, &text, to);
     }
 
@@ -143,14 +136,14 @@ fn registry_typos_name_the_expert() {
         err.path(),
         "expert_registry.art_design.complexity_range.maximum"
     );
-    assert_eq!(suggestion(&err), Some("max"));
+    assert_eq!(err.suggestion(), Some("max"));
 
     let (err, _) = unknown_field(
         &json!({"expert_registry": registry()["expert_registry"], "mcp_servr": {}}),
         load_registry,
     );
     assert_eq!(err.path(), "mcp_servr");
-    assert_eq!(suggestion(&err), Some("mcp_server"));
+    assert_eq!(err.suggestion(), Some("mcp_server"));
 }
 
 #[test]
@@ -169,7 +162,7 @@ fn recommendation_typos_name_the_likely_field() {
         rename(&mut doc, from, to);
         let (err, text) = unknown_field(&doc, from_json_str::<ExpertRecommendation>);
         assert_eq!(err.path(), to);
-        assert_eq!(suggestion(&err), Some(from), "{err}");
+        assert_eq!(err.suggestion(), Some(from), "{err}");
         assert_located_at_field(&err, &text, to);
     }
 }
@@ -179,7 +172,7 @@ fn an_unknown_field_without_a_close_match_lists_the_known_ones() {
     let mut doc = workflow();
     doc["workflow_steps"][0]["colour"] = json!("blue");
     let (err, _) = unknown_field(&doc, load_workflow);
-    assert_eq!(suggestion(&err), None);
+    assert_eq!(err.suggestion(), None);
     let message = err.to_string();
     assert!(
         message.starts_with(
@@ -458,7 +451,7 @@ proptest! {
         let expected_path = if path.is_empty() { typo.clone() } else { format!("{path}.{typo}") };
         prop_assert_eq!(err.path(), expected_path.as_str(), "{}", err);
         prop_assert!(matches!(err, ProtocolError::UnknownField { .. }), "{}", err);
-        prop_assert_eq!(suggestion(&err), Some(name.as_str()), "{}", err);
+        prop_assert_eq!(err.suggestion(), Some(name.as_str()), "{}", err);
         let Location { line, column } = err.location().unwrap();
         let before = &text.lines().nth(line - 1).unwrap()[..column];
         prop_assert!(before.ends_with(&format!("\"{typo}\"")), "{before:?}");
