@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use consort_conflict::{ConflictError, Report, ResolveInput};
 
-use crate::error::{CliError, load_experts, read_input};
+use crate::error::{CliError, load_experts, load_json};
 
 /// Arguments of `consort resolve`.
 #[derive(Debug, clap::Args)]
@@ -31,8 +31,13 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
         json,
     } = args;
     let experts = load_experts(&registry)?;
-    let input: ResolveInput = consort_protocol::from_json_str(&read_input(&file)?)
-        .map_err(|e| CliError::in_file(&file, &e))?;
+    let input: ResolveInput = load_json(&file)?;
+    if input.recommendations.is_empty() {
+        return Err(CliError::BadInput(format!(
+            "{}: recommendations: the list is empty; there is nothing to resolve",
+            file.display()
+        )));
+    }
     let report = input
         .resolve(&experts)
         .map_err(|e| blame(&e, &registry, &file))?;

@@ -8,7 +8,7 @@ use consort_protocol::from_json_str;
 use consort_router::{RouteContext, RouteDecision, RouteRequest, Router, RouterConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CliError, load_experts, read_input};
+use crate::error::{CliError, check_request, load_experts, load_json_lines, read_input};
 
 /// Arguments of `consort route`.
 #[derive(Debug, clap::Args)]
@@ -66,6 +66,7 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
     let jobs = match (&args.batch, args.request) {
         (Some(batch), _) => read_batch(batch, &router)?,
         (None, Some(text)) => {
+            check_request("REQUEST", &text)?;
             let context = match &args.context {
                 Some(file) => {
                     let context: RouteContext = from_json_str(&read_input(file)?)
@@ -112,18 +113,13 @@ fn read_batch(
     file: &Path,
     router: &Router,
 ) -> Result<Vec<(Option<String>, RouteRequest)>, CliError> {
-    let text = read_input(file)?;
     let mut jobs = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = || format!("{}:{}", file.display(), number + 1);
-        let parsed: BatchLine =
-            from_json_str(line).map_err(|e| CliError::BadInput(format!("{}: {e}", at())))?;
+    for (number, parsed) in load_json_lines::<BatchLine>(file)? {
+        let at = format!("{}:{number}", file.display());
+        check_request(&format!("{at}: request"), &parsed.request)?;
         router
             .check_context(&parsed.context)
-            .map_err(|e| CliError::BadInput(format!("{}: {e}", at())))?;
+            .map_err(|e| CliError::BadInput(format!("{at}: {e}")))?;
         jobs.push((
             parsed.id,
             RouteRequest::new(parsed.request).with_context(parsed.context),

@@ -98,7 +98,18 @@ fn json_output_has_the_documented_shape() {
         .find(|c| c["kind"] == "direct_contradiction")
         .unwrap();
     assert_eq!(budget["subject"], "campaign_budget");
+    assert_eq!(budget["strategy"], "weighted_selection");
     assert_eq!(budget["selected"]["position"], 30000);
+    // The selected stance carries its weight and share, like every option.
+    assert_eq!(
+        budget["selected"]["weight"],
+        budget["alternatives"][0]["weight"]
+    );
+    assert_eq!(
+        budget["selected"]["share"],
+        budget["alternatives"][0]["share"]
+    );
+    assert!(budget["selected"].get("strategy").is_none());
     assert!(
         budget["rationale"]
             .as_str()
@@ -122,9 +133,14 @@ fn json_output_has_the_documented_shape() {
         .sum();
     assert!(granted <= 60_000.0);
 
+    let decision = &report["unified"]["decisions"]["campaign_budget"];
+    assert_eq!(decision["position"], 30000);
+    assert_eq!(decision["strategy"], "weighted_selection");
+    assert_eq!(decision["weight"], budget["selected"]["weight"]);
+    let brand = &report["unified"]["decisions"]["brand_assets"];
     assert_eq!(
-        report["unified"]["decisions"]["campaign_budget"]["position"],
-        30000
+        (&brand["strategy"], &brand["share"]),
+        (&json!("unanimous"), &json!(1.0))
     );
     assert!(report["agreement_rate"].is_f64());
     assert_eq!(report["automatic_resolution_rate"], 1.0);
