@@ -71,11 +71,16 @@ fn assert_ok(out: &Output) {
 }
 
 /// Exit 2, and stderr names `file`, then `message` (which starts with the
-/// JSON path), then a line and column.
+/// JSON path, or with `:LINE:` for a line of a JSON Lines file), then a line
+/// and column.
 fn assert_refused(out: &Output, file: &Path, message: &str) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    let expected = format!("consort: {}: {message}", file.display());
+    let expected = if message.starts_with(':') {
+        format!("consort: {}{message}", file.display())
+    } else {
+        format!("consort: {}: {message}", file.display())
+    };
     assert!(
         err.starts_with(&expected),
         "expected {expected:?}\n     got {err:?}"
@@ -230,6 +235,52 @@ fn max_concurent_is_no_longer_ignored() {
 #[test]
 fn keyword_is_no_longer_ignored() {
     registry_typo("keywords", &json!(["vat return"]), "keyword");
+}
+
+#[test]
+fn route_context_and_batch_typos_name_the_likely_field() {
+    let files = Files::new();
+    let registry = files.registry();
+    let good = files.json(
+        "good.json",
+        &json!({"previous_expert": "finance_accountant"}),
+    );
+    assert_ok(&consort(&[
+        &"route",
+        &"--experts",
+        &registry,
+        &"--context",
+        &good,
+        &"tax",
+    ]));
+    let bad = files.json(
+        "bad.json",
+        &json!({"previous_experts": "finance_accountant"}),
+    );
+    let out = consort(&[
+        &"route",
+        &"--experts",
+        &registry,
+        &"--context",
+        &bad,
+        &"tax",
+    ]);
+    assert_refused(
+        &out,
+        &bad,
+        "previous_experts: unknown field; did you mean \"previous_expert\"?",
+    );
+
+    let batch = files.write(
+        "batch.jsonl",
+        "{\"request\": \"tax\"}\n{\"id\": \"b\", \"requests\": \"vat\"}\n",
+    );
+    let out = consort(&[&"route", &"--experts", &registry, &"--batch", &batch]);
+    assert_refused(
+        &out,
+        &batch,
+        ":2: requests: unknown field; did you mean \"request\"?",
+    );
 }
 
 #[test]
