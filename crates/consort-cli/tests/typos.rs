@@ -297,10 +297,16 @@ fn a_misspelt_policy_setting_names_the_setting() {
     );
 }
 
+/// Exit 2 with stderr starting `consort: {start}`.
+fn assert_refused_with(out: &Output, start: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with(&format!("consort: {start}")), "{err}");
+}
+
 #[test]
-fn empty_inputs_are_refused() {
+fn an_empty_registry_is_refused() {
     let files = Files::new();
-    let good = files.recommendations();
     for (name, text, message) in [
         (
             "object.json",
@@ -314,78 +320,49 @@ fn empty_inputs_are_refused() {
         ),
     ] {
         let empty = files.write(name, text);
-        for out in [
-            consort(&[&"resolve", &"--experts", &empty, &good]),
-            consort(&[&"route", &"--experts", &empty, &"quarterly tax filing"]),
-        ] {
-            assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-            assert!(
-                stderr(&out).starts_with(&format!("consort: {}: {message}", empty.display())),
-                "{}",
-                stderr(&out)
-            );
-        }
+        let start = format!("{}: {message}", empty.display());
+        let resolve = consort(&[&"resolve", &"--experts", &empty, &files.recommendations()]);
+        assert_refused_with(&resolve, &start);
+        let route = consort(&[&"route", &"--experts", &empty, &"quarterly tax filing"]);
+        assert_refused_with(&route, &start);
     }
+}
 
+#[test]
+fn nothing_to_resolve_is_refused() {
+    let files = Files::new();
     let nothing = files.json("nothing.json", &json!({"recommendations": []}));
     let out = consort(&[&"resolve", &"--experts", &files.registry(), &nothing]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with(&format!(
-            "consort: {}: recommendations: the list is empty",
-            nothing.display()
-        )),
-        "{}",
-        stderr(&out)
-    );
+    let start = format!("{}: recommendations: the list is empty", nothing.display());
+    assert_refused_with(&out, &start);
+}
 
+#[test]
+fn an_empty_request_or_batch_is_refused() {
+    let files = Files::new();
+    let route = |args: &[&dyn AsRef<std::ffi::OsStr>]| {
+        let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"route", &"--experts"];
+        let registry = files.registry();
+        all.push(&registry);
+        all.extend_from_slice(args);
+        consort(&all)
+    };
     for request in ["", "   "] {
-        let out = consort(&[&"route", &"--experts", &files.registry(), &request]);
-        assert_eq!(out.status.code(), Some(2));
-        assert!(
-            stderr(&out).starts_with("consort: REQUEST: the request text is empty"),
-            "{}",
-            stderr(&out)
-        );
+        assert_refused_with(&route(&[&request]), "REQUEST: the request text is empty");
     }
-
-    for (name, text) in [("empty.jsonl", ""), ("blank.jsonl", "\n  \n")] {
+    for (name, text, start) in [
+        ("empty.jsonl", "", ": the file is empty"),
+        ("blank.jsonl", "\n  \n", ": the file is empty"),
+        (
+            "blank_request.jsonl",
+            "{\"request\": \"quarterly tax filing\"}\n{\"request\": \" \"}\n",
+            ":2: request: the request text is empty",
+        ),
+    ] {
         let batch = files.write(name, text);
-        let out = consort(&[
-            &"route",
-            &"--experts",
-            &files.registry(),
-            &"--batch",
-            &batch,
-        ]);
-        assert_eq!(out.status.code(), Some(2));
-        assert!(
-            stderr(&out).starts_with(&format!("consort: {}: the file is empty", batch.display())),
-            "{}",
-            stderr(&out)
-        );
+        let out = route(&[&"--batch", &batch]);
+        assert_refused_with(&out, &format!("{}{start}", batch.display()));
     }
-
-    let batch = files.write(
-        "blank_request.jsonl",
-        "{\"request\": \"quarterly tax filing\"}\n{\"request\": \" \"}\n",
-    );
-    let out = consort(&[
-        &"route",
-        &"--experts",
-        &files.registry(),
-        &"--batch",
-        &batch,
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with(&format!(
-            "consort: {}:2: request: the request text is empty",
-            batch.display()
-        )),
-        "{}",
-        stderr(&out)
-    );
 }
 
 #[test]
