@@ -18,45 +18,52 @@ enum Closeness {
 /// The name in `known` that `unknown` most likely means, if any is close;
 /// the earliest of equally close names.
 pub(crate) fn closest<'k>(unknown: &str, known: &'k [String]) -> Option<&'k str> {
-    let squashed = squash(unknown);
-    let words = words(unknown);
+    let unknown = Name::new(unknown);
     known
         .iter()
-        .filter_map(|name| Some((closeness(&squashed, &words, name)?, name.as_str())))
+        .filter_map(|name| Some((closeness(&unknown, &Name::new(name))?, name.as_str())))
         .min_by_key(|(closeness, _)| *closeness)
         .map(|(_, name)| name)
+}
+
+/// A name as it is compared: squashed, and split into words.
+struct Name {
+    squashed: String,
+    words: Vec<String>,
+}
+
+impl Name {
+    fn new(name: &str) -> Self {
+        Self {
+            squashed: squash(name),
+            words: words(name),
+        }
+    }
 }
 
 /// The shortest name that may be taken for the start of a longer one, or
 /// whose words may be taken for some of a longer one's.
 const MIN_PREFIX_LEN: usize = 3;
 
-fn closeness(squashed: &str, words: &[String], name: &str) -> Option<Closeness> {
-    let candidate = squash(name);
-    if candidate == squashed {
+fn closeness(unknown: &Name, known: &Name) -> Option<Closeness> {
+    if unknown.squashed == known.squashed {
         return Some(Closeness::Spelling);
     }
     // A third of the letters may be wrong, and at least one.
-    let allowed = (squashed.chars().count() / 3).max(1);
-    let distance = strsim::osa_distance(squashed, &candidate);
+    let allowed = (unknown.squashed.chars().count() / 3).max(1);
+    let distance = strsim::osa_distance(&unknown.squashed, &known.squashed);
     if distance <= allowed {
         return Some(Closeness::Typo(distance));
     }
-    let candidate_words = self::words(name);
-    let (short, long) = if squashed.len() <= candidate.len() {
-        (
-            (squashed, words),
-            (candidate.as_str(), candidate_words.as_slice()),
-        )
+    let (short, long) = if unknown.squashed.len() <= known.squashed.len() {
+        (unknown, known)
     } else {
-        (
-            (candidate.as_str(), candidate_words.as_slice()),
-            (squashed, words),
-        )
+        (known, unknown)
     };
-    let reworded = short.0.len() >= MIN_PREFIX_LEN
-        && (long.0.starts_with(short.0) || short.1.iter().all(|w| long.1.contains(w)));
-    reworded.then(|| Closeness::Reworded(long.0.len() - short.0.len()))
+    let reworded = short.squashed.len() >= MIN_PREFIX_LEN
+        && (long.squashed.starts_with(&short.squashed)
+            || short.words.iter().all(|w| long.words.contains(w)));
+    reworded.then(|| Closeness::Reworded(long.squashed.len() - short.squashed.len()))
 }
 
 /// Lower case without separators: `next_step`, `nextStep` and `next-step`
