@@ -4,8 +4,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::suggest::closest;
-use crate::{Location, ProtocolError};
+use crate::{Location, ProtocolError, did_you_mean};
 
 /// Parses `text` as JSON into `T`, naming the JSON path of the first bad value
 /// on failure, with its line and column.
@@ -68,7 +67,7 @@ fn translate(path: String, err: &serde_json::Error) -> ProtocolError {
         }
     }
     if let Some((field, expected)) = unknown_name(&message, "field") {
-        let suggestion = closest(&field, &expected).map(Box::from);
+        let suggestion = did_you_mean(&field, expected.iter().map(String::as_str)).map(Box::from);
         return ProtocolError::UnknownField {
             path,
             field: field.into(),
@@ -78,7 +77,7 @@ fn translate(path: String, err: &serde_json::Error) -> ProtocolError {
         };
     }
     if let Some((variant, expected)) = unknown_name(&message, "variant")
-        && let Some(suggestion) = closest(&variant, &expected)
+        && let Some(suggestion) = did_you_mean(&variant, expected.iter().map(String::as_str))
     {
         message = format!("{message}; did you mean {suggestion:?}?");
     }

@@ -74,6 +74,7 @@ pub use server::{
     DependencyState, HealthState, HealthStatus, ServerHealth, ServerRegistration, ServerStatus,
     ToolDescriptor, UnifiedHealthStatus,
 };
+pub use suggest::did_you_mean;
 pub use workflow::{
     CollaborationPoint, Collaborator, RetrySpec, StepNumber, ValidationFailurePolicy, WorkflowSpec,
     WorkflowStep, load_workflow,

@@ -15,13 +15,34 @@ enum Closeness {
     Reworded(usize),
 }
 
-/// The name in `known` that `unknown` most likely means, if any is close;
-/// the earliest of equally close names.
-pub(crate) fn closest<'k>(unknown: &str, known: &'k [String]) -> Option<&'k str> {
+/// The name in `known` that `unknown` most likely means, if any is close:
+/// the did-you-mean of every unknown field and variant
+/// ([`from_json_str`](crate::from_json_str)), for other crates' unknown names
+/// too (an expert id, a step).
+///
+/// Close means, best first: the same name but for case and `_`/`-`
+/// (`nextStep`); a few letters added, dropped, changed or swapped, up to a
+/// third of the name (`domian`); one name shortened or lengthened from the
+/// other, by words or from the start (`resources` for
+/// `requested_resources`, `prio` for `priority`). The earliest of equally
+/// close names wins.
+///
+/// ```
+/// use consort_protocol::did_you_mean;
+///
+/// let fields = ["expert", "subject", "priority", "requested_resources"];
+/// assert_eq!(did_you_mean("resources", fields), Some("requested_resources"));
+/// assert_eq!(did_you_mean("prio", fields), Some("priority"));
+/// assert_eq!(did_you_mean("colour", fields), None);
+/// ```
+pub fn did_you_mean<'k>(
+    unknown: &str,
+    known: impl IntoIterator<Item = &'k str>,
+) -> Option<&'k str> {
     let unknown = Name::new(unknown);
     known
-        .iter()
-        .filter_map(|name| Some((closeness(&unknown, &Name::new(name))?, name.as_str())))
+        .into_iter()
+        .filter_map(|name| Some((closeness(&unknown, &Name::new(name))?, name)))
         .min_by_key(|(closeness, _)| *closeness)
         .map(|(_, name)| name)
 }
@@ -102,6 +123,10 @@ mod tests {
 
     fn known(names: &[&str]) -> Vec<String> {
         names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    fn closest<'k>(unknown: &str, known: &'k [String]) -> Option<&'k str> {
+        did_you_mean(unknown, known.iter().map(String::as_str))
     }
 
     #[test]
