@@ -161,7 +161,7 @@ impl ConflictResolver {
         })
     }
 
-    fn prepare<'a>(
+    pub(crate) fn prepare<'a>(
         &'a self,
         recommendations: &'a [ExpertRecommendation],
     ) -> Result<Vec<Prepared<'a>>, ConflictError> {

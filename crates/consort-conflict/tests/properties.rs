@@ -147,6 +147,27 @@ proptest! {
     }
 
     #[test]
+    fn prioritization_ranks_by_weight_whatever_the_input_order(
+        (recs, shuffled) in recommendations_and_shuffle(),
+    ) {
+        let r = resolver();
+        let ranked = r.prioritize(&recs).unwrap();
+        prop_assert_eq!(ranked.len(), recs.len());
+        let json = |v: &[consort_conflict::PrioritizedRecommendation]| serde_json::to_string(v).unwrap();
+        prop_assert_eq!(json(&ranked), json(&r.prioritize(&shuffled).unwrap()));
+        for (i, pair) in ranked.windows(2).enumerate() {
+            prop_assert!(pair[0].weight >= pair[1].weight, "rank {} outweighed", i + 1);
+        }
+        for (i, entry) in ranked.iter().enumerate() {
+            prop_assert_eq!(entry.rank, i + 1);
+            let expected = entry.priority_factor
+                * entry.authority
+                * entry.recommendation.confidence_level.get();
+            prop_assert!((entry.weight - expected).abs() < 1e-12);
+        }
+    }
+
+    #[test]
     fn allocations_respect_capacity_and_requests(
         recs in prop::collection::vec(recommendation(), 0..40),
         caps in capacities(),

@@ -1,9 +1,9 @@
 //! Conflict resolution over the registry's experts: the spec's
-//! `resolveExpertConflict`.
+//! `resolveExpertConflict` and `prioritizeRecommendations`.
 
 use std::collections::BTreeMap;
 
-use consort_conflict::{ConflictResolver, Policy, Report};
+use consort_conflict::{ConflictResolver, Policy, PrioritizedRecommendation, Report};
 use consort_protocol::ExpertRecommendation;
 use tracing::instrument;
 
@@ -46,6 +46,20 @@ impl Coordinator {
         shared.view.ensure_current(&shared.registry).await?;
         let resolver = ConflictResolver::new(&shared.view.profiles(), policy)?;
         Ok(resolver.resolve(recommendations, capacities)?)
+    }
+
+    /// Ranks `recommendations` by priority factor times domain authority
+    /// times confidence, highest first: the spec's
+    /// `prioritizeRecommendations`. Every recommending expert must be
+    /// registered.
+    #[instrument(skip_all, fields(recommendations = recommendations.len()))]
+    pub async fn prioritize_recommendations(
+        &self,
+        recommendations: &[ExpertRecommendation],
+    ) -> Result<Vec<PrioritizedRecommendation>> {
+        let shared = self.shared();
+        shared.view.ensure_current(&shared.registry).await?;
+        Ok(shared.view.resolver().prioritize(recommendations)?)
     }
 
     /// The conflict policy in force.

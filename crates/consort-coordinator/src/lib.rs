@@ -11,6 +11,7 @@
 //! | `getAvailableExperts` | [`available_experts`](Coordinator::available_experts), [`experts`](Coordinator::experts) | `consort-registry` |
 //! | `routeToExpert` | [`route`](Coordinator::route) | `consort-router` over the registry's live state |
 //! | `resolveExpertConflict` | [`resolve_conflicts`](Coordinator::resolve_conflicts) | `consort-conflict` |
+//! | `prioritizeRecommendations` | [`prioritize_recommendations`](Coordinator::prioritize_recommendations) | `consort-conflict` |
 //! | `executeWorkflow` | [`add_workflow`](Coordinator::add_workflow), [`validate_workflow`](Coordinator::validate_workflow) | `consort-workflow` |
 //!
 //! Applications, the `consort` command and the MCP server (`consort-mcp`) all
