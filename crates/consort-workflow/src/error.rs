@@ -2,8 +2,8 @@
 
 use consort_protocol::StepNumber;
 
-use crate::graph::Problem;
 use crate::status::{RunState, StepState};
+use crate::validation::Problem;
 
 /// Everything building a workflow graph or driving a run can fail with. Each
 /// message names the workflow, run, step or state key involved.

@@ -81,14 +81,16 @@ pub mod records;
 mod render;
 mod simulated;
 mod status;
+mod validation;
 
 pub use config::{Durability, EngineConfig, FailurePolicy, RetryPolicy};
 pub use context::{Inputs, StepContext};
 pub use engine::{Engine, RunHandle};
 pub use error::{Result, WorkflowError};
 pub use executor::{JsonMap, StepExecutor, StepKind, StepOutcome};
-pub use graph::{Problem, StepInfo, WorkflowGraph, validate};
+pub use graph::{StepInfo, WorkflowGraph};
 pub use records::{MAX_RUN_ID_LEN, validate_run_id};
 pub use render::{RenderFormat, render, render_with_states};
 pub use simulated::{SimulatedExecutor, execution_counter_key};
 pub use status::{RunState, RunStatus, StepState, StepStatus};
+pub use validation::{Problem, validate};
