@@ -197,10 +197,7 @@ impl Driver {
     }
 
     /// Reacts to a change of the run's ownership signal.
-    fn observe(
-        &mut self,
-        signal: &mut watch::Receiver<Signal>,
-    ) -> Result<(), WorkflowError> {
+    fn observe(&mut self, signal: &mut watch::Receiver<Signal>) -> Result<(), WorkflowError> {
         let now = *signal.borrow_and_update();
         match now {
             Signal::LeaseLost => {
