@@ -279,22 +279,23 @@ pub(crate) fn encode_with(
     buffer.clear();
     write(buffer)
         .map(|()| Bytes::copy_from_slice(buffer))
-        .map_err(|e| WorkflowError::Corrupt {
+        .map_err(|source| WorkflowError::Encode {
             run_id: run_id.to_owned(),
             key: key.to_owned(),
-            detail: e.to_string(),
+            source,
         })
 }
 
+/// Reads a record stored under `key`.
 pub(crate) fn decode<T: DeserializeOwned>(
     run_id: &str,
     key: &str,
     bytes: &[u8],
 ) -> Result<T, WorkflowError> {
-    serde_json::from_slice(bytes).map_err(|e| WorkflowError::Corrupt {
+    serde_json::from_slice(bytes).map_err(|source| WorkflowError::Corrupt {
         run_id: run_id.to_owned(),
         key: key.to_owned(),
-        detail: e.to_string(),
+        source,
     })
 }
 

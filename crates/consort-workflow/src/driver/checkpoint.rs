@@ -17,7 +17,7 @@ use crate::status::RunState;
 impl Driver {
     pub(super) fn state_error(
         &self,
-        action: &str,
+        action: &'static str,
         source: consort_state::StateError,
     ) -> WorkflowError {
         match source {
@@ -26,7 +26,7 @@ impl Driver {
             },
             source => WorkflowError::State {
                 run_id: self.run_id().to_owned(),
-                action: action.to_owned(),
+                action,
                 source,
             },
         }
@@ -37,11 +37,13 @@ impl Driver {
     pub(crate) async fn begin(&mut self, workflow: &WorkflowGraph) -> Result<(), WorkflowError> {
         if self.durable() {
             let key = spec_key(self.run_id());
-            let spec_json = workflow.spec_json().map_err(|e| WorkflowError::Corrupt {
-                run_id: self.run_id().to_owned(),
-                key: key.clone(),
-                detail: e.to_string(),
-            })?;
+            let spec_json = workflow
+                .spec_json()
+                .map_err(|source| WorkflowError::Encode {
+                    run_id: self.run_id().to_owned(),
+                    key: key.clone(),
+                    source,
+                })?;
             let record = SpecRecordOut {
                 spec_json,
                 params: &self.shared.params,

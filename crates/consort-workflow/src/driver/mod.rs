@@ -33,14 +33,14 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use jiff::Timestamp;
 use tokio::sync::watch;
 
-use crate::config::Durability;
 use crate::context::RunShared;
 use crate::engine::Inner;
 use crate::error::WorkflowError;
 use crate::events::Events;
 use crate::graph::Plan;
 use crate::ownership::{Ownership, Signal};
-use crate::records::{RunRecord, SpecRecord, Stamp, StepRecord};
+use crate::records::{Stamp, StepRecord};
+use crate::settings::{Durability, RunSettings};
 use crate::status::{RunStatus, StepState};
 use work::{Job, Wake, start};
 
@@ -64,6 +64,8 @@ pub(crate) struct Driver {
     shared: Arc<RunShared>,
     /// Each step's record, without its outputs (those are in `shared`).
     records: Vec<StepRecord>,
+    /// How this run executes its steps.
+    settings: RunSettings,
     /// Dependencies not completed yet, per step.
     waiting: Vec<usize>,
     ready: VecDeque<usize>,
@@ -85,15 +87,6 @@ pub(crate) struct Driver {
     created_at: Timestamp,
     ownership: Ownership,
     events: Events,
-}
-
-/// What a resume finds in the backend.
-pub(crate) struct Stored {
-    pub(crate) run: RunRecord,
-    pub(crate) spec: SpecRecord,
-    pub(crate) graph: Arc<Plan>,
-    pub(crate) steps: Vec<StepRecord>,
-    pub(crate) cancel_requested: bool,
 }
 
 impl Driver {
@@ -123,7 +116,7 @@ impl Driver {
     }
 
     fn durable(&self) -> bool {
-        self.inner.config.durability == Durability::Steps
+        self.settings.durability == Durability::Steps
     }
 
     fn stop_with(&mut self, stop: Stop) {
@@ -216,7 +209,7 @@ impl Driver {
         if self.stop != Stop::None {
             return;
         }
-        while self.executing < self.inner.config.concurrency {
+        while self.executing < self.settings.concurrency {
             let Some(index) = self.ready.pop_front() else {
                 break;
             };
@@ -224,7 +217,7 @@ impl Driver {
                 self.executing += 1;
                 self.jobs.push(Job::Attempt {
                     index,
-                    timeout: ctx.step.timeout.or(self.inner.config.step_timeout),
+                    timeout: ctx.step.timeout.or(self.settings.step_timeout),
                     ctx,
                 });
             }

@@ -3,31 +3,43 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 
+use consort_protocol::EventKind;
 use consort_state::Lease;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::{Driver, Stop, Stored};
-use crate::config::FailurePolicy;
+use super::{Driver, Stop};
 use crate::context::RunShared;
 use crate::engine::Inner;
 use crate::events::Events;
 use crate::executor::JsonMap;
 use crate::graph::Plan;
 use crate::ownership::Ownership;
-use crate::records::{StepRecord, step_key_prefix};
+use crate::records::{StepRecord, percent, step_key_prefix};
+use crate::settings::{FailurePolicy, RunSettings};
 use crate::status::{RunState, StepState};
+use crate::stored::Stored;
+
+/// What a driver is made from, new or resumed.
+struct Seed<'a> {
+    run_id: &'a str,
+    graph: Arc<Plan>,
+    params: JsonMap,
+    records: Vec<StepRecord>,
+    created_at: Timestamp,
+    settings: RunSettings,
+}
 
 impl Driver {
-    pub(super) fn with_records(
-        inner: &Arc<Inner>,
-        run_id: &str,
-        graph: Arc<Plan>,
-        params: JsonMap,
-        mut records: Vec<StepRecord>,
-        created_at: Timestamp,
-        ownership: Ownership,
-    ) -> Self {
+    fn with_records(inner: &Arc<Inner>, seed: Seed<'_>, ownership: Ownership) -> Self {
+        let Seed {
+            run_id,
+            graph,
+            params,
+            mut records,
+            created_at,
+            settings,
+        } = seed;
         let step_key_prefix = step_key_prefix(run_id);
         let run_id: Arc<str> = Arc::from(run_id);
         let events = Events::new(
@@ -67,6 +79,7 @@ impl Driver {
                 outputs,
             }),
             records,
+            settings,
             waiting,
             ready: VecDeque::new(),
             executing: 0,
@@ -90,18 +103,18 @@ impl Driver {
         run_id: &str,
         graph: Arc<Plan>,
         params: JsonMap,
+        settings: RunSettings,
         ownership: Ownership,
     ) -> Self {
-        let records = vec![StepRecord::default(); graph.len()];
-        let mut driver = Self::with_records(
-            inner,
+        let seed = Seed {
             run_id,
+            records: vec![StepRecord::default(); graph.len()],
             graph,
             params,
-            records,
-            Timestamp::now(),
-            ownership,
-        );
+            created_at: Timestamp::now(),
+            settings,
+        };
+        let mut driver = Self::with_records(inner, seed, ownership);
         driver.ready = (0..driver.graph().len())
             .filter(|&i| driver.waiting.get(i) == Some(&0))
             .collect();
@@ -114,6 +127,7 @@ impl Driver {
         inner: &Arc<Inner>,
         run_id: &str,
         stored: Stored,
+        settings: RunSettings,
         ownership: Ownership,
     ) -> Self {
         let Stored {
@@ -123,15 +137,15 @@ impl Driver {
             steps,
             cancel_requested,
         } = stored;
-        let mut driver = Self::with_records(
-            inner,
+        let seed = Seed {
             run_id,
             graph,
-            spec.params,
-            steps,
-            run.created_at,
-            ownership,
-        );
+            params: spec.params,
+            records: steps,
+            created_at: run.created_at,
+            settings,
+        };
+        let mut driver = Self::with_records(inner, seed, ownership);
         for i in 0..driver.records.len() {
             let launchable = match driver.records.get(i) {
                 Some(r) => match r.state {
@@ -150,7 +164,7 @@ impl Driver {
             .filter(|&i| driver.state_of(i) == Some(StepState::Failed))
             .collect();
         if !failed.is_empty() {
-            match driver.inner.config.failure_policy {
+            match driver.settings.failure_policy {
                 FailurePolicy::FailFast => driver.stop_with(Stop::FailFast),
                 FailurePolicy::ContinueOnFailure => {
                     for i in failed {
@@ -166,6 +180,13 @@ impl Driver {
             driver.push_run_record(RunState::Running, None, None);
         }
         driver
+    }
+
+    /// Tells watchers that this engine drives the resumed run now.
+    pub(crate) fn announce_resumed(&self) {
+        let percent = percent(self.completed, self.graph().len());
+        self.events
+            .emit(EventKind::WorkflowStarted, None, percent, Some("resumed"));
     }
 
     /// Gives step `index` a human's answer and queues it.

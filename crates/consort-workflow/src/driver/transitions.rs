@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use consort_protocol::{EventKind, ValidationFailurePolicy, WorkflowProgress};
+use consort_protocol::{EventKind, StepNumber, ValidationFailurePolicy, WorkflowProgress};
 
 use super::work::{Job, Wake};
 use super::{Driver, Stop};
 use crate::attempt::AttemptResult;
-use crate::config::{FailurePolicy, RetryPolicy};
 use crate::context::{HumanInput, StepContext};
 use crate::executor::{JsonMap, StepKind};
 use crate::records::{Stamp, percent};
+use crate::settings::{FailurePolicy, RetryPolicy};
 use crate::status::StepState;
 
 impl Driver {
@@ -135,6 +135,12 @@ impl Driver {
         self.completed += 1;
         self.checkpoint(index);
         self.emit_step(EventKind::StepCompleted, index, None);
+        tracing::debug!(
+            run = %self.shared.run_id,
+            step = self.step_number(index),
+            completed = self.completed,
+            "step completed"
+        );
         let shared = Arc::clone(&self.shared);
         for &next in shared.plan.dependents(index) {
             if let Some(waiting) = self.waiting.get_mut(next) {
@@ -156,6 +162,12 @@ impl Driver {
         self.checkpoint(index);
         let question = self.records.get(index).and_then(|r| r.question.clone());
         self.emit_step(EventKind::WaitingForHuman, index, question.as_deref());
+        tracing::info!(
+            run = %self.shared.run_id,
+            step = self.step_number(index),
+            question = question.as_deref(),
+            "step waits for a human"
+        );
         self.stop_with(Stop::Pause);
     }
 
@@ -165,7 +177,7 @@ impl Driver {
             .steps()
             .get(index)
             .and_then(|s| s.retry)
-            .map_or(self.inner.config.retry, RetryPolicy::from);
+            .map_or(self.settings.retry, RetryPolicy::from);
         let Some(rec) = self.records.get_mut(index) else {
             return;
         };
@@ -173,7 +185,16 @@ impl Driver {
         rec.error = Some(error);
         let error = rec.error.clone();
         self.emit_step(EventKind::StepFailed, index, error.as_deref());
-        if retryable && attempts < retry.max_attempts {
+        let retried = retryable && attempts < retry.max_attempts;
+        tracing::warn!(
+            run = %self.shared.run_id,
+            step = self.step_number(index),
+            attempt = attempts,
+            error = error.as_deref(),
+            retried,
+            "step attempt failed"
+        );
+        if retried {
             // While paused the step stays `running`; a resume gives it its
             // next attempt. The failure itself is not written: the next
             // attempt's `running` record carries the error.
@@ -189,10 +210,15 @@ impl Driver {
             rec.finished_at = Some(stamp);
         }
         self.checkpoint(index);
-        match self.inner.config.failure_policy {
+        match self.settings.failure_policy {
             FailurePolicy::FailFast => self.stop_with(Stop::FailFast),
             FailurePolicy::ContinueOnFailure => self.skip_dependents(index),
         }
+    }
+
+    /// The number of the step at `index`, for diagnostics.
+    fn step_number(&self, index: usize) -> Option<StepNumber> {
+        self.graph().steps().get(index).map(|s| s.number)
     }
 
     /// Marks every pending step that (indirectly) depends on `index` skipped.
