@@ -28,7 +28,7 @@ use consort_state::{
     Batch, Capabilities, Cursor, Expect, Lease, MemoryBackend, Page, RedisBackend, RedisConfig,
     StateBackend, Subscription, Version, Versioned,
 };
-use consort_workflow::{Durability, Engine, EngineConfig, JsonMap, RunState, WorkflowGraph};
+use consort_workflow::{Durability, Engine, EngineConfig, RunState, WorkflowGraph};
 use criterion::{Criterion, Throughput, criterion_group};
 
 #[path = "workflow_shapes.rs"]
@@ -47,9 +47,7 @@ fn run_iters(
     for _ in 0..iters {
         let engine = Engine::new(make_backend(), Arc::new(NoOp), config.clone()).unwrap();
         let start = Instant::now();
-        let status = rt
-            .block_on(engine.run_to_end(graph, JsonMap::new(), None))
-            .unwrap();
+        let status = rt.block_on(engine.new_run(graph).run_to_end()).unwrap();
         total += start.elapsed();
         assert_eq!(status.state, RunState::Completed);
     }
@@ -95,7 +93,7 @@ fn memory(c: &mut Criterion) {
     }
     // Events on: what publishing progress costs on the memory bus.
     let graph = build(&chain(10_000));
-    let cfg = config(Durability::Steps, 16).publish_events(true);
+    let cfg = config(Durability::Steps, 16).with_publish_events(true);
     g.throughput(Throughput::Elements(10_000));
     g.bench_function("chain_10k/checkpoints_and_events", |b| {
         b.iter_custom(|iters| run_iters(&rt, iters, &graph, &memory, &cfg));
@@ -286,12 +284,10 @@ fn round_trips() {
             leases: AtomicU64::new(0),
             publishes: AtomicU64::new(0),
         });
-        let cfg = config(Durability::Steps, 16).publish_events(events);
+        let cfg = config(Durability::Steps, 16).with_publish_events(events);
         let engine = Engine::new(counting.clone(), Arc::new(NoOp), cfg).unwrap();
         let start = Instant::now();
-        let status = rt
-            .block_on(engine.run_to_end(&graph, JsonMap::new(), None))
-            .unwrap();
+        let status = rt.block_on(engine.new_run(&graph).run_to_end()).unwrap();
         let elapsed = start.elapsed();
         assert_eq!(status.state, RunState::Completed);
         let per_step = |n: u64| n as f64 / f64::from(STEPS);

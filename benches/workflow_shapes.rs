@@ -43,8 +43,8 @@ pub(crate) fn build(spec: &WorkflowSpec) -> WorkflowGraph {
 
 pub(crate) fn config(durability: Durability, concurrency: usize) -> EngineConfig {
     EngineConfig::default()
-        .durability(durability)
-        .concurrency(concurrency)
-        .publish_events(false)
-        .step_timeout(None)
+        .with_durability(durability)
+        .with_concurrency(concurrency)
+        .with_publish_events(false)
+        .without_step_timeout()
 }

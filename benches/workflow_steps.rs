@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use consort_state::{MemoryBackend, StateBackend};
-use consort_workflow::{Durability, Engine, JsonMap, RunState, WorkflowGraph};
+use consort_workflow::{Durability, Engine, RunState, WorkflowGraph};
 
 #[path = "workflow_shapes.rs"]
 mod shapes;
@@ -33,9 +33,7 @@ fn engine(durability: Durability) -> Engine {
 /// One whole run: what callgrind counts.
 #[inline(never)]
 fn measured(rt: &tokio::runtime::Runtime, engine: &Engine, graph: &WorkflowGraph) {
-    let status = rt
-        .block_on(engine.run_to_end(graph, JsonMap::new(), None))
-        .unwrap();
+    let status = rt.block_on(engine.new_run(graph).run_to_end()).unwrap();
     assert_eq!(status.state, RunState::Completed);
 }
 
@@ -63,9 +61,7 @@ fn main() {
                 continue;
             }
             let warm = engine(durability);
-            let status = rt
-                .block_on(warm.run_to_end(graph, JsonMap::new(), None))
-                .unwrap();
+            let status = rt.block_on(warm.new_run(graph).run_to_end()).unwrap();
             assert_eq!(status.state, RunState::Completed);
             let engine = engine(durability);
             let start = Instant::now();

@@ -93,7 +93,9 @@ async fn run_marketing_campaign(
 
     println!("\n== workflow {}: trace", spec.workflow_name);
     let status = engine
-        .run_to_end(&graph, serde_json::Map::new(), Some("campaign-1".into()))
+        .new_run(&graph)
+        .with_run_id("campaign-1")
+        .run_to_end()
         .await?;
 
     println!("\n== workflow {}: {:?}", status.run_id, status.state);

@@ -205,10 +205,12 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
             }
             let status = block_on(async {
                 let engine = engine(&store, executor, concurrency).await?;
-                engine
-                    .run_to_end(&graph, params, run_id)
-                    .await
-                    .map_err(failed)
+                let run = engine.new_run(&graph).with_params(params);
+                let run = match run_id {
+                    Some(id) => run.with_run_id(id),
+                    None => run,
+                };
+                run.run_to_end().await.map_err(failed)
             })?;
             report(&status, json)
         }
@@ -234,7 +236,7 @@ pub(crate) fn run(args: Args) -> Result<(), CliError> {
             store.shared("resume")?;
             let status = block_on(async {
                 let engine = engine(&store, executor, 16).await?;
-                engine.resume(&run_id).await.map_err(failed)
+                engine.resume(&run_id).run_to_end().await.map_err(failed)
             })?;
             report(&status, json)
         }
@@ -262,7 +264,7 @@ async fn engine(
     concurrency: usize,
 ) -> Result<Engine, CliError> {
     let backend = connect(store).await?;
-    let config = EngineConfig::default().concurrency(concurrency);
+    let config = EngineConfig::default().with_concurrency(concurrency);
     Engine::new(backend, Arc::new(executor), config).map_err(|e| CliError::BadInput(e.to_string()))
 }
 

@@ -3,10 +3,16 @@
 //!
 //! Exit codes: 0 on success, 2 on bad input (the message names the file and
 //! the JSON path or line), 1 on any other failure.
+//!
+//! Diagnostics go to stderr through `tracing`: warnings by default, more with
+//! `-v` (info) and `-vv` (debug), or exactly what `RUST_LOG` asks for
+//! (`RUST_LOG=consort_workflow=debug`).
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 mod cmd_resolve;
 mod cmd_route;
@@ -18,6 +24,10 @@ use error::CliError;
 #[derive(Debug, Parser)]
 #[command(name = "consort", version, about, long_about = None)]
 struct Cli {
+    /// More diagnostics on stderr: -v for info, -vv for debug, -vvv for
+    /// trace. `RUST_LOG` adds its own directives.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,7 +44,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
+    match install_tracing(cli.verbose).and_then(|()| run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             #[allow(clippy::print_stderr, reason = "the command reports its own failure")]
@@ -44,6 +54,25 @@ fn main() -> ExitCode {
             err.exit_code()
         }
     }
+}
+
+/// Diagnostics to stderr, at the level `-v`s ask for, refined by `RUST_LOG`.
+fn install_tracing(verbose: u8) -> Result<(), CliError> {
+    let level = match verbose {
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
+    };
+    let filter = EnvFilter::builder()
+        .with_default_directive(level.into())
+        .from_env()
+        .map_err(|e| CliError::BadInput(format!("RUST_LOG: {e}")))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init()
+        .map_err(|e| CliError::Failed(format!("cannot install the diagnostics subscriber: {e}")))
 }
 
 fn run(command: Command) -> Result<(), CliError> {

@@ -368,3 +368,54 @@ fn runs_on_redis_are_visible_to_status_render_and_resume() {
         stderr(&out)
     );
 }
+
+#[test]
+fn diagnostics_follow_verbosity_and_rust_log() {
+    let f = Files::new();
+    let run = |verbosity: Option<&str>, rust_log: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_consort"));
+        command.env_remove("RUST_LOG");
+        if let Some(filter) = rust_log {
+            command.env("RUST_LOG", filter);
+        }
+        command.args(verbosity);
+        command.args([
+            "workflow",
+            "run",
+            &f.path("marketing.json"),
+            "--experts",
+            &f.path("registry.json"),
+            "--simulate",
+            "--run-id",
+            "traced",
+        ]);
+        command.output().unwrap()
+    };
+    // Quiet by default: the report goes to stdout, nothing to stderr.
+    let quiet = run(None, None);
+    ok(&quiet);
+    assert!(
+        !stderr(&quiet).contains("step_attempt"),
+        "{}",
+        stderr(&quiet)
+    );
+    // -vv: one span per attempt, with the run, step, attempt and expert.
+    let debug = run(Some("-vv"), None);
+    ok(&debug);
+    let err = stderr(&debug);
+    assert!(
+        err.contains("step_attempt{run=traced step=2 attempt=1 expert=marketing_sales}"),
+        "{err}"
+    );
+    assert!(err.contains("step attempt ended"), "{err}");
+    assert!(
+        err.contains("step completed run=traced step=5 completed=5"),
+        "{err}"
+    );
+    // RUST_LOG alone does it too, and a bad one is bad input.
+    let filtered = run(None, Some("consort_workflow=debug"));
+    assert!(stderr(&filtered).contains("step_attempt{run=traced step=5"));
+    let bad = run(None, Some("consort_workflow=loud"));
+    assert_eq!(code(&bad), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("RUST_LOG"), "{}", stderr(&bad));
+}

@@ -46,6 +46,11 @@ pub(crate) struct Attempt<'e> {
     /// only when the attempt first has to wait.
     timeout: Option<(Duration, Instant)>,
     timer: Option<Pin<Box<Sleep>>>,
+    /// `step_attempt{run, step, attempt, expert}`, entered while the
+    /// executor's calls are polled so that their own events nest in it;
+    /// `None` unless a subscriber wants it (boxed: attempts are moved, and
+    /// most runs trace nothing).
+    span: Option<Box<tracing::Span>>,
 }
 
 enum Stage<'e> {
@@ -69,21 +74,42 @@ impl<'e> Attempt<'e> {
         ctx: StepContext,
         timeout: Option<Duration>,
     ) -> Self {
+        // One check when nothing is traced, which is what runs most steps.
+        let span = tracing::level_enabled!(tracing::Level::INFO)
+            .then(|| {
+                tracing::info_span!(
+                    "step_attempt",
+                    run = %ctx.run_id(),
+                    step = ctx.step.number,
+                    attempt = ctx.attempt,
+                    expert = %ctx.step.primary_expert,
+                )
+            })
+            .filter(|span| !span.is_disabled())
+            .map(Box::new);
         let base = (!ctx.step.collaboration_points.is_empty()).then(|| Box::new(ctx.clone()));
+        let entered = span.as_deref().map(|span| {
+            let entered = span.enter();
+            tracing::debug!("step attempt started");
+            entered
+        });
         let stage = match catch_unwind(AssertUnwindSafe(|| executor.execute(ctx))) {
             Ok(call) => Stage::Executing(call),
             Err(panic) => Stage::Ended(Some(panicked(&*panic))),
         };
+        drop(entered);
         Self {
             executor,
             stage,
             base,
             timeout: timeout.map(|limit| (limit, Instant::now())),
             timer: None,
+            span,
         }
     }
 
     /// Polls the current call; moves to the next validation when one passes.
+    #[inline(always)]
     fn advance(&mut self, cx: &mut Context<'_>) -> Poll<AttemptResult> {
         loop {
             let (outcome, position) = match &mut self.stage {
@@ -174,6 +200,35 @@ impl Future for Attempt<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<AttemptResult> {
         let this = self.get_mut();
+        if this.span.is_some() {
+            return this.poll_in_span(cx);
+        }
+        this.poll_unspanned(cx)
+    }
+}
+
+impl Attempt<'_> {
+    /// [`poll_unspanned`](Self::poll_unspanned) inside the attempt's span:
+    /// only when something traces it, so kept out of the common path.
+    #[cold]
+    #[inline(never)]
+    fn poll_in_span(&mut self, cx: &mut Context<'_>) -> Poll<AttemptResult> {
+        // Taken out for the call so that the attempt may be borrowed.
+        let span = self.span.take();
+        let entered = span.as_deref().map(tracing::Span::enter);
+        let polled = self.poll_unspanned(cx);
+        if polled.is_ready() {
+            tracing::debug!("step attempt ended");
+        }
+        drop(entered);
+        self.span = span;
+        polled
+    }
+
+    /// Polls the calls, catching executor panics, then the timeout.
+    #[inline]
+    fn poll_unspanned(&mut self, cx: &mut Context<'_>) -> Poll<AttemptResult> {
+        let this = self;
         match catch_unwind(AssertUnwindSafe(|| this.advance(cx))) {
             Ok(Poll::Ready(result)) => Poll::Ready(result),
             Err(panic) => Poll::Ready(panicked(&*panic)),

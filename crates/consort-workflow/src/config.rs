@@ -1,207 +1,155 @@
-//! [`EngineConfig`]: how the engine runs steps.
+//! [`EngineConfig`]: the settings of an engine, and the defaults of its runs.
 
 use std::time::Duration;
 
-use consort_protocol::RetrySpec;
-
 use crate::error::WorkflowError;
-
-/// What happens to the rest of a run when a step fails for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum FailurePolicy {
-    /// Stop at the first failure: steps in flight are cancelled (their calls
-    /// dropped, state `cancelled`), steps not started are `skipped`, the run
-    /// is `failed`.
-    #[default]
-    FailFast,
-    /// Keep running every step that does not depend on the failed one; its
-    /// dependents (direct and indirect) are `skipped`; the run ends `failed`.
-    ContinueOnFailure,
-}
-
-/// How much of a run is written to the state backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Durability {
-    /// Every step transition is checkpointed (one atomic, lease-guarded batch
-    /// per transition) and the run is owned through a lease: a run left by a
-    /// dead process can be resumed, and `status` works from any process.
-    #[default]
-    Steps,
-    /// Nothing is written and no lease is taken: the run lives only in the
-    /// call that drives it (`run_to_end` returns its final status). For
-    /// ephemeral runs (tests, request-scoped pipelines) that would simply be
-    /// started again after a crash. `status`, `resume`, `cancel` by id and
-    /// `answer_human` do not know such runs.
-    None,
-}
-
-/// Retries with exponential backoff and jitter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included (1 = no retry).
-    pub max_attempts: u32,
-    /// Wait before the second attempt; doubles for each further one.
-    pub initial_backoff: Duration,
-    /// Upper bound of the wait.
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(10),
-        }
-    }
-}
-
-impl From<RetrySpec> for RetryPolicy {
-    fn from(spec: RetrySpec) -> Self {
-        Self {
-            max_attempts: spec.max_attempts,
-            initial_backoff: Duration::from_millis(spec.initial_backoff_ms),
-            max_backoff: Duration::from_millis(spec.max_backoff_ms),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait after `failed_attempts` failures: `initial * 2^(n-1)`, capped
-    /// at `max_backoff`, then scaled by a random factor in `[0.5, 1.0]` so
-    /// that steps failing together do not retry in lockstep.
-    pub fn backoff(&self, failed_attempts: u32) -> Duration {
-        let exponent = failed_attempts.saturating_sub(1).min(30);
-        let base = self
-            .initial_backoff
-            .saturating_mul(1u32 << exponent)
-            .min(self.max_backoff);
-        base.mul_f64(0.5 + fastrand::f64() / 2.0)
-    }
-}
+use crate::settings::{Durability, FailurePolicy, RetryPolicy, RunSettings};
 
 /// Settings of an [`Engine`](crate::Engine).
+///
+/// ```
+/// use std::time::Duration;
+/// use consort_workflow::EngineConfig;
+/// let config = EngineConfig::default()
+///     .with_concurrency(4)
+///     .with_lease_ttl(Duration::from_secs(30));
+/// assert_eq!(config.run.concurrency, 4);
+/// assert!(config.publish_events); // the default
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct EngineConfig {
-    /// Most step calls in flight at once per run.
-    pub concurrency: usize,
-    /// Retries for steps without a `retry` of their own.
-    pub retry: RetryPolicy,
-    /// Limit of one attempt (execution and validations) for steps without
-    /// `timeout_ms`; `None` for no limit. A timeout is a retryable failure.
-    pub step_timeout: Option<Duration>,
-    /// What a step failing for good does to the run.
-    pub failure_policy: FailurePolicy,
-    /// What is written to the backend.
-    pub durability: Durability,
+    /// What every run starts with (see [`RunSettings`] for the defaults); a
+    /// run's builder may change them for that run.
+    pub run: RunSettings,
     /// How long a run's lease lasts without renewal; the engine renews it
     /// every third of this while driving. A run left by a dead process can be
-    /// resumed elsewhere once this has passed.
+    /// resumed elsewhere once this has passed. Default 15 s.
     pub lease_ttl: Duration,
     /// Identifies the engine as a lease holder. `None` (the default): each
     /// [`Engine::new`](crate::Engine::new) picks a unique
     /// `engine-{pid}-{random}`. Engines given the same id count as one holder
     /// for the backend, so give each engine its own.
     pub owner_id: Option<String>,
-    /// Publish `workflow:*` progress events on the backend's bus.
+    /// Publish `workflow:*` progress events on the backend's bus (what
+    /// [`Engine::watch`](crate::Engine::watch) follows). Default on.
     pub publish_events: bool,
+    /// How often [`Engine::wait`](crate::Engine::wait) and
+    /// [`Engine::watch`](crate::Engine::watch) read the run's record besides
+    /// following its events, which pub/sub may drop. Default 1 s.
+    pub watch_interval: Duration,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            concurrency: 16,
-            retry: RetryPolicy::default(),
-            step_timeout: Some(Duration::from_secs(300)),
-            failure_policy: FailurePolicy::default(),
-            durability: Durability::default(),
+            run: RunSettings::default(),
             lease_ttl: Duration::from_secs(15),
             owner_id: None,
             publish_events: true,
+            watch_interval: Duration::from_secs(1),
         }
     }
 }
 
 impl EngineConfig {
-    /// Sets [`concurrency`](Self::concurrency).
+    /// Sets [`run`](Self::run), every run setting at once.
     #[must_use]
-    pub fn concurrency(mut self, limit: usize) -> Self {
-        self.concurrency = limit;
+    pub fn with_run(mut self, settings: RunSettings) -> Self {
+        self.run = settings;
         self
     }
 
-    /// Sets [`retry`](Self::retry).
+    /// Sets the runs' [`concurrency`](RunSettings::concurrency).
     #[must_use]
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+    pub fn with_concurrency(mut self, limit: usize) -> Self {
+        self.run = self.run.with_concurrency(limit);
         self
     }
 
-    /// Sets [`step_timeout`](Self::step_timeout).
+    /// Sets the runs' [`retry`](RunSettings::retry).
     #[must_use]
-    pub fn step_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.step_timeout = timeout;
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.run = self.run.with_retry(retry);
         self
     }
 
-    /// Sets [`failure_policy`](Self::failure_policy).
+    /// Sets the runs' [`step_timeout`](RunSettings::step_timeout).
     #[must_use]
-    pub fn failure_policy(mut self, policy: FailurePolicy) -> Self {
-        self.failure_policy = policy;
+    pub fn with_step_timeout(mut self, timeout: Duration) -> Self {
+        self.run = self.run.with_step_timeout(timeout);
         self
     }
 
-    /// Sets [`durability`](Self::durability).
+    /// Lets the runs' attempts take as long as they take.
     #[must_use]
-    pub fn durability(mut self, durability: Durability) -> Self {
-        self.durability = durability;
+    pub fn without_step_timeout(mut self) -> Self {
+        self.run = self.run.without_step_timeout();
+        self
+    }
+
+    /// Sets the runs' [`failure_policy`](RunSettings::failure_policy).
+    #[must_use]
+    pub fn with_failure_policy(mut self, policy: FailurePolicy) -> Self {
+        self.run = self.run.with_failure_policy(policy);
+        self
+    }
+
+    /// Sets the runs' [`durability`](RunSettings::durability).
+    #[must_use]
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.run = self.run.with_durability(durability);
         self
     }
 
     /// Sets [`lease_ttl`](Self::lease_ttl).
     #[must_use]
-    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self
     }
 
     /// Sets [`owner_id`](Self::owner_id).
     #[must_use]
-    pub fn owner_id(mut self, owner: impl Into<String>) -> Self {
+    pub fn with_owner_id(mut self, owner: impl Into<String>) -> Self {
         self.owner_id = Some(owner.into());
         self
     }
 
     /// Sets [`publish_events`](Self::publish_events).
     #[must_use]
-    pub fn publish_events(mut self, publish: bool) -> Self {
+    pub fn with_publish_events(mut self, publish: bool) -> Self {
         self.publish_events = publish;
         self
     }
 
+    /// Sets [`watch_interval`](Self::watch_interval).
+    #[must_use]
+    pub fn with_watch_interval(mut self, interval: Duration) -> Self {
+        self.watch_interval = interval;
+        self
+    }
+
     pub(crate) fn check(&self) -> Result<(), WorkflowError> {
-        let bad = |why: &str| Err(WorkflowError::InvalidConfig(why.to_owned()));
-        if self.concurrency == 0 {
-            return bad("concurrency must be at least 1");
-        }
-        if self.retry.max_attempts == 0 {
-            return bad("retry.max_attempts must be at least 1");
-        }
+        let bad = |field: &'static str, reason: &str| {
+            Err(WorkflowError::InvalidConfig {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        self.run.check()?;
         if self.lease_ttl < Duration::from_millis(30) {
-            return bad("lease_ttl must be at least 30 ms");
+            return bad("lease_ttl", "must be at least 30 ms");
         }
         if self
             .owner_id
             .as_deref()
             .is_some_and(|id| id.trim().is_empty())
         {
-            return bad("owner_id must not be empty");
+            return bad("owner_id", "must not be empty");
         }
-        if self.step_timeout.is_some_and(|t| t.is_zero()) {
-            return bad("step_timeout of 0 would fail every attempt; use None for no limit");
+        if self.watch_interval.is_zero() {
+            return bad("watch_interval", "must be above 0");
         }
         Ok(())
     }
@@ -212,31 +160,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_caps_and_jitters() {
-        let policy = RetryPolicy {
-            max_attempts: 10,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(1000),
-        };
-        for _ in 0..50 {
-            let first = policy.backoff(1);
-            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
-            let third = policy.backoff(3);
-            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
-            assert!(policy.backoff(40) <= Duration::from_millis(1000));
-        }
-    }
-
-    #[test]
-    fn bad_settings_are_rejected() {
+    fn bad_settings_are_rejected_by_name() {
         assert!(EngineConfig::default().check().is_ok());
-        assert!(EngineConfig::default().concurrency(0).check().is_err());
-        assert!(EngineConfig::default().owner_id(" ").check().is_err());
-        assert!(
-            EngineConfig::default()
-                .step_timeout(Some(Duration::ZERO))
-                .check()
-                .is_err()
-        );
+        for (config, field) in [
+            (EngineConfig::default().with_concurrency(0), "concurrency"),
+            (EngineConfig::default().with_owner_id(" "), "owner_id"),
+            (
+                EngineConfig::default().with_step_timeout(Duration::ZERO),
+                "step_timeout",
+            ),
+            (
+                EngineConfig::default().with_lease_ttl(Duration::from_millis(1)),
+                "lease_ttl",
+            ),
+        ] {
+            match config.check() {
+                Err(WorkflowError::InvalidConfig { field: named, .. }) => assert_eq!(named, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 }

@@ -78,6 +78,74 @@ impl StepOutcome {
 /// an executor doing heavy CPU work should move it to
 /// `tokio::task::spawn_blocking`. A call may be dropped mid-way (timeout,
 /// cancellation), and may be repeated after a crash: use the idempotency key.
+///
+/// # Implementing one
+///
+/// An executor that drafts each declared output, lets the validating expert
+/// check that there is something to check, and asks a human for the budget
+/// of step 2 (the marketing seed's "Strategy Development"):
+///
+/// ```
+/// use std::sync::Arc;
+/// use async_trait::async_trait;
+/// use consort_protocol::{load_workflow, seeds};
+/// use consort_state::MemoryBackend;
+/// use consort_workflow::{
+///     Engine, EngineConfig, JsonMap, RunState, StepContext, StepExecutor, StepKind, StepOutcome,
+///     WorkflowGraph,
+/// };
+///
+/// struct Drafts;
+///
+/// #[async_trait]
+/// impl StepExecutor for Drafts {
+///     async fn execute(&self, ctx: StepContext) -> StepOutcome {
+///         match ctx.kind() {
+///             StepKind::Execute => {
+///                 let inputs = ctx.inputs();
+///                 if ctx.step().number == 2 && inputs.human_answer().is_none() {
+///                     return StepOutcome::NeedsHuman {
+///                         question: "What is the campaign budget?".into(),
+///                     };
+///                 }
+///                 // A real executor calls `ctx.expert()` here (an MCP server, an
+///                 // LLM) with `ctx.idempotency_key()`, so that a call repeated
+///                 // after a crash or a timeout is recognised.
+///                 let mut outputs = JsonMap::new();
+///                 for name in &ctx.step().outputs {
+///                     let text = format!("{name} by {}", ctx.expert());
+///                     outputs.insert(name.clone(), text.into());
+///                 }
+///                 if let Some(budget) = inputs.human_answer() {
+///                     outputs.insert("validated_budget".into(), budget.clone());
+///                 }
+///                 StepOutcome::Completed(outputs)
+///             }
+///             // `ctx.expert()` is the collaboration point's expert here.
+///             StepKind::Validate { outputs, .. } if outputs.is_empty() => {
+///                 StepOutcome::fail(format!("{} found nothing to check", ctx.expert()))
+///             }
+///             StepKind::Validate { .. } => StepOutcome::Completed(JsonMap::new()),
+///             _ => StepOutcome::fail("a kind of call this executor does not know"),
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?, None)?;
+/// let backend = Arc::new(MemoryBackend::new("drafts")?);
+/// let engine = Engine::new(backend, Arc::new(Drafts), EngineConfig::default())?;
+///
+/// let paused = engine.new_run(&graph).with_run_id("c-1").run_to_end().await?;
+/// assert_eq!(paused.state, RunState::WaitingForHuman);
+/// let done = engine.answer_human("c-1", 2, serde_json::json!(50_000)).await?;
+/// assert_eq!(done.state, RunState::Completed);
+/// let step2 = done.step(2).and_then(|s| s.outputs.as_ref()).unwrap();
+/// assert_eq!(step2["validated_budget"], 50_000);
+/// # Ok(())
+/// # }
+/// ```
 #[async_trait]
 pub trait StepExecutor: Send + Sync {
     /// Runs one call described by `ctx`.

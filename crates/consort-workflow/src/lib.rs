@@ -40,7 +40,7 @@
 //!
 //! let backend = Arc::new(MemoryBackend::new("demo")?);
 //! let engine = Engine::new(backend, Arc::new(SimulatedExecutor::new()), EngineConfig::default())?;
-//! let status = engine.run_to_end(&graph, serde_json::Map::new(), Some("run-1".into())).await?;
+//! let status = engine.new_run(&graph).with_run_id("run-1").run_to_end().await?;
 //! assert_eq!(status.state, RunState::Completed);
 //! assert_eq!(status.percent_complete, 100.0);
 //! // Step 2's outputs, as the simulated expert produced them.
@@ -55,15 +55,22 @@
 //! State keys are listed in the [`records`] module docs; progress events
 //! below.
 //!
-//! # Progress events
+//! # Runs, from any process
 //!
-//! With [`EngineConfig::publish_events`] (default on), the engine publishes
-//! `workflow:started`, `workflow:step_started`, `workflow:step_completed`,
-//! `workflow:step_failed`, `workflow:waiting_for_human`, `workflow:completed`,
-//! `workflow:failed` and `workflow:cancelled` [`Event`](consort_protocol::Event)s
-//! on the backend's bus. The topic is the event type; the payload is the
-//! event's JSON with [`WorkflowProgress`](consort_protocol::WorkflowProgress)
-//! data (run id, step, attempt, percent complete). Subscribe to `workflow:*`.
+//! [`Engine::new_run`] starts a run ([`RunBuilder`]: parameters, id,
+//! [`RunSettings`]); [`Engine::resume`] continues a stored one
+//! ([`ResumeBuilder`], also how a human's answer is given). Any engine on the
+//! same backend can [`status`](Engine::status), [`wait`](Engine::wait) for,
+//! [`watch`](Engine::watch) and [`cancel`](Engine::cancel) a run, whichever
+//! process drives it.
+//!
+//! # Tracing
+//!
+//! Public async operations have `tracing` spans; each step attempt runs in a
+//! `step_attempt` span with the fields `run`, `step`, `attempt` and
+//! `expert`, inside which the executor's calls are polled. Completions
+//! (`debug`), failed attempts (`warn`) and questions for a human (`info`) are
+//! events with the run and step.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -79,16 +86,25 @@ mod graph;
 mod ownership;
 pub mod records;
 mod render;
+mod run_builder;
+mod settings;
 mod simulated;
 mod status;
+mod stored;
+mod validation;
+mod watch;
 
-pub use config::{Durability, EngineConfig, FailurePolicy, RetryPolicy};
+pub use config::EngineConfig;
 pub use context::{Inputs, StepContext};
-pub use engine::{Engine, RunHandle};
+pub use engine::Engine;
 pub use error::{Result, WorkflowError};
 pub use executor::{JsonMap, StepExecutor, StepKind, StepOutcome};
-pub use graph::{Problem, StepInfo, WorkflowGraph, validate};
+pub use graph::{StepInfo, WorkflowGraph};
 pub use records::{MAX_RUN_ID_LEN, validate_run_id};
 pub use render::{RenderFormat, render, render_with_states};
+pub use run_builder::{ResumeBuilder, RunBuilder, RunHandle};
+pub use settings::{Durability, FailurePolicy, RetryPolicy, RunSettings};
 pub use simulated::{SimulatedExecutor, execution_counter_key};
 pub use status::{RunState, RunStatus, StepState, StepStatus};
+pub use validation::{Problem, validate};
+pub use watch::{ProgressKind, RunProgress, RunWatch};

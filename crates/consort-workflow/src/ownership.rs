@@ -10,7 +10,6 @@ use consort_state::{Lease, StateBackend};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::Durability;
 use crate::engine::Inner;
 use crate::error::WorkflowError;
 use crate::records::{cancel_key, lease_name};
@@ -51,7 +50,11 @@ pub(crate) struct Ownership {
 impl Ownership {
     /// Takes run `run_id` for this engine, or fails with
     /// [`WorkflowError::RunOwned`] naming the holder.
-    pub(crate) async fn take(inner: &Arc<Inner>, run_id: &str) -> Result<Self, WorkflowError> {
+    pub(crate) async fn take(
+        inner: &Arc<Inner>,
+        run_id: &str,
+        durable: bool,
+    ) -> Result<Self, WorkflowError> {
         let (sender, signal) = watch::channel(Signal::None);
         let sender = Arc::new(sender);
         {
@@ -60,6 +63,7 @@ impl Ownership {
                 return Err(WorkflowError::RunOwned {
                     run_id: run_id.to_owned(),
                     holder: inner.owner.clone(),
+                    lease_lapses_in: None,
                 });
             }
             active.insert(run_id.to_owned(), Arc::clone(&sender));
@@ -72,30 +76,27 @@ impl Ownership {
             renewal: None,
             signal,
         };
-        if inner.config.durability == Durability::None {
+        if !durable {
             return Ok(ownership);
         }
         let name = lease_name(run_id);
         let backend = &inner.backend;
         let ttl = inner.config.lease_ttl;
-        let state_error = |action: &str, source| WorkflowError::State {
-            run_id: run_id.to_owned(),
-            action: action.to_owned(),
-            source,
-        };
         let lease = backend
             .acquire_lease(&name, &inner.owner, ttl)
             .await
-            .map_err(|e| state_error("taking the run's lease", e))?;
+            .map_err(WorkflowError::state(run_id, "taking the run's lease"))?;
         let Some(lease) = lease else {
-            let holder = backend
+            let current = backend
                 .current_lease(&name)
                 .await
-                .map_err(|e| state_error("reading the run's lease", e))?
-                .map_or_else(|| "another engine".to_owned(), |l| l.holder);
+                .map_err(WorkflowError::state(run_id, "reading the run's lease"))?;
             return Err(WorkflowError::RunOwned {
                 run_id: run_id.to_owned(),
-                holder,
+                holder: current
+                    .as_ref()
+                    .map_or_else(|| "another engine".to_owned(), |l| l.holder.clone()),
+                lease_lapses_in: current.map(|l| l.ttl),
             });
         };
         ownership.renewal = Some(tokio::spawn(renew(

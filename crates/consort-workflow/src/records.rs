@@ -75,37 +75,12 @@ pub(crate) fn step_keys(run_id: &str, graph: &Plan) -> Vec<String> {
 /// every write of a step's record: this sizes the string once and writes the
 /// digits directly, which costs a fraction of `format!`.
 pub(crate) fn with_number(prefix: &str, number: StepNumber) -> String {
-    let mut digits = Digits::default();
-    let digits = digits.of(number);
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(number);
     let mut text = String::with_capacity(prefix.len() + digits.len());
     text.push_str(prefix);
-    text.extend(digits.iter().copied().map(char::from));
+    text.push_str(digits);
     text
-}
-
-/// Room for the decimal digits of a `u32`.
-#[derive(Default)]
-struct Digits([u8; 10]);
-
-impl Digits {
-    /// `number` in decimal, as ASCII digits written into this buffer.
-    fn of(&mut self, mut number: u32) -> &[u8] {
-        let mut at = self.0.len();
-        loop {
-            at -= 1;
-            // `number % 10` is below 10: the cast keeps it whole.
-            #[allow(clippy::cast_possible_truncation)]
-            let digit = (number % 10) as u8;
-            if let Some(slot) = self.0.get_mut(at) {
-                *slot = b'0' + digit;
-            }
-            number /= 10;
-            if number == 0 || at == 0 {
-                break;
-            }
-        }
-        self.0.get(at..).unwrap_or_default()
-    }
 }
 
 pub(crate) fn cancel_key(run_id: &str) -> String {
@@ -195,7 +170,7 @@ impl StepRecordOut<'_> {
         out.extend_from_slice(b"{\"state\":\"");
         out.extend_from_slice(r.state.as_str().as_bytes());
         out.extend_from_slice(b"\",\"attempts\":");
-        out.extend_from_slice(Digits::default().of(r.attempts));
+        out.extend_from_slice(itoa::Buffer::new().format(r.attempts).as_bytes());
         for (name, stamp) in [
             ("started_at", &r.started_at),
             ("finished_at", &r.finished_at),
@@ -304,22 +279,23 @@ pub(crate) fn encode_with(
     buffer.clear();
     write(buffer)
         .map(|()| Bytes::copy_from_slice(buffer))
-        .map_err(|e| WorkflowError::Corrupt {
+        .map_err(|source| WorkflowError::Encode {
             run_id: run_id.to_owned(),
             key: key.to_owned(),
-            detail: e.to_string(),
+            source,
         })
 }
 
+/// Reads a record stored under `key`.
 pub(crate) fn decode<T: DeserializeOwned>(
     run_id: &str,
     key: &str,
     bytes: &[u8],
 ) -> Result<T, WorkflowError> {
-    serde_json::from_slice(bytes).map_err(|e| WorkflowError::Corrupt {
+    serde_json::from_slice(bytes).map_err(|source| WorkflowError::Corrupt {
         run_id: run_id.to_owned(),
         key: key.to_owned(),
-        detail: e.to_string(),
+        source,
     })
 }
 

@@ -15,8 +15,8 @@ use consort_protocol::WorkflowSpec;
 use consort_state::testkit::{random_namespace, redis_url_or_skip};
 use consort_state::{RedisBackend, RedisConfig, StateBackend};
 use consort_workflow::{
-    Engine, EngineConfig, JsonMap, RunState, SimulatedExecutor, StepState, WorkflowError,
-    WorkflowGraph, execution_counter_key,
+    Engine, EngineConfig, RunState, SimulatedExecutor, StepState, WorkflowError, WorkflowGraph,
+    execution_counter_key,
 };
 use serde_json::json;
 
@@ -44,8 +44,8 @@ fn ladder() -> WorkflowGraph {
 
 fn config() -> EngineConfig {
     EngineConfig::default()
-        .concurrency(CONCURRENCY)
-        .lease_ttl(Duration::from_millis(600))
+        .with_concurrency(CONCURRENCY)
+        .with_lease_ttl(Duration::from_millis(600))
 }
 
 async fn connect(url: &str, namespace: &str) -> Arc<dyn StateBackend> {
@@ -74,7 +74,9 @@ fn crash_child_process() {
             .counting_in(Arc::clone(&backend));
         let engine = Engine::new(backend, Arc::new(executor), config()).unwrap();
         engine
-            .run_to_end(&ladder(), JsonMap::new(), Some(RUN.into()))
+            .new_run(&ladder())
+            .with_run_id(RUN)
+            .run_to_end()
             .await
             .unwrap();
     });
@@ -131,7 +133,7 @@ async fn a_killed_run_resumes_without_rerunning_completed_steps() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut refused = 0;
     let status = loop {
-        match engine.resume(RUN).await {
+        match engine.resume(RUN).run_to_end().await {
             Err(WorkflowError::RunOwned { .. }) if Instant::now() < deadline => {
                 refused += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;

@@ -87,8 +87,8 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         let status = runtime.block_on(async {
             let backend = Arc::new(MemoryBackend::new("prop").unwrap());
-            let engine = Engine::new(backend, recorder.clone(), EngineConfig::default().concurrency(limit)).unwrap();
-            engine.run_to_end(&graph, JsonMap::new(), None).await.unwrap()
+            let engine = Engine::new(backend, recorder.clone(), EngineConfig::default().with_concurrency(limit)).unwrap();
+            engine.new_run(&graph).run_to_end().await.unwrap()
         });
         prop_assert_eq!(status.state, RunState::Completed);
         let log = recorder.log.lock().unwrap().clone();

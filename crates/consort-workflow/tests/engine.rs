@@ -24,11 +24,12 @@ fn backend() -> Arc<dyn StateBackend> {
 }
 
 fn config() -> EngineConfig {
-    EngineConfig::default().retry(RetryPolicy {
-        max_attempts: 3,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(100),
-    })
+    EngineConfig::default().with_retry(
+        RetryPolicy::default()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(10))
+            .with_max_backoff(Duration::from_millis(100)),
+    )
 }
 
 fn engine(
@@ -52,7 +53,10 @@ async fn seed_workflow_runs_in_order_with_inputs_and_validations() {
     let engine = engine(&backend, exec.clone(), config());
     let spec = load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW).unwrap();
     let status = engine
-        .run_to_end(&graph(&spec), params(), Some("m1".into()))
+        .new_run(&graph(&spec))
+        .with_params(params())
+        .with_run_id("m1")
+        .run_to_end()
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);
@@ -84,9 +88,10 @@ async fn independent_steps_run_concurrently_up_to_the_limit() {
     let fan: Vec<(u32, &[u32])> = std::iter::once((1, &[][..]))
         .chain((2..=11).map(|i| (i, &[1u32][..])))
         .collect();
-    let engine = engine(&backend, exec.clone(), config().concurrency(4));
+    let engine = engine(&backend, exec.clone(), config().with_concurrency(4));
     let status = engine
-        .run_to_end(&graph(&dag(&fan)), JsonMap::new(), None)
+        .new_run(&graph(&dag(&fan)))
+        .run_to_end()
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);
@@ -109,7 +114,9 @@ async fn retryable_failures_are_retried_with_new_attempt_numbers() {
     });
     let engine = engine(&backend, exec.clone(), config());
     let status = engine
-        .run_to_end(&graph(&chain(3)), JsonMap::new(), Some("r".into()))
+        .new_run(&graph(&chain(3)))
+        .with_run_id("r")
+        .run_to_end()
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);
@@ -132,10 +139,7 @@ async fn exhausted_retries_fail_fast_cancelling_and_skipping_the_rest() {
     });
     let spec = dag(&[(1, &[]), (2, &[1]), (3, &[]), (4, &[2])]);
     let engine = engine(&backend, exec.clone(), config());
-    let status = engine
-        .run_to_end(&graph(&spec), JsonMap::new(), None)
-        .await
-        .unwrap();
+    let status = engine.new_run(&graph(&spec)).run_to_end().await.unwrap();
     assert_eq!(status.state, RunState::Failed);
     assert_eq!(
         status.error.as_deref(),
@@ -163,12 +167,9 @@ async fn continue_on_failure_runs_independent_steps_and_skips_dependents() {
         (5, &[4]),
         (6, &[3]),
     ]);
-    let cfg = config().failure_policy(FailurePolicy::ContinueOnFailure);
+    let cfg = config().with_failure_policy(FailurePolicy::ContinueOnFailure);
     let engine = engine(&backend, exec.clone(), cfg);
-    let status = engine
-        .run_to_end(&graph(&spec), JsonMap::new(), None)
-        .await
-        .unwrap();
+    let status = engine.new_run(&graph(&spec)).run_to_end().await.unwrap();
     assert_eq!(status.state, RunState::Failed);
     assert_eq!(status.steps_in(StepState::Completed), vec![1, 3, 6]);
     assert_eq!(status.steps_in(StepState::Skipped), vec![4, 5]);
@@ -190,10 +191,7 @@ async fn a_timeout_is_a_retryable_failure() {
     let spec =
         workflow(json!([{"step": 1, "name": "slow", "primary_expert": "x", "timeout_ms": 1000}]));
     let engine = engine(&backend, exec.clone(), config());
-    let status = engine
-        .run_to_end(&graph(&spec), JsonMap::new(), None)
-        .await
-        .unwrap();
+    let status = engine.new_run(&graph(&spec)).run_to_end().await.unwrap();
     assert_eq!(status.state, RunState::Completed);
     assert_eq!(status.step(1).unwrap().attempts, 2);
 
@@ -202,10 +200,7 @@ async fn a_timeout_is_a_retryable_failure() {
         json!([{"step": 1, "name": "slow", "primary_expert": "x", "timeout_ms": 1000,
         "retry": {"max_attempts": 1}}]),
     );
-    let status = engine
-        .run_to_end(&graph(&spec), JsonMap::new(), None)
-        .await
-        .unwrap();
+    let status = engine.new_run(&graph(&spec)).run_to_end().await.unwrap();
     assert_eq!(status.state, RunState::Failed);
     assert!(status.error.unwrap().contains("timed out after 1s"));
 }
@@ -219,7 +214,8 @@ async fn executor_panics_fail_the_step_not_the_engine() {
     });
     let engine = engine(&backend, exec, config());
     let status = engine
-        .run_to_end(&graph(&chain(3)), JsonMap::new(), None)
+        .new_run(&graph(&chain(3)))
+        .run_to_end()
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Failed);
@@ -257,14 +253,16 @@ async fn failed_validation_retries_escalates_or_fails_per_step_policy() {
 
     let exec = picky_editor();
     let status = engine(&backend, exec.clone(), config())
-        .run_to_end(&graph(&validated("retry")), JsonMap::new(), None)
+        .new_run(&graph(&validated("retry")))
+        .run_to_end()
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);
     assert_eq!(status.step(1).unwrap().attempts, 2);
 
     let status = engine(&backend, picky_editor(), config())
-        .run_to_end(&graph(&validated("fail")), JsonMap::new(), None)
+        .new_run(&graph(&validated("fail")))
+        .run_to_end()
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Failed);
@@ -275,11 +273,9 @@ async fn failed_validation_retries_escalates_or_fails_per_step_policy() {
 
     let engine = engine(&backend, picky_editor(), config());
     let status = engine
-        .run_to_end(
-            &graph(&validated("escalate")),
-            JsonMap::new(),
-            Some("esc".into()),
-        )
+        .new_run(&graph(&validated("escalate")))
+        .with_run_id("esc")
+        .run_to_end()
         .await
         .unwrap();
     assert_eq!(status.state, RunState::WaitingForHuman);
@@ -317,7 +313,9 @@ async fn a_human_answer_resumes_the_run_and_reaches_the_step() {
     });
     let engine = engine(&backend, exec.clone(), config());
     let status = engine
-        .run_to_end(&graph(&chain(3)), JsonMap::new(), Some("h".into()))
+        .new_run(&graph(&chain(3)))
+        .with_run_id("h")
+        .run_to_end()
         .await
         .unwrap();
     assert_eq!(status.state, RunState::WaitingForHuman);
@@ -366,11 +364,9 @@ async fn cancel_stops_a_running_run() {
     let exec = Scripted::new(|ctx| (Duration::from_secs(3600), done(ctx)));
     let engine = engine(&backend, exec, config());
     let handle = engine
-        .start(
-            &graph(&dag(&[(1, &[]), (2, &[]), (3, &[1, 2])])),
-            JsonMap::new(),
-            Some("c".into()),
-        )
+        .new_run(&graph(&dag(&[(1, &[]), (2, &[]), (3, &[1, 2])])))
+        .with_run_id("c")
+        .start()
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -396,7 +392,7 @@ async fn cancel_stops_a_running_run() {
         })
     ));
     assert!(matches!(
-        engine.resume("c").await,
+        engine.resume("c").run_to_end().await,
         Err(WorkflowError::RunFinished { .. })
     ));
 }
@@ -409,7 +405,9 @@ async fn cancel_reaches_a_run_whose_steps_never_wait() {
     let exec = Scripted::ok();
     let engine = engine(&backend, exec.clone(), config());
     let handle = engine
-        .start(&graph(&chain(5_000)), JsonMap::new(), Some("busy".into()))
+        .new_run(&graph(&chain(5_000)))
+        .with_run_id("busy")
+        .start()
         .await
         .unwrap();
     // One thread: this only runs again once the driver gives way.
@@ -426,10 +424,12 @@ async fn cancel_reaches_a_run_whose_steps_never_wait() {
 async fn cancel_reaches_a_run_driven_by_another_engine() {
     let backend = backend();
     let exec = Scripted::new(|ctx| (Duration::from_millis(20), done(ctx)));
-    let cfg = config().lease_ttl(Duration::from_millis(300));
+    let cfg = config().with_lease_ttl(Duration::from_millis(300));
     let driver = engine(&backend, exec.clone(), cfg.clone());
     let handle = driver
-        .start(&graph(&chain(1000)), JsonMap::new(), Some("far".into()))
+        .new_run(&graph(&chain(1000)))
+        .with_run_id("far")
+        .start()
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -444,16 +444,22 @@ async fn existing_ids_and_bad_ids_are_rejected() {
     let backend = backend();
     let engine = engine(&backend, Scripted::ok(), config());
     engine
-        .run_to_end(&graph(&chain(2)), JsonMap::new(), Some("dup".into()))
+        .new_run(&graph(&chain(2)))
+        .with_run_id("dup")
+        .run_to_end()
         .await
         .unwrap();
     let err = engine
-        .run_to_end(&graph(&chain(2)), JsonMap::new(), Some("dup".into()))
+        .new_run(&graph(&chain(2)))
+        .with_run_id("dup")
+        .run_to_end()
         .await
         .unwrap_err();
     assert!(matches!(err, WorkflowError::RunExists { .. }), "{err}");
     let err = engine
-        .run_to_end(&graph(&chain(2)), JsonMap::new(), Some("a b".into()))
+        .new_run(&graph(&chain(2)))
+        .with_run_id("a b")
+        .run_to_end()
         .await
         .unwrap_err();
     assert!(matches!(err, WorkflowError::InvalidRunId { .. }), "{err}");
@@ -463,7 +469,7 @@ async fn existing_ids_and_bad_ids_are_rejected() {
     ));
     // Resuming a completed run changes nothing.
     let before = engine.status("dup").await.unwrap();
-    assert_eq!(engine.resume("dup").await.unwrap(), before);
+    assert_eq!(engine.resume("dup").run_to_end().await.unwrap(), before);
 }
 
 #[tokio::test]
@@ -481,10 +487,12 @@ async fn an_engine_that_lost_its_lease_cannot_write() {
             done(&ctx)
         }
     }
-    let cfg = config().lease_ttl(Duration::from_secs(60));
+    let cfg = config().with_lease_ttl(Duration::from_secs(60));
     let a = engine(&backend, Arc::new(Gated(g)), cfg.clone());
     let handle = a
-        .start(&graph(&chain(3)), JsonMap::new(), Some("fence".into()))
+        .new_run(&graph(&chain(3)))
+        .with_run_id("fence")
+        .start()
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -507,7 +515,7 @@ async fn an_engine_that_lost_its_lease_cannot_write() {
     let status = a.status("fence").await.unwrap();
     assert_eq!(status.step(2).unwrap().state, StepState::Running);
     backend.release_lease(&b).await.unwrap();
-    let status = a.resume("fence").await.unwrap();
+    let status = a.resume("fence").run_to_end().await.unwrap();
     assert_eq!(status.state, RunState::Completed);
     assert_eq!(status.step(2).unwrap().attempts, 2);
 }
@@ -519,11 +527,13 @@ async fn two_engines_racing_to_resume_one_run_exactly_one_drives_it() {
     let slow = Arc::new(SimulatedExecutor::new().with_delay(Duration::from_millis(30)));
     // A first engine dies mid-run (its driving task is aborted, as if the
     // process died): its lease is no longer renewed and lapses.
-    let cfg = config().lease_ttl(Duration::from_millis(300));
+    let cfg = config().with_lease_ttl(Duration::from_millis(300));
     let run = tokio::spawn({
         let dead = engine(&backend, slow.clone(), cfg.clone());
         async move {
-            dead.run_to_end(&graph(&chain(5)), JsonMap::new(), Some("orphan".into()))
+            dead.new_run(&graph(&chain(5)))
+                .with_run_id("orphan")
+                .run_to_end()
                 .await
         }
     });
@@ -532,22 +542,36 @@ async fn two_engines_racing_to_resume_one_run_exactly_one_drives_it() {
     assert!(run.await.unwrap_err().is_cancelled());
     let early = engine(&backend, slow.clone(), cfg.clone());
     assert!(matches!(
-        early.resume("orphan").await,
+        early.resume("orphan").run_to_end().await,
         Err(WorkflowError::RunOwned { .. })
     ));
     tokio::time::sleep(Duration::from_millis(400)).await;
 
-    let a = engine(&backend, slow.clone(), cfg.clone().owner_id("engine-a"));
-    let b = engine(&backend, slow.clone(), cfg.owner_id("engine-b"));
-    let (ra, rb) = tokio::join!(a.resume("orphan"), b.resume("orphan"));
+    let a = engine(
+        &backend,
+        slow.clone(),
+        cfg.clone().with_owner_id("engine-a"),
+    );
+    let b = engine(&backend, slow.clone(), cfg.with_owner_id("engine-b"));
+    let (ra, rb) = tokio::join!(
+        a.resume("orphan").run_to_end(),
+        b.resume("orphan").run_to_end()
+    );
     let (won, lost) = match (ra, rb) {
         (Ok(s), Err(e)) | (Err(e), Ok(s)) => (s, e),
         other => panic!("exactly one engine must drive the run: {other:?}"),
     };
     assert_eq!(won.state, RunState::Completed);
     match lost {
-        WorkflowError::RunOwned { run_id, holder } => {
+        WorkflowError::RunOwned {
+            run_id,
+            holder,
+            lease_lapses_in,
+        } => {
             assert_eq!(run_id, "orphan");
+            // The winner holds a fresh lease of 300 ms.
+            let left = lease_lapses_in.expect("the holder's lease has a TTL");
+            assert!(left <= Duration::from_millis(300), "{left:?}");
             assert!(holder == "engine-a" || holder == "engine-b", "{holder}");
         }
         e => panic!("expected RunOwned, got {e}"),
@@ -560,7 +584,9 @@ async fn progress_events_are_published_per_step() {
     let mut sub = backend.subscribe("workflow:*").await.unwrap();
     let engine = engine(&backend, Scripted::ok(), config());
     engine
-        .run_to_end(&graph(&chain(2)), JsonMap::new(), Some("ev".into()))
+        .new_run(&graph(&chain(2)))
+        .with_run_id("ev")
+        .run_to_end()
         .await
         .unwrap();
     let mut seen = Vec::new();
@@ -596,10 +622,14 @@ async fn progress_events_are_published_per_step() {
 #[tokio::test]
 async fn ephemeral_runs_write_nothing() {
     let backend = backend();
-    let cfg = config().durability(Durability::None).publish_events(false);
+    let cfg = config()
+        .with_durability(Durability::None)
+        .with_publish_events(false);
     let engine = engine(&backend, Scripted::ok(), cfg);
     let status = engine
-        .run_to_end(&graph(&chain(50)), JsonMap::new(), Some("eph".into()))
+        .new_run(&graph(&chain(50)))
+        .with_run_id("eph")
+        .run_to_end()
         .await
         .unwrap();
     assert_eq!(status.state, RunState::Completed);

@@ -1,0 +1,159 @@
+//! What a turn writes: the run and step records, in one lease-guarded batch.
+
+use std::sync::OnceLock;
+
+use consort_protocol::EventKind;
+use consort_state::{Batch, Expect, WriteOp};
+use jiff::Timestamp;
+
+use super::Driver;
+use crate::error::WorkflowError;
+use crate::graph::WorkflowGraph;
+use crate::records::{
+    RunRecord, SpecRecordOut, StepRecordOut, encode, encode_with, run_key, spec_key, with_number,
+};
+use crate::status::RunState;
+
+impl Driver {
+    pub(super) fn state_error(
+        &self,
+        action: &'static str,
+        source: consort_state::StateError,
+    ) -> WorkflowError {
+        match source {
+            consort_state::StateError::LeaseLost { .. } => WorkflowError::LeaseLost {
+                run_id: self.run_id().to_owned(),
+            },
+            source => WorkflowError::State {
+                run_id: self.run_id().to_owned(),
+                action,
+                source,
+            },
+        }
+    }
+
+    /// Writes the run and spec records of a new run; fails with
+    /// [`WorkflowError::RunExists`] if the id is taken.
+    pub(crate) async fn begin(&mut self, workflow: &WorkflowGraph) -> Result<(), WorkflowError> {
+        if self.durable() {
+            let key = spec_key(self.run_id());
+            let spec_json = workflow
+                .spec_json()
+                .map_err(|source| WorkflowError::Encode {
+                    run_id: self.run_id().to_owned(),
+                    key: key.clone(),
+                    source,
+                })?;
+            let record = SpecRecordOut {
+                spec_json,
+                params: &self.shared.params,
+            };
+            // Its own buffer: the definition can be large, and is written once.
+            let value = encode_with(&mut Vec::new(), &self.shared.run_id, &key, |out| {
+                record.write_json(out)
+            })?;
+            self.push_run_record(RunState::Running, None, Some(Expect::Absent));
+            self.ops.push(WriteOp::Set {
+                key,
+                value,
+                ttl: None,
+            });
+            let ops = std::mem::take(&mut self.ops);
+            let result = self.apply(ops).await;
+            if let Err(consort_state::StateError::VersionConflict { .. }) = result {
+                return Err(WorkflowError::RunExists {
+                    run_id: self.run_id().to_owned(),
+                });
+            }
+            result.map_err(|e| self.state_error("recording the new run", e))?;
+        }
+        self.events
+            .emit(EventKind::WorkflowStarted, None, 0.0, None);
+        Ok(())
+    }
+
+    pub(super) async fn apply(&self, ops: Vec<WriteOp>) -> consort_state::Result<()> {
+        let guard = self.guard.clone();
+        self.inner
+            .backend
+            .apply(Batch { guard, ops })
+            .await
+            .map(drop)
+    }
+
+    pub(super) fn push_run_record(
+        &mut self,
+        state: RunState,
+        error: Option<String>,
+        expect: Option<Expect>,
+    ) {
+        if !self.durable() {
+            return;
+        }
+        let record = RunRecord {
+            workflow: self.graph().name().to_owned(),
+            state,
+            error,
+            created_at: self.created_at,
+            updated_at: Timestamp::now(),
+        };
+        let key = run_key(self.run_id());
+        match encode(&mut self.buffer, &self.shared.run_id, &key, &record) {
+            Ok(value) => self.ops.push(match expect {
+                Some(expect) => WriteOp::CompareAndSet {
+                    key,
+                    expect,
+                    value,
+                    ttl: None,
+                },
+                None => WriteOp::Set {
+                    key,
+                    value,
+                    ttl: None,
+                },
+            }),
+            // Our own record types always encode; keep going without it.
+            Err(e) => tracing::error!(error = %e, "encoding the run record failed"),
+        }
+    }
+
+    pub(super) fn checkpoint(&mut self, index: usize) {
+        if !self.durable() {
+            return;
+        }
+        let (Some(record), Some(info)) = (self.records.get(index), self.graph().steps().get(index))
+        else {
+            return;
+        };
+        // Made per write rather than kept per step: the batch takes the key.
+        let key = with_number(&self.step_key_prefix, info.number);
+        let out = StepRecordOut {
+            record,
+            outputs: self.shared.outputs.get(index).and_then(OnceLock::get),
+        };
+        match encode_with(&mut self.buffer, &self.shared.run_id, &key, |b| {
+            out.write_json(b)
+        }) {
+            Ok(value) => self.ops.push(WriteOp::Set {
+                key,
+                value,
+                ttl: None,
+            }),
+            Err(e) => tracing::error!(error = %e, "encoding a step record failed"),
+        }
+    }
+
+    pub(super) async fn flush(&mut self) -> Result<(), WorkflowError> {
+        if self.ops.is_empty() {
+            return Ok(());
+        }
+        // The batch takes the vector. Turns come in runs of similar size (a
+        // fan-out's starts, then its completions): room for as many writes
+        // as this turn saves growing the next one step by step.
+        let room = self.ops.len();
+        let ops = std::mem::replace(&mut self.ops, Vec::with_capacity(room));
+        self.apply(ops)
+            .await
+            .map_err(|e| self.state_error("checkpointing step states", e))
+    }
+}
