@@ -60,6 +60,7 @@ impl CoordinatorError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Registry(e) => e.is_transient(),
+            Self::Workflow(e) => e.is_transient(),
             _ => false,
         }
     }

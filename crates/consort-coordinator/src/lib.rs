@@ -12,7 +12,8 @@
 //! | `routeToExpert` | [`route`](Coordinator::route) | `consort-router` over the registry's live state |
 //! | `resolveExpertConflict` | [`resolve_conflicts`](Coordinator::resolve_conflicts) | `consort-conflict` |
 //! | `prioritizeRecommendations` | [`prioritize_recommendations`](Coordinator::prioritize_recommendations) | `consort-conflict` |
-//! | `executeWorkflow` | [`add_workflow`](Coordinator::add_workflow), [`validate_workflow`](Coordinator::validate_workflow) | `consort-workflow` |
+//! | `executeWorkflow` | [`add_workflow`](Coordinator::add_workflow), [`start_workflow`](Coordinator::start_workflow), [`execute_workflow`](Coordinator::execute_workflow), [`answer_workflow`](Coordinator::answer_workflow), [`cancel_workflow`](Coordinator::cancel_workflow), [`resume_workflow`](Coordinator::resume_workflow) | `consort-workflow` |
+//! | `monitorWorkflowProgress` | [`workflow_status`](Coordinator::workflow_status), [`await_workflow`](Coordinator::await_workflow), [`watch_workflow`](Coordinator::watch_workflow) | `consort-workflow` |
 //!
 //! Applications, the `consort` command and the MCP server (`consort-mcp`) all
 //! go through it. It depends on the crates below it and nothing below depends

@@ -3,8 +3,9 @@
 
 use std::sync::{Arc, PoisonError};
 
-use consort_protocol::WorkflowSpec;
-use consort_workflow::{Problem, WorkflowGraph, validate};
+use consort_protocol::{StepNumber, WorkflowSpec};
+use consort_workflow::{JsonMap, Problem, RunHandle, RunStatus, RunWatch, WorkflowGraph, validate};
+use serde_json::Value;
 use tracing::instrument;
 
 use crate::coordinator::Coordinator;
@@ -59,6 +60,90 @@ impl Coordinator {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// Starts a run of the workflow added under `name` with `params`, driven
+    /// in the background; returns at once with its handle (its id, and a
+    /// way to wait for it). The spec's `executeWorkflow`.
+    ///
+    /// For a run id of your own or per-run settings, use the engine's
+    /// builder: `coordinator.engine().new_run(&coordinator.workflow(name)?)`.
+    #[instrument(skip(self, params))]
+    pub async fn start_workflow(&self, name: &str, params: JsonMap) -> Result<RunHandle> {
+        let graph = self.workflow(name)?;
+        Ok(self
+            .engine()
+            .new_run(&graph)
+            .with_params(params)
+            .start()
+            .await?)
+    }
+
+    /// Runs the workflow added under `name` in the calling task until it
+    /// finishes or waits for a human, and returns its status.
+    #[instrument(skip(self, params))]
+    pub async fn execute_workflow(&self, name: &str, params: JsonMap) -> Result<RunStatus> {
+        let graph = self.workflow(name)?;
+        Ok(self
+            .engine()
+            .new_run(&graph)
+            .with_params(params)
+            .run_to_end()
+            .await?)
+    }
+
+    /// A run's status as stored: every step's state, attempts, outputs and
+    /// any question waiting for a human; the run's owner. Works for runs
+    /// driven by any process on the backend. The spec's
+    /// `monitorWorkflowProgress`.
+    #[instrument(skip(self))]
+    pub async fn workflow_status(&self, run_id: &str) -> Result<RunStatus> {
+        Ok(self.engine().status(run_id).await?)
+    }
+
+    /// Waits until a run, driven by any process on the backend, finishes or
+    /// waits for a human.
+    #[instrument(skip(self))]
+    pub async fn await_workflow(&self, run_id: &str) -> Result<RunStatus> {
+        Ok(self.engine().wait(run_id).await?)
+    }
+
+    /// Follows a run, driven by any process on the backend: one update per
+    /// step started, completed or failed (`n` of `N`, with the step's name),
+    /// ending when the run finishes.
+    #[instrument(skip(self))]
+    pub async fn watch_workflow(&self, run_id: &str) -> Result<RunWatch> {
+        Ok(self.engine().watch(run_id).await?)
+    }
+
+    /// Answers the question of `step`, which waits for a human, and drives
+    /// the run on in the background.
+    #[instrument(skip(self, answer))]
+    pub async fn answer_workflow(
+        &self,
+        run_id: &str,
+        step: StepNumber,
+        answer: Value,
+    ) -> Result<RunHandle> {
+        Ok(self
+            .engine()
+            .resume(run_id)
+            .with_human_answer(step, answer)
+            .start()
+            .await?)
+    }
+
+    /// Cancels a run: steps in flight are dropped, the rest skipped.
+    #[instrument(skip(self))]
+    pub async fn cancel_workflow(&self, run_id: &str) -> Result<()> {
+        Ok(self.engine().cancel(run_id).await?)
+    }
+
+    /// Takes over a run left by a process that died (or paused) and drives
+    /// it on in the background; completed steps never run again.
+    #[instrument(skip(self))]
+    pub async fn resume_workflow(&self, run_id: &str) -> Result<RunHandle> {
+        Ok(self.engine().resume(run_id).start().await?)
     }
 
     /// Builds the graph of `spec`, validated against the registry's experts.
