@@ -62,7 +62,8 @@ impl Borrow<str> for ExpertId {
 
 impl fmt::Display for ExpertId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        // `pad`, so width and alignment (`{:<20}`) work as they do for `str`.
+        f.pad(&self.0)
     }
 }
 
@@ -199,6 +200,7 @@ mod tests {
         let map: std::collections::BTreeMap<ExpertId, u32> = [(a.clone(), 1)].into();
         assert_eq!(map.get("alpha"), Some(&1));
         assert_eq!(format!("{a} {a:?}"), "alpha \"alpha\"");
+        assert_eq!(format!("[{a:<7}|{a:>6}]"), "[alpha  | alpha]");
     }
 
     #[test]
