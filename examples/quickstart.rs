@@ -1,52 +1,56 @@
-//! The consort tour on the in-memory backend, with no set-up:
+//! The consort tour on the in-memory backend, with no set-up, through one
+//! `Coordinator`:
 //!
-//! 1. register the spec's eight experts in a registry and take a snapshot;
+//! 1. register the spec's eight experts and list who is available;
 //! 2. route the spec's client requests, with each decision's breakdown;
-//! 3. run the spec's marketing campaign workflow end to end through a
-//!    simulated executor; at the finance collaboration point, marketing and
-//!    finance disagree on the budget and the conflict resolver settles it;
-//! 4. print the trace, the final status and the Mermaid graph of the run.
+//!    then take the lawyer offline and see routing follow the registry;
+//! 3. settle the budget disagreement between marketing and finance, and rank
+//!    their recommendations;
+//! 4. run the spec's marketing campaign workflow end to end; at the finance
+//!    collaboration point the conflict resolver settles the budget;
+//! 5. print the trace, the final status and the Mermaid graph of the run.
 //!
 //! Run with `cargo run --example quickstart`.
 
 #![allow(clippy::print_stdout, reason = "an example prints what it shows")]
 
 use std::error::Error;
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use consort_conflict::{BUDGET_DISAGREEMENT, ConflictKind, ResolveInput};
-use consort_protocol::{ExpertProfile, from_json_str, load_registry, load_workflow, seeds};
-use consort_registry::{ExpertRegistry, RegistryConfig};
-use consort_router::{RouteRequest, Router, RouterConfig};
-use consort_state::{MemoryBackend, StateBackend};
-use consort_workflow::{
-    Engine, EngineConfig, RenderFormat, SimulatedExecutor, StepContext, StepExecutor, StepKind,
-    StepOutcome, WorkflowGraph, render_with_states,
+use consort::conflict::{
+    BUDGET_DISAGREEMENT, ConflictKind, ConflictResolver, Policy, ResolveInput,
 };
+use consort::prelude::*;
+use consort::workflow::{RenderFormat, SimulatedExecutor, render_with_states};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
     // One line picks the backend; `RedisBackend::connect(RedisConfig::new(url, "demo"))`
-    // shares the same registry and runs across processes.
+    // shares the same experts and runs across processes.
     let backend: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new("demo")?);
+    let experts = load_registry(seeds::EXPERT_REGISTRY)?;
+    let coordinator = Coordinator::builder(backend)
+        .with_executor(Arc::new(CampaignExperts::new(&experts)?))
+        .build()
+        .await?;
 
-    let experts = register_experts(&backend).await?;
-    route_client_requests(&experts)?;
-    run_marketing_campaign(&backend, &experts).await?;
+    register_experts(&coordinator, &experts).await?;
+    route_client_requests(&coordinator).await?;
+    settle_the_budget(&coordinator).await?;
+    run_marketing_campaign(&coordinator).await?;
     Ok(())
 }
 
 async fn register_experts(
-    backend: &Arc<dyn StateBackend>,
-) -> Result<Vec<ExpertProfile>, Box<dyn Error>> {
-    let registry = ExpertRegistry::new(Arc::clone(backend), RegistryConfig::default());
-    for expert in load_registry(seeds::EXPERT_REGISTRY)? {
-        registry.register(&expert).await?;
+    coordinator: &Coordinator,
+    experts: &[ExpertProfile],
+) -> Result<(), Box<dyn Error>> {
+    for expert in experts {
+        coordinator.register_expert(expert).await?;
     }
-    let experts = registry.snapshot().await?;
-    println!("== registry: {} experts online", experts.len());
-    for expert in &experts {
+    let available = coordinator.available_experts().await?;
+    println!("== registry: {} experts available", available.len());
+    for expert in &available {
         println!(
             "  {:<28} {:<11} sla {:>4} ms  load {}  domains: {}",
             expert.id,
@@ -56,13 +60,13 @@ async fn register_experts(
             expert.expertise_domains.join(", ")
         );
     }
-    Ok(experts)
+    Ok(())
 }
 
-/// The spec's use-case scenarios start from a client request; the router picks
-/// who takes it and explains why.
-fn route_client_requests(experts: &[ExpertProfile]) -> Result<(), Box<dyn Error>> {
-    let router = Router::new(experts, RouterConfig::default())?;
+/// The spec's use-case scenarios start from a client request; the
+/// coordinator picks who takes it, with the registry's live state, and
+/// explains why.
+async fn route_client_requests(coordinator: &Coordinator) -> Result<(), Box<dyn Error>> {
     let use_cases: Vec<serde_json::Value> = serde_json::from_str(seeds::USE_CASES)?;
     let requests = use_cases
         .iter()
@@ -70,32 +74,57 @@ fn route_client_requests(experts: &[ExpertProfile]) -> Result<(), Box<dyn Error>
         .chain(["Plan a campaign and check the budget with finance"]);
     for request in requests {
         println!("\n== route: {request:?}");
-        println!("{}", router.route(&RouteRequest::new(request)));
+        println!("{}", coordinator.route(&RouteRequest::new(request)).await?);
+    }
+
+    let contract = RouteRequest::new("Review the NDA before we sign");
+    println!("\n== route: {:?}", contract.text);
+    println!("{}", coordinator.route(&contract).await?);
+    coordinator
+        .set_availability("legal_consultant", Availability::Offline)
+        .await?;
+    println!("\n== the lawyer goes offline; the same request:");
+    println!("{}", coordinator.route(&contract).await?);
+    coordinator
+        .set_availability("legal_consultant", Availability::Available)
+        .await?;
+    Ok(())
+}
+
+/// Marketing wants 50,000 for the campaign, finance says 30,000.
+async fn settle_the_budget(coordinator: &Coordinator) -> Result<(), Box<dyn Error>> {
+    let input: ResolveInput = from_json_str(BUDGET_DISAGREEMENT)?;
+    let report = coordinator
+        .resolve_conflicts(&input.recommendations, &input.capacities)
+        .await?;
+    println!("\n== conflicts: {} found", report.conflicts.len());
+    println!("{report}");
+    println!("\n== recommendations, by priority x authority x confidence:");
+    for ranked in coordinator
+        .prioritize_recommendations(&input.recommendations)
+        .await?
+    {
+        let rec = &ranked.recommendation;
+        println!(
+            "  {}. {:<18} {:<22} {:<44} weight {:.3}",
+            ranked.rank,
+            rec.expert,
+            rec.subject,
+            rec.position.to_string(),
+            ranked.weight
+        );
     }
     Ok(())
 }
 
-async fn run_marketing_campaign(
-    backend: &Arc<dyn StateBackend>,
-    experts: &[ExpertProfile],
-) -> Result<(), Box<dyn Error>> {
+async fn run_marketing_campaign(coordinator: &Coordinator) -> Result<(), Box<dyn Error>> {
     let spec = load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?;
-    let graph = WorkflowGraph::build(&spec, Some(experts))?;
-    let executor = CampaignExperts {
-        experts: experts.to_vec(),
-        simulated: SimulatedExecutor::new(),
-    };
-    let engine = Engine::new(
-        Arc::clone(backend),
-        Arc::new(executor),
-        EngineConfig::default(),
-    )?;
+    let name = spec.workflow_name.clone();
+    let graph = coordinator.add_workflow(spec).await?;
 
-    println!("\n== workflow {}: trace", spec.workflow_name);
-    let status = engine
-        .new_run(&graph)
-        .with_run_id("campaign-1")
-        .run_to_end()
+    println!("\n== workflow {name}: trace");
+    let status = coordinator
+        .execute_workflow(&name, serde_json::Map::new())
         .await?;
 
     println!("\n== workflow {}: {:?}", status.run_id, status.state);
@@ -121,8 +150,42 @@ async fn run_marketing_campaign(
 /// finance's budget check runs the conflict resolver on marketing's and
 /// finance's budget recommendations and passes with the resolved figure.
 struct CampaignExperts {
-    experts: Vec<ExpertProfile>,
+    resolver: ConflictResolver,
     simulated: SimulatedExecutor,
+}
+
+impl CampaignExperts {
+    fn new(experts: &[ExpertProfile]) -> Result<Self, Box<dyn Error>> {
+        Ok(Self {
+            resolver: ConflictResolver::new(experts, Policy::default())?,
+            simulated: SimulatedExecutor::new(),
+        })
+    }
+
+    fn settle_budget(&self) -> StepOutcome {
+        let report = from_json_str::<ResolveInput>(BUDGET_DISAGREEMENT)
+            .map_err(|e| e.to_string())
+            .and_then(|input| {
+                self.resolver
+                    .resolve(&input.recommendations, &input.capacities)
+                    .map_err(|e| e.to_string())
+            });
+        match report {
+            Ok(report) => {
+                match report.conflict(ConflictKind::DirectContradiction, "campaign_budget") {
+                    Some(budget) if !budget.escalated => {
+                        println!("      budget settled: {}", budget.rationale);
+                        StepOutcome::Completed(serde_json::Map::new())
+                    }
+                    Some(budget) => StepOutcome::NeedsHuman {
+                        question: budget.rationale.clone(),
+                    },
+                    None => StepOutcome::Completed(serde_json::Map::new()),
+                }
+            }
+            Err(error) => StepOutcome::fail(error),
+        }
+    }
 }
 
 #[async_trait]
@@ -149,28 +212,5 @@ impl StepExecutor for CampaignExperts {
             return self.settle_budget();
         }
         self.simulated.execute(ctx).await
-    }
-}
-
-impl CampaignExperts {
-    fn settle_budget(&self) -> StepOutcome {
-        let report = from_json_str::<ResolveInput>(BUDGET_DISAGREEMENT)
-            .map_err(|e| e.to_string())
-            .and_then(|input| input.resolve(&self.experts).map_err(|e| e.to_string()));
-        match report {
-            Ok(report) => {
-                match report.conflict(ConflictKind::DirectContradiction, "campaign_budget") {
-                    Some(budget) if !budget.escalated => {
-                        println!("      budget settled: {}", budget.rationale);
-                        StepOutcome::Completed(serde_json::Map::new())
-                    }
-                    Some(budget) => StepOutcome::NeedsHuman {
-                        question: budget.rationale.clone(),
-                    },
-                    None => StepOutcome::Completed(serde_json::Map::new()),
-                }
-            }
-            Err(error) => StepOutcome::fail(error),
-        }
     }
 }
