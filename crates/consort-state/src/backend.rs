@@ -108,17 +108,24 @@ pub enum Delivery {
         /// The payload as published.
         payload: Bytes,
     },
-    /// The subscriber fell behind and this many messages were dropped for it.
+    /// Messages were lost for this subscriber; state derived from them should
+    /// be re-read (a snapshot) before applying further messages.
     Lagged {
-        /// Number of messages lost.
-        missed: u64,
+        /// `Some(n)`: the subscriber fell behind its buffer and `n` messages
+        /// were dropped. `None`: the connection to the backend was lost and
+        /// re-established, and messages published meanwhile are gone (how
+        /// many is unknown).
+        missed: Option<u64>,
     },
 }
 
 /// A stream of [`Delivery`] values; dropping it unsubscribes.
 ///
 /// Delivery is at-most-once: messages published while a subscriber is
-/// disconnected or lagging are lost (lag is reported as [`Delivery::Lagged`]).
+/// disconnected or lagging are lost, and the loss is reported as
+/// [`Delivery::Lagged`]. A backend keeps a subscription alive across lost
+/// connections (re-subscribing by itself); the stream ends only when the
+/// backend shuts down.
 pub struct Subscription {
     inner: Pin<Box<dyn Stream<Item = Delivery> + Send>>,
 }
@@ -398,7 +405,12 @@ where
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {
-                    return Some((Delivery::Lagged { missed }, (rx, map)));
+                    return Some((
+                        Delivery::Lagged {
+                            missed: Some(missed),
+                        },
+                        (rx, map),
+                    ));
                 }
                 Err(RecvError::Closed) => return None,
             }

@@ -4,10 +4,15 @@ use std::time::Duration;
 
 use crate::backend::{Expect, Version};
 
+/// The underlying cause of a backend failure, kept typed: downcast it to the
+/// backend's own error (for example `redis::RedisError`) to inspect it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything a [`StateBackend`](crate::StateBackend) operation can fail with.
 ///
 /// Every message names the key, topic or lease it concerns, so a log line is
-/// actionable on its own.
+/// actionable on its own. [`is_transient`](Self::is_transient) tells which
+/// failures may go away by retrying (see [`retry`](crate::retry)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
@@ -38,16 +43,28 @@ pub enum StateError {
         token: u64,
     },
 
-    /// The backend cannot be reached (connection refused, reset, server down).
-    #[error("{backend} backend unavailable: {detail}")]
+    /// The backend cannot serve right now: the connection was refused, reset
+    /// or dropped, or the server is loading, failing over or read-only.
+    /// Transient.
+    ///
+    /// For a write, the outcome is unknown when the connection broke after
+    /// the request was sent: see [`StateBackend::apply`](crate::StateBackend::apply)
+    /// for how to reconcile.
+    #[error("{backend} backend unavailable: {operation} `{target}`: {source}")]
     Unavailable {
         /// Which backend, e.g. `"redis"`.
         backend: &'static str,
-        /// What failed, naming the operation and key or topic.
-        detail: String,
+        /// The operation, e.g. `"get"`.
+        operation: &'static str,
+        /// The key, topic, lease or server concerned.
+        target: String,
+        /// The backend's own error.
+        #[source]
+        source: BoxError,
     },
 
-    /// The backend did not answer in time.
+    /// The backend did not answer in time. Transient; for a write the outcome
+    /// is unknown (the request may still be applied).
     #[error("{operation} on `{key_or_topic}` timed out after {after:?}")]
     Timeout {
         /// The operation, e.g. `"get"`.
@@ -56,6 +73,19 @@ pub enum StateError {
         key_or_topic: String,
         /// The configured limit that was exceeded.
         after: Duration,
+    },
+
+    /// The backend refused the credentials (wrong or missing user or
+    /// password). Not transient: fix the URL or the ACL.
+    #[error("{backend} authentication failed for {target}: {source}")]
+    AuthenticationFailed {
+        /// Which backend, e.g. `"redis"`.
+        backend: &'static str,
+        /// The server (password redacted) or the operation and key.
+        target: String,
+        /// The backend's own error.
+        #[source]
+        source: BoxError,
     },
 
     /// A stored value could not be (de)serialized as the requested type.
@@ -97,6 +127,17 @@ pub enum StateError {
         reason: String,
     },
 
+    /// A configuration value was rejected by the backend's client (e.g. a
+    /// malformed Redis URL).
+    #[error("invalid {what}: {source}")]
+    InvalidConfig {
+        /// Which setting, with its value (passwords redacted).
+        what: String,
+        /// The client library's error.
+        #[source]
+        source: BoxError,
+    },
+
     /// A stored value is not in the format this crate writes (e.g. written by another tool).
     #[error("key `{key}` holds data this backend cannot read: {detail}")]
     Corrupt {
@@ -106,13 +147,19 @@ pub enum StateError {
         detail: String,
     },
 
-    /// The backend answered with an error that is not a connectivity problem.
-    #[error("{backend} backend error: {detail}")]
+    /// The backend answered with an error that retrying will not cure (a
+    /// script error, a permission error, an unexpected reply).
+    #[error("{backend} backend error: {operation} `{target}`: {source}")]
     Backend {
         /// Which backend, e.g. `"redis"`.
         backend: &'static str,
-        /// The server's message, naming the operation and key or topic.
-        detail: String,
+        /// The operation, e.g. `"apply"`.
+        operation: &'static str,
+        /// The key, topic or lease concerned.
+        target: String,
+        /// The backend's own error.
+        #[source]
+        source: BoxError,
     },
 }
 
@@ -124,7 +171,11 @@ fn fmt_actual(actual: Option<Version>) -> String {
 }
 
 impl StateError {
-    /// True for errors that may go away by retrying later (unavailable, timeout).
+    /// True for errors that may go away by retrying later:
+    /// [`Unavailable`](Self::Unavailable) and [`Timeout`](Self::Timeout).
+    ///
+    /// Everything else (conflicts, lost leases, bad input, authentication
+    /// failures, corrupt data) fails the same way again.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,

@@ -70,11 +70,14 @@
 
 mod backend;
 mod error;
+mod instrumented;
 mod json;
 mod key;
 mod memory;
+mod receipt;
 #[cfg(feature = "redis")]
 mod redis;
+pub mod retry;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -85,12 +88,14 @@ pub use backend::{
     Batch, Capabilities, Cursor, Delivery, Expect, Lease, LeaseGuard, Page, StateBackend,
     Subscription, Version, Versioned, WriteOp,
 };
-pub use error::{Result, StateError};
+pub use error::{BoxError, Result, StateError};
+pub use instrumented::{Instrumented, OpStats, StateOp, StateStats};
 pub use json::JsonStateExt;
 pub use key::{
     DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_NAMESPACE_BYTES, glob_match,
     validate_key, validate_namespace,
 };
 pub use memory::{MemoryBackend, MemoryConfig, MemoryStore};
+pub use receipt::Receipt;
 #[cfg(feature = "redis")]
 pub use redis::{RedisBackend, RedisConfig};

@@ -14,6 +14,22 @@
 //! a private `redis-server` from `PATH` on a free port (killed when the
 //! returned [`RedisTarget`] drops), otherwise prints a `SKIP` line and
 //! returns `None`, unless `CONSORT_REQUIRE_REDIS=1`, in which case it panics.
+//!
+//! Fault tests start their own server with [`durable_server_or_skip`] (AOF
+//! in a temp dir) and crash, restart, freeze it or drop its clients with the
+//! methods of [`RedisServer`]:
+//!
+//! ```no_run
+//! # async fn t() {
+//! use consort_state::testkit::durable_server_or_skip;
+//! let Some(mut server) = durable_server_or_skip("my_fault_test").await else { return };
+//! // ... connect to server.url(), write ...
+//! server.pause();          // SIGSTOP: requests time out
+//! server.resume();         // SIGCONT
+//! server.kill_clients();   // CLIENT KILL of every connection
+//! tokio::task::spawn_blocking(move || { server.restart(); server }).await.unwrap();
+//! # }
+//! ```
 
 // Test support: failing loudly (panic) is the right reaction to a broken test
 // environment, and printing the SKIP notice is the documented behaviour.
@@ -32,10 +48,20 @@ use std::time::{Duration, Instant};
 pub use crate::conformance::random_namespace;
 
 /// A private `redis-server` on 127.0.0.1 and a free port, killed on drop.
+///
+/// For fault tests: [`start_durable`](Self::start_durable) keeps its data in
+/// an append-only file (fsync on every write) in a temp dir, so that
+/// [`kill`](Self::kill) then [`start_again`](Self::start_again) (or
+/// [`restart`](Self::restart)) brings it back on the same port with the same
+/// data, like a crashed and restarted production server.
+/// [`pause`](Self::pause) freezes it, and [`kill_clients`](Self::kill_clients)
+/// drops every client connection (`CLIENT KILL`).
 #[derive(Debug)]
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// The data directory of a durable server (removed on drop).
+    dir: Option<tempfile::TempDir>,
 }
 
 /// True if `redis-server` can be started from `PATH`.
@@ -53,32 +79,61 @@ fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-fn pings(port: u16) -> bool {
-    let Ok(mut s) =
+/// Sends one inline command to the server and returns its reply line
+/// (without CRLF), or `None` if it cannot be reached within half a second.
+fn inline_command(port: u16, command: &str) -> Option<String> {
+    let mut s =
         TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
-    else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    if s.write_all(b"PING\r\n").is_err() {
-        return false;
+            .ok()?;
+    s.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
+    s.write_all(format!("{command}\r\n").as_bytes()).ok()?;
+    let mut reply = Vec::new();
+    let mut byte = [0u8; 1];
+    while !reply.ends_with(b"\r\n") {
+        s.read_exact(&mut byte).ok()?;
+        reply.push(byte[0]);
     }
-    let mut buf = [0u8; 7];
-    s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    reply.truncate(reply.len() - 2);
+    String::from_utf8(reply).ok()
+}
+
+fn pings(port: u16) -> bool {
+    // A server still loading its append-only file answers -LOADING.
+    inline_command(port, "PING").is_some_and(|r| r == "+PONG")
 }
 
 impl RedisServer {
-    /// Starts a server on a free port and waits until it answers PING.
+    /// Starts a server without persistence on a free port and waits until
+    /// it answers PING.
     ///
     /// Panics if `redis-server` is not on `PATH` or does not come up in 10 s.
     pub fn start() -> RedisServer {
+        Self::start_with(None)
+    }
+
+    /// Starts a server that writes every change to an append-only file
+    /// (`--appendonly yes --appendfsync always`) in a fresh temp dir, on a
+    /// free port, and waits until it answers PING.
+    ///
+    /// Panics if `redis-server` is not on `PATH` or does not come up in 10 s.
+    pub fn start_durable() -> RedisServer {
+        let dir = tempfile::Builder::new()
+            .prefix("consort-redis-")
+            .tempdir()
+            .expect("create a temp dir for redis");
+        Self::start_with(Some(dir))
+    }
+
+    fn start_with(dir: Option<tempfile::TempDir>) -> RedisServer {
+        let mut s = RedisServer {
+            port: 0,
+            child: None,
+            dir,
+        };
         // A port freed by bind(0) can be grabbed by someone else before
         // redis binds it; retry a few times on a new port.
         for _ in 0..5 {
-            let mut s = RedisServer {
-                port: free_port(),
-                child: None,
-            };
+            s.port = free_port();
             if s.spawn() {
                 return s;
             }
@@ -87,12 +142,23 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) -> bool {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
-            .args(["--appendonly", "no"])
-            .args(["--daemonize", "no"])
+            .args(["--daemonize", "no"]);
+        match &self.dir {
+            Some(dir) => {
+                cmd.arg("--dir")
+                    .arg(dir.path())
+                    .args(["--appendonly", "yes"])
+                    .args(["--appendfsync", "always"]);
+            }
+            None => {
+                cmd.args(["--appendonly", "no"]);
+            }
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -127,7 +193,13 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    /// Kills the server (SIGKILL) and waits for it to exit. Data is lost.
+    /// True if started with [`start_durable`](Self::start_durable).
+    pub fn is_durable(&self) -> bool {
+        self.dir.is_some()
+    }
+
+    /// Kills the server (SIGKILL, like a crash) and waits for it to exit. A
+    /// durable server keeps every acknowledged write; any other loses all.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -135,8 +207,11 @@ impl RedisServer {
         }
     }
 
-    /// Starts a fresh server on the same port (after [`kill`](Self::kill)).
-    pub fn restart(&mut self) {
+    /// Starts the server again after [`kill`](Self::kill), on the same port
+    /// and (durable) with the same data, and waits until it answers PING.
+    ///
+    /// Panics if it does not come back within 10 s.
+    pub fn start_again(&mut self) {
         self.kill();
         let deadline = Instant::now() + Duration::from_secs(10);
         // The old socket may linger briefly; retry until the port is ours again.
@@ -146,7 +221,13 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("redis-server could not restart on port {}", self.port);
+        panic!("redis-server could not start again on port {}", self.port);
+    }
+
+    /// [`kill`](Self::kill) then [`start_again`](Self::start_again).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.start_again();
     }
 
     /// Freezes the server (SIGSTOP): connections stay open but nothing is
@@ -169,6 +250,35 @@ impl RedisServer {
         }
     }
 
+    /// Closes every client connection, command and pub/sub alike (`CLIENT
+    /// KILL TYPE normal`, then `TYPE pubsub`), as a proxy or an operator
+    /// would; returns how many were closed.
+    ///
+    /// Panics if the server does not answer.
+    pub fn kill_clients(&self) -> u64 {
+        ["normal", "pubsub"]
+            .iter()
+            .map(|kind| {
+                let reply = inline_command(self.port, &format!("CLIENT KILL TYPE {kind}"))
+                    .unwrap_or_else(|| panic!("CLIENT KILL: no answer on port {}", self.port));
+                reply
+                    .strip_prefix(':')
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or_else(|| panic!("CLIENT KILL TYPE {kind}: {reply}"))
+            })
+            .sum()
+    }
+
+    /// Makes the server require `password` (`CONFIG SET requirepass`), to
+    /// test authentication failures. Afterwards [`is_running`](Self::is_running)
+    /// and [`kill_clients`](Self::kill_clients) no longer get answers.
+    ///
+    /// Panics if the server does not accept it.
+    pub fn require_password(&self, password: &str) {
+        let reply = inline_command(self.port, &format!("CONFIG SET requirepass {password}"));
+        assert_eq!(reply.as_deref(), Some("+OK"), "CONFIG SET requirepass");
+    }
+
     /// True while the process runs and answers PING.
     pub fn is_running(&self) -> bool {
         self.child.is_some() && pings(self.port)
@@ -179,6 +289,28 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Starts a private durable server ([`RedisServer::start_durable`]) for a
+/// fault test, which needs a server of its own to kill and freeze (it never
+/// uses `CONSORT_REDIS_URL`). Without `redis-server` on `PATH` it prints
+/// `SKIP {test}: no redis-server on PATH` and returns `None`, or panics
+/// under `CONSORT_REQUIRE_REDIS=1`.
+pub async fn durable_server_or_skip(test: &str) -> Option<RedisServer> {
+    if !redis_server_available() {
+        let msg = format!("SKIP {test}: no redis-server on PATH");
+        if std::env::var("CONSORT_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
+            panic!("{msg} (CONSORT_REQUIRE_REDIS=1)");
+        }
+        eprintln!("{msg}");
+        return None;
+    }
+    // Starting blocks for a few milliseconds; keep it off the async workers.
+    Some(
+        tokio::task::spawn_blocking(RedisServer::start_durable)
+            .await
+            .expect("redis-server start task"),
+    )
 }
 
 /// Where a test's Redis is: an external URL or a private server kept alive

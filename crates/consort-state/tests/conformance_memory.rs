@@ -8,11 +8,8 @@ use consort_state::{MemoryConfig, MemoryStore, StateBackend};
 consort_state::conformance_tests!(|_test: &'static str| async { Some(MemoryFactory::new()) });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pubsub_lag_reported() {
-    let store = MemoryStore::with_config(MemoryConfig {
-        event_buffer: 64,
-        ..MemoryConfig::default()
-    });
+async fn lag_with_a_small_buffer() {
+    let store = MemoryStore::with_config(MemoryConfig::default().with_event_buffer(64));
     let b = MemoryFactory::with_store(store).open().await;
     conformance::pubsub_lag_reported(b, 1_000).await;
 }
@@ -20,6 +17,16 @@ async fn pubsub_lag_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_all() {
     conformance::run_all(&MemoryFactory::new()).await;
+}
+
+#[test]
+fn every_case_has_a_unique_name() {
+    let mut names: Vec<&str> = conformance::CASES.iter().map(|c| c.name()).collect();
+    let listed = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), listed);
+    assert!(names.contains(&"batch_receipt"));
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -30,10 +37,9 @@ async fn works_on_a_current_thread_runtime() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sweep_frees_expired_keys() {
-    let store = MemoryStore::with_config(MemoryConfig {
-        sweep_interval: Duration::from_millis(20),
-        ..MemoryConfig::default()
-    });
+    let store = MemoryStore::with_config(
+        MemoryConfig::default().with_sweep_interval(Duration::from_millis(20)),
+    );
     let b = store.namespace("sweep").unwrap();
     for i in 0..1000 {
         b.set(

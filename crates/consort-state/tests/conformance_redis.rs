@@ -10,22 +10,14 @@ use consort_state::{RedisBackend, RedisConfig, StateBackend};
 consort_state::conformance_tests!(|test: &'static str| redis_url_or_skip(test));
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pubsub_lag_reported() {
-    let Some(target) = redis_url_or_skip("pubsub_lag_reported").await else {
+async fn lag_with_a_small_buffer() {
+    let Some(target) = redis_url_or_skip("lag_with_a_small_buffer").await else {
         return;
     };
-    let mut cfg = target.config();
-    cfg.event_buffer = 64;
-    let b = RedisBackend::connect(cfg).await.unwrap();
+    let b = RedisBackend::connect(target.config().with_event_buffer(64))
+        .await
+        .unwrap();
     conformance::pubsub_lag_reported(std::sync::Arc::new(b), 2_000).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_all() {
-    let Some(target) = redis_url_or_skip("run_all").await else {
-        return;
-    };
-    conformance::run_all(&target.factory()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,10 +84,9 @@ async fn connect_to_nothing_fails_fast() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let cfg = RedisConfig::new(format!("redis://127.0.0.1:{port}/"), "nothing").with_timeouts(
-        std::time::Duration::from_millis(300),
-        std::time::Duration::from_millis(300),
-    );
+    let cfg = RedisConfig::new(format!("redis://127.0.0.1:{port}/"), "nothing")
+        .with_connect_timeout(std::time::Duration::from_millis(300))
+        .with_response_timeout(std::time::Duration::from_millis(300));
     let started = std::time::Instant::now();
     let err = RedisBackend::connect(cfg).await.unwrap_err();
     assert!(err.is_transient(), "{err}");
@@ -104,7 +95,11 @@ async fn connect_to_nothing_fails_fast() {
         .await
         .unwrap_err();
     assert!(
-        matches!(bad, consort_state::StateError::InvalidArgument { .. }),
+        matches!(bad, consort_state::StateError::InvalidConfig { .. }),
         "{bad}"
+    );
+    assert!(
+        std::error::Error::source(&bad).is_some_and(|s| s.is::<redis::RedisError>()),
+        "the redis error is kept as the source: {bad:?}"
     );
 }

@@ -11,19 +11,28 @@
 //! exercise real parallelism: `#[tokio::test(flavor = "multi_thread")]`.
 
 // This module is test support: a failed expectation must fail the calling test.
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr
+)]
 
 mod concurrency;
 mod inputs;
 mod kv;
 mod leases;
 mod pubsub;
+mod receipts;
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::backend::StateBackend;
+use crate::backend::{Capabilities, StateBackend};
 use crate::memory::MemoryStore;
 
 pub use concurrency::{cas_race, counter_atomicity, lease_mutual_exclusion};
@@ -34,10 +43,12 @@ pub use kv::{
 };
 pub use leases::{lease_expiry_and_renewal, lease_reacquire_and_release};
 pub use pubsub::{pubsub_delivery, pubsub_lag_reported, pubsub_patterns};
+pub use receipts::batch_receipt;
 
-/// Generates one `#[tokio::test]` per conformance case (every case that
-/// takes one backend, plus `namespace_isolation`), so each backend runs the
-/// same list and a new case reaches all of them.
+/// Generates one `#[tokio::test]` per conformance case, so each backend
+/// runs the same list and a new case reaches all of them. A case the
+/// backend's [`Capabilities`](crate::Capabilities) rule out prints a `SKIP`
+/// line and passes.
 ///
 /// The argument is a closure taking the test's name and returning a future
 /// of `Option<impl BackendFactory>`; `None` skips the test (the closure
@@ -49,36 +60,136 @@ pub use pubsub::{pubsub_delivery, pubsub_lag_reported, pubsub_patterns};
 ///     Some(consort_state::conformance::MemoryFactory::new())
 /// });
 /// ```
+///
+/// The list of cases lives here, once: the `@cases` rule below feeds it both
+/// to the test generator and to [`CASES`] (which [`run_all`] walks).
 #[macro_export]
 macro_rules! conformance_tests {
     ($factory:expr) => {
-        $crate::conformance_tests!(@cases $factory;
-            basic_crud, version_uniqueness, ttl_expiry, compare_and_set, cas_race,
-            counter_atomicity, lease_mutual_exclusion, lease_expiry_and_renewal,
-            lease_reacquire_and_release, batch_atomicity, batch_guard, list_pagination,
-            bad_input, json_helpers, pubsub_delivery, pubsub_patterns);
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn namespace_isolation() {
-            let Some(factory) = ($factory)("namespace_isolation").await else {
-                return;
-            };
-            let (a, b) = $crate::conformance::BackendFactory::open_pair(&factory).await;
-            $crate::conformance::namespace_isolation(a, b).await;
-        }
+        $crate::conformance_tests!(@cases [tests $factory]);
     };
-    (@cases $factory:expr; $($case:ident),* $(,)?) => {$(
+    // Every case: its name, how it takes backends (`one`, `pair` or `lag`),
+    // and the capabilities it needs.
+    (@cases [$($mode:tt)*]) => {
+        $crate::conformance_tests!(@$($mode)* ;
+            basic_crud one [],
+            version_uniqueness one [],
+            counter_atomicity one [],
+            list_pagination one [],
+            bad_input one [],
+            json_helpers one [],
+            namespace_isolation pair [],
+            ttl_expiry one [ttl],
+            compare_and_set one [cas],
+            cas_race one [cas],
+            batch_atomicity one [cas],
+            batch_receipt one [cas],
+            lease_mutual_exclusion one [leases],
+            lease_expiry_and_renewal one [leases],
+            lease_reacquire_and_release one [leases],
+            batch_guard one [leases cas],
+            pubsub_delivery one [pubsub],
+            pubsub_lag_reported lag [pubsub],
+            pubsub_patterns one [pubsub pattern_subscribe],
+        );
+    };
+    (@tests $factory:expr ; $($case:ident $shape:ident [$($cap:ident)*]),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $case() {
             let Some(factory) = ($factory)(stringify!($case)).await else {
                 return;
             };
-            $crate::conformance::$case(
-                $crate::conformance::BackendFactory::open(&factory).await,
-            )
-            .await;
+            $crate::conformance::run_case(stringify!($case), &factory).await;
         }
     )*};
+    (@table ; $($case:ident $shape:ident [$($cap:ident)*]),* $(,)?) => {
+        mod runners {
+            use $crate::conformance::{BackendFactory, CaseFuture};
+            $(
+                pub(super) fn $case(factory: &dyn BackendFactory) -> CaseFuture<'_> {
+                    ::std::boxed::Box::pin(async move {
+                        $crate::conformance_tests!(@run $shape $case factory);
+                    })
+                }
+            )*
+        }
+
+        /// Every conformance case, in the order [`run_all`] runs them.
+        pub const CASES: &[Case] = &[$(
+            Case {
+                name: stringify!($case),
+                needs: |_caps: &$crate::Capabilities| {
+                    let needed: &[bool] = &[$(_caps.$cap),*];
+                    needed.iter().all(|&claimed| claimed)
+                },
+                run: runners::$case,
+            }
+        ),*];
+    };
+    (@run one $case:ident $factory:ident) => {
+        $crate::conformance::$case($factory.open().await).await
+    };
+    (@run pair $case:ident $factory:ident) => {{
+        let (a, b) = $factory.open_pair().await;
+        $crate::conformance::$case(a, b).await
+    }};
+    (@run lag $case:ident $factory:ident) => {
+        $crate::conformance::$case($factory.open().await, $crate::conformance::LAG_BURST).await
+    };
+}
+
+crate::conformance_tests!(@cases [table]);
+
+/// Messages the `pubsub_lag_reported` case publishes unread: more than any
+/// default subscriber buffer.
+pub const LAG_BURST: usize = 20_000;
+
+/// The future of one case run.
+pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// One conformance case of [`CASES`].
+#[derive(Clone, Copy)]
+pub struct Case {
+    name: &'static str,
+    needs: fn(&Capabilities) -> bool,
+    run: for<'a> fn(&'a dyn BackendFactory) -> CaseFuture<'a>,
+}
+
+impl Case {
+    /// The case's name (the name of its `pub async fn` in this module).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// True if a backend with `caps` claims what the case checks.
+    pub fn applies_to(&self, caps: &Capabilities) -> bool {
+        (self.needs)(caps)
+    }
+
+    /// Runs the case on fresh backends from `factory`; panics on misbehaviour.
+    pub async fn run(&self, factory: &dyn BackendFactory) {
+        (self.run)(factory).await;
+    }
+}
+
+impl fmt::Debug for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Case").field("name", &self.name).finish()
+    }
+}
+
+/// Runs case `name` of [`CASES`] if the factory's backends claim what it
+/// needs, else prints `SKIP {name}: ...`. Panics on an unknown name.
+pub async fn run_case(name: &str, factory: &dyn BackendFactory) {
+    let Some(case) = CASES.iter().find(|c| c.name == name) else {
+        panic!("no conformance case `{name}`");
+    };
+    let caps = factory.open().await.capabilities();
+    if case.applies_to(&caps) {
+        case.run(factory).await;
+    } else {
+        eprintln!("SKIP {name}: the backend does not claim what it checks ({caps:?})");
+    }
 }
 
 /// Opens fresh backends for the conformance cases.
@@ -127,39 +238,12 @@ impl BackendFactory for MemoryFactory {
     }
 }
 
-/// Runs every case the backend's capabilities allow, each on a fresh backend.
+/// Runs every case of [`CASES`] the backend's capabilities allow, each on
+/// fresh backends.
 pub async fn run_all(factory: &dyn BackendFactory) {
     let caps = factory.open().await.capabilities();
-    basic_crud(factory.open().await).await;
-    version_uniqueness(factory.open().await).await;
-    counter_atomicity(factory.open().await).await;
-    list_pagination(factory.open().await).await;
-    bad_input(factory.open().await).await;
-    json_helpers(factory.open().await).await;
-    let (a, b) = factory.open_pair().await;
-    namespace_isolation(a, b).await;
-    if caps.ttl {
-        ttl_expiry(factory.open().await).await;
-    }
-    if caps.cas {
-        compare_and_set(factory.open().await).await;
-        cas_race(factory.open().await).await;
-        batch_atomicity(factory.open().await).await;
-    }
-    if caps.leases {
-        lease_mutual_exclusion(factory.open().await).await;
-        lease_expiry_and_renewal(factory.open().await).await;
-        lease_reacquire_and_release(factory.open().await).await;
-        if caps.cas {
-            batch_guard(factory.open().await).await;
-        }
-    }
-    if caps.pubsub {
-        pubsub_delivery(factory.open().await).await;
-        pubsub_lag_reported(factory.open().await, 20_000).await;
-        if caps.pattern_subscribe {
-            pubsub_patterns(factory.open().await).await;
-        }
+    for case in CASES.iter().filter(|c| c.applies_to(&caps)) {
+        case.run(factory).await;
     }
 }
 

@@ -28,7 +28,22 @@ use leases::Leases;
 use map::{Entry, Hashed, ShardedMap, StoredKey, TakeHash, shard_of};
 
 /// Tuning for a [`MemoryStore`].
-#[derive(Debug, Clone)]
+///
+/// Defaults (see [`Default`]): 16 MiB values, 1024 buffered events, a sweep
+/// of expired keys every second. Set fields with the `with_*` methods; new
+/// fields only ever come with a default.
+///
+/// ```
+/// use std::time::Duration;
+/// use consort_state::{MemoryConfig, MemoryStore};
+///
+/// let store = MemoryStore::with_config(
+///     MemoryConfig::default().with_sweep_interval(Duration::from_millis(100)),
+/// );
+/// # drop(store);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MemoryConfig {
     /// Largest value accepted, in bytes. Default 16 MiB.
     pub max_value_bytes: usize,
@@ -47,6 +62,29 @@ impl Default for MemoryConfig {
             event_buffer: 1024,
             sweep_interval: Duration::from_secs(1),
         }
+    }
+}
+
+impl MemoryConfig {
+    /// Sets [`max_value_bytes`](Self::max_value_bytes).
+    #[must_use]
+    pub fn with_max_value_bytes(mut self, bytes: usize) -> Self {
+        self.max_value_bytes = bytes;
+        self
+    }
+
+    /// Sets [`event_buffer`](Self::event_buffer).
+    #[must_use]
+    pub fn with_event_buffer(mut self, messages: usize) -> Self {
+        self.event_buffer = messages;
+        self
+    }
+
+    /// Sets [`sweep_interval`](Self::sweep_interval).
+    #[must_use]
+    pub fn with_sweep_interval(mut self, every: Duration) -> Self {
+        self.sweep_interval = every;
+        self
     }
 }
 

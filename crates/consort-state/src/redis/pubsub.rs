@@ -103,7 +103,14 @@ async fn run(cfg: HubConfig, mut commands: mpsc::UnboundedReceiver<SubscribeCmd>
         if !patterns.is_empty() {
             let all: Vec<&String> = patterns.keys().collect();
             match tokio::time::timeout(cfg.response_timeout, sink.psubscribe(all)).await {
-                Ok(Ok(())) => tracing::debug!(n = patterns.len(), "pub/sub (re)subscribed"),
+                Ok(Ok(())) => {
+                    tracing::debug!(n = patterns.len(), "pub/sub resubscribed");
+                    // Whatever was published while the connection was down
+                    // is gone: tell every subscriber to resynchronise.
+                    for tx in patterns.values() {
+                        let _ = tx.send(Delivery::Lagged { missed: None });
+                    }
+                }
                 _ => continue,
             }
         }
