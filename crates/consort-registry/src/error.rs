@@ -94,9 +94,17 @@ impl RegistryError {
         }
     }
 
-    /// True for backend errors that may go away by retrying later.
+    /// True for backend errors that may go away by retrying later: exactly
+    /// when the wrapped [`StateError`](consort_state::StateError) is
+    /// [transient](consort_state::StateError::is_transient).
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::State { source, .. } if source.is_transient())
+    }
+}
+
+impl consort_state::retry::Transient for RegistryError {
+    fn is_transient(&self) -> bool {
+        RegistryError::is_transient(self)
     }
 }
 

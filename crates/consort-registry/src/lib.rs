@@ -33,11 +33,13 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let backend = Arc::new(MemoryBackend::new("docs")?);
-//! let registry = ExpertRegistry::new(backend, RegistryConfig {
-//!     heartbeat_ttl: Duration::from_secs(10),
-//!     sweep_interval: Duration::from_secs(1),
-//!     source: "my-server".into(),
-//! });
+//! let registry = ExpertRegistry::new(
+//!     backend,
+//!     RegistryConfig::default()
+//!         .with_heartbeat_ttl(Duration::from_secs(10))
+//!         .with_sweep_interval(Duration::from_secs(1))
+//!         .with_source("my-server"),
+//! );
 //! let _sweeper = registry.spawn_sweeper()?;
 //!
 //! let mut finance = ExpertProfile::new("finance_accountant", vec!["finance".into()]);
@@ -87,6 +89,16 @@
 //!   `expert:availability`.
 //! - Events are pub/sub, at-most-once; the stored keys are the truth. After
 //!   [`RegistryChange::Lagged`], take a new snapshot.
+//!
+//! # Backend outages
+//!
+//! Every backend call that is safe to repeat is retried through transient
+//! failures (a Redis restart, failover, freeze or dropped connection) with
+//! backoff and jitter, within [`RegistryConfig::retry`] (30 s by default):
+//! a heartbeat issued during a short outage succeeds once the backend is
+//! back, the sweeper keeps sweeping, and a watch reports the gap as
+//! [`RegistryChange::Lagged`] and keeps delivering. Load-counter increments
+//! and event publishing are never repeated (a lost reply may hide a success).
 //!
 //! [`StateBackend`]: consort_state::StateBackend
 //! [`ExpertProfile`]: consort_protocol::ExpertProfile

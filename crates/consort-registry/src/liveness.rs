@@ -8,6 +8,7 @@
 //! any number of processes, publish each lapse once.
 
 use consort_protocol::{Availability, EventKind, ExpertEvent, ExpertId};
+use consort_state::retry::retry_transient;
 use consort_state::{Batch, Expect, JsonStateExt};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
@@ -38,18 +39,19 @@ impl Inner {
         let key = keys::liveness(id);
         let heartbeat = self.heartbeat_value();
         let ttl = Some(self.config.heartbeat_ttl);
+        let heartbeat_key = keys::heartbeat(id);
         for attempt in 1..=MAX_CAS_ATTEMPTS {
             let record = self
-                .backend
-                .get_json::<Liveness>(&key)
-                .await
-                .during("heartbeat", Some(id))?;
+                .call("heartbeat", Some(id), || {
+                    self.backend.get_json::<Liveness>(&key)
+                })
+                .await?;
             let Some((record, version)) = record else {
                 // Only mid-deregistration: keep the heartbeat, announce nothing.
-                self.backend
-                    .set(&keys::heartbeat(id), heartbeat, ttl)
-                    .await
-                    .during("heartbeat", Some(id))?;
+                self.call("heartbeat", Some(id), || {
+                    self.backend.set(&heartbeat_key, heartbeat.clone(), ttl)
+                })
+                .await?;
                 return Ok(());
             };
             let batch = Batch::new()
@@ -59,8 +61,12 @@ impl Inner {
                     to_json(id, &key, &Liveness::ALIVE, "heartbeat")?,
                     None,
                 )
-                .set(keys::heartbeat(id), heartbeat.clone(), ttl);
-            match self.backend.apply(batch).await {
+                .set(heartbeat_key.clone(), heartbeat.clone(), ttl);
+            // After an unknown outcome a retry loses the compare-and-set to
+            // its own write, and the next round finds the record alive.
+            let applied =
+                retry_transient(&self.config.retry, || self.backend.apply(batch.clone())).await;
+            match applied {
                 Ok(_) => {
                     if !record.expired {
                         self.publish(expired_event(id)).await;
@@ -90,15 +96,11 @@ impl Inner {
         // rewrites the record, so the compare-and-set below fails instead of
         // reporting a lapse that has ended.
         let records = self
-            .backend
-            .get_many(&liveness_keys)
-            .await
-            .during("sweep", None)?;
+            .call("sweep", None, || self.backend.get_many(&liveness_keys))
+            .await?;
         let heartbeats = self
-            .backend
-            .get_many(&heartbeat_keys)
-            .await
-            .during("sweep", None)?;
+            .call("sweep", None, || self.backend.get_many(&heartbeat_keys))
+            .await?;
         let mut reported = Vec::new();
         for (((id, key), record), heartbeat) in
             ids.iter().zip(&liveness_keys).zip(records).zip(heartbeats)
@@ -113,15 +115,22 @@ impl Inner {
                 continue;
             }
             let value = to_json(id, key, &Liveness::EXPIRED, "sweep")?;
-            match self
-                .backend
-                .compare_and_set(key, Expect::Version(record.version), value, None)
-                .await
-            {
+            let reported_now = retry_transient(&self.config.retry, || {
+                self.backend.compare_and_set(
+                    key,
+                    Expect::Version(record.version),
+                    value.clone(),
+                    None,
+                )
+            })
+            .await;
+            match reported_now {
                 Ok(_) => {
                     self.publish(expired_event(id)).await;
                     reported.push(id.clone());
                 }
+                // Also a retry whose first attempt had applied: that lapse's
+                // event is lost, like any pub/sub message during an outage.
                 Err(consort_state::StateError::VersionConflict { .. }) => {
                     debug!(expert = %id, "lapse already reported or ended");
                 }
@@ -166,7 +175,11 @@ impl ExpertRegistry {
     /// current tokio runtime until the returned [`Sweeper`] is dropped or
     /// stopped. With a sweeper running, `expert:expired` is published within
     /// `heartbeat_ttl + sweep_interval` (plus one sweep's duration) of the
-    /// last heartbeat. Sweep errors are logged and retried next tick.
+    /// last heartbeat.
+    ///
+    /// Backend outages do not end it: each backend call is retried within
+    /// the configured [`retry`](crate::RegistryConfig::retry) budget, and a
+    /// sweep that still fails is logged and tried again next tick.
     pub fn spawn_sweeper(&self) -> Result<Sweeper> {
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| RegistryError::NoRuntime {

@@ -1,11 +1,13 @@
 //! [`ExpertRegistry`]: registration, heartbeats, availability and snapshots.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use consort_protocol::{
     Availability, Event, EventKind, ExpertEvent, ExpertId, ExpertProfile, validate_expert_id,
 };
+use consort_state::retry::retry_transient;
 use consort_state::{Batch, Cursor, Expect, JsonStateExt, StateBackend, Versioned};
 use futures_util::future::try_join_all;
 use serde::de::DeserializeOwned;
@@ -36,6 +38,43 @@ pub(crate) struct Inner {
 /// Registries in several processes over one shared backend (Redis, same
 /// namespace) see the same experts. See the [crate docs](crate) for the
 /// storage layout, events and timing guarantees.
+///
+/// Registering, heartbeating and watching:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use consort_protocol::{Availability, ExpertProfile};
+/// use consort_registry::{ExpertRegistry, RegistryChange, RegistryConfig};
+/// use consort_state::MemoryBackend;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let registry = ExpertRegistry::new(
+///     Arc::new(MemoryBackend::new("docs")?),
+///     RegistryConfig::default()
+///         .with_heartbeat_ttl(Duration::from_millis(50))
+///         .with_sweep_interval(Duration::from_millis(20)),
+/// );
+/// // Watch first, then read: nothing falls between the two.
+/// let mut changes = registry.watch().await?;
+/// let _sweeper = registry.spawn_sweeper()?;
+///
+/// registry.register(&ExpertProfile::new("legal", vec!["contracts".into()])).await?;
+/// assert!(matches!(changes.recv().await, Some(RegistryChange::Registered { .. })));
+///
+/// // An expert that stops heartbeating goes offline, and the sweeper says so.
+/// tokio::time::sleep(Duration::from_millis(80)).await;
+/// assert_eq!(registry.get("legal").await?.unwrap().availability_status, Availability::Offline);
+/// assert!(matches!(changes.recv().await, Some(RegistryChange::Expired { .. })));
+///
+/// // Its next heartbeat brings it back.
+/// registry.heartbeat("legal").await?;
+/// assert_eq!(registry.get("legal").await?.unwrap().availability_status, Availability::Available);
+/// assert!(matches!(changes.recv().await, Some(RegistryChange::Availability { .. })));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ExpertRegistry {
     pub(crate) inner: Arc<Inner>,
@@ -97,11 +136,13 @@ impl ExpertRegistry {
                 to_json(id, &keys::liveness(id), &Liveness::ALIVE, "register")?,
                 None,
             );
+        // Only unconditional writes: repeating the batch after an unknown
+        // outcome is harmless.
         self.inner
-            .backend
-            .apply(batch)
-            .await
-            .during("register", Some(id))?;
+            .call("register", Some(id), || {
+                self.inner.backend.apply(batch.clone())
+            })
+            .await?;
         self.inner
             .publish(EventKind::ExpertRegistered(ExpertEvent {
                 expert_id: profile.id.clone(),
@@ -118,12 +159,11 @@ impl ExpertRegistry {
     #[instrument(skip(self), fields(expert = %id))]
     pub async fn deregister(&self, id: &str) -> Result<()> {
         check_id(id)?;
+        let profile = keys::profile(id);
         if self
             .inner
-            .backend
-            .get(&keys::profile(id))
-            .await
-            .during("deregister", Some(id))?
+            .call("deregister", Some(id), || self.inner.backend.get(&profile))
+            .await?
             .is_none()
         {
             return Err(not_registered(id));
@@ -133,10 +173,10 @@ impl ExpertRegistry {
             .delete(keys::heartbeat(id))
             .delete(keys::liveness(id));
         self.inner
-            .backend
-            .apply(batch)
-            .await
-            .during("deregister", Some(id))?;
+            .call("deregister", Some(id), || {
+                self.inner.backend.apply(batch.clone())
+            })
+            .await?;
         self.inner
             .publish(EventKind::ExpertDeregistered(ExpertEvent {
                 expert_id: id.into(),
@@ -157,12 +197,14 @@ impl ExpertRegistry {
     #[instrument(skip(self), fields(expert = %id))]
     pub async fn heartbeat(&self, id: &str) -> Result<()> {
         check_id(id)?;
-        let backend = &self.inner.backend;
         let ttl = self.inner.config.heartbeat_ttl;
-        if backend
-            .expire(&keys::heartbeat(id), ttl)
-            .await
-            .during("heartbeat", Some(id))?
+        let key = keys::heartbeat(id);
+        if self
+            .inner
+            .call("heartbeat", Some(id), || {
+                self.inner.backend.expire(&key, ttl)
+            })
+            .await?
         {
             return Ok(());
         }
@@ -187,20 +229,25 @@ impl ExpertRegistry {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (mut profile, version) = backend
-                .get_json::<ExpertProfile>(&key)
-                .await
-                .during("set_availability", Some(id))?
+            let (mut profile, version) = self
+                .inner
+                .call("set_availability", Some(id), || {
+                    backend.get_json::<ExpertProfile>(&key)
+                })
+                .await?
                 .ok_or_else(|| not_registered(id))?;
             if profile.availability_status == availability {
                 return Ok(());
             }
             profile.availability_status = availability;
             let value = to_json(id, &key, &profile, "set_availability")?;
-            match backend
-                .compare_and_set(&key, Expect::Version(version), value, None)
-                .await
-            {
+            // A retry after an unknown outcome finds its own write and loses
+            // the compare-and-set; the next round then sees nothing to do.
+            let written = retry_transient(&self.inner.config.retry, || {
+                backend.compare_and_set(&key, Expect::Version(version), value.clone(), None)
+            })
+            .await;
+            match written {
                 Ok(_) => break,
                 Err(consort_state::StateError::VersionConflict { .. })
                     if attempt < MAX_CAS_ATTEMPTS => {}
@@ -257,12 +304,11 @@ impl ExpertRegistry {
         id: &str,
         operation: &'static str,
     ) -> Result<Option<ExpertProfile>> {
+        let key = keys::profile(id);
         let found = self
             .inner
-            .backend
-            .get_json(&keys::profile(id))
-            .await
-            .during(operation, Some(id))?;
+            .call(operation, Some(id), || self.inner.backend.get_json(&key))
+            .await?;
         Ok(found.map(|(profile, _)| profile))
     }
 }
@@ -280,10 +326,10 @@ impl Inner {
         operation: &'static str,
     ) -> Result<(Vec<ExpertId>, Option<Cursor>)> {
         let page = self
-            .backend
-            .list(keys::PROFILE_PREFIX, cursor, LIST_PAGE)
-            .await
-            .during(operation, None)?;
+            .call(operation, None, || {
+                self.backend.list(keys::PROFILE_PREFIX, cursor, LIST_PAGE)
+            })
+            .await?;
         let ids = page
             .keys
             .iter()
@@ -296,20 +342,49 @@ impl Inner {
     /// Publishes a registry event. Events are notifications (pub/sub is
     /// at-most-once) and the stored state is the truth, so a failed publish
     /// after a successful write is logged rather than failing the write.
+    ///
+    /// Never retried: a publish whose reply was lost may have been
+    /// delivered, and a duplicate event is worse than a missed one (which
+    /// watchers recover from with a snapshot).
     pub(crate) async fn publish(&self, kind: EventKind) {
         let event = Event::now(self.config.source.clone(), kind);
         let topic = event.event_type();
-        let result = match serde_json::to_vec(&event) {
-            Ok(payload) => self
-                .backend
-                .publish(topic, payload.into())
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let payload = match serde_json::to_vec(&event) {
+            Ok(payload) => payload,
+            Err(error) => {
+                warn!(
+                    topic,
+                    error = &error as &dyn std::error::Error,
+                    "registry event not encoded"
+                );
+                return;
+            }
         };
-        if let Err(error) = result {
-            warn!(topic, %error, "registry event not published");
+        if let Err(error) = self.backend.publish(topic, payload.into()).await {
+            warn!(
+                topic,
+                error = &error as &dyn std::error::Error,
+                "registry event not published"
+            );
         }
+    }
+
+    /// A backend call that is safe to repeat, retried through transient
+    /// failures within the configured budget, with the registry's context
+    /// on its error.
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        id: Option<&str>,
+        op: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = consort_state::Result<T>>,
+    {
+        retry_transient(&self.config.retry, op)
+            .await
+            .during(operation, id)
     }
 
     /// Profiles of `ids` that are registered, with live availability and load.
@@ -326,14 +401,17 @@ impl Inner {
         }
         let profile_keys: Vec<String> = ids.iter().map(|i| keys::profile(i)).collect();
         let heartbeat_keys: Vec<String> = ids.iter().map(|i| keys::heartbeat(i)).collect();
-        let (profiles, heartbeats, loads) = futures_util::future::try_join3(
-            self.backend.get_many(&profile_keys),
-            self.backend.get_many(&heartbeat_keys),
-            try_join_all(ids.iter().map(|i| self.load(i))),
-        )
-        .instrument(debug_span!("registry.read_page", experts = ids.len()))
-        .await
-        .during(operation, id)?;
+        // Reads only: the whole page is read again after a transient failure.
+        let (profiles, heartbeats, loads) = self
+            .call(operation, id, || {
+                futures_util::future::try_join3(
+                    self.backend.get_many(&profile_keys),
+                    self.backend.get_many(&heartbeat_keys),
+                    try_join_all(ids.iter().map(|i| self.load(i))),
+                )
+            })
+            .instrument(debug_span!("registry.read_page", experts = ids.len()))
+            .await?;
         let mut out = Vec::with_capacity(ids.len());
         for (((key, stored), heartbeat), load) in
             profile_keys.iter().zip(profiles).zip(heartbeats).zip(loads)

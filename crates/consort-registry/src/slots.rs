@@ -106,10 +106,11 @@ impl ExpertRegistry {
         check_id(id)?;
         let backend = &self.inner.backend;
         let profile_key = keys::profile(id);
-        let found = backend
-            .get_many(&[profile_key.clone(), keys::heartbeat(id)])
-            .await
-            .during("acquire_slot", Some(id))?;
+        let read = [profile_key.clone(), keys::heartbeat(id)];
+        let found = self
+            .inner
+            .call("acquire_slot", Some(id), || backend.get_many(&read))
+            .await?;
         let mut found = found.into_iter();
         let (Some(stored), heartbeat) = (found.next().flatten(), found.next().flatten()) else {
             return Err(not_registered(id));
@@ -120,6 +121,7 @@ impl ExpertRegistry {
             return Err(RegistryError::Offline { id: id.into() });
         }
         let key = keys::load(id);
+        // Never retried: an increment whose reply was lost may have counted.
         let after = backend
             .increment(&key, 1)
             .await
@@ -156,10 +158,10 @@ impl ExpertRegistry {
         let backend = &self.inner.backend;
         // Counters have no "set": subtract what is there. A slot taken
         // meanwhile survives the reset, which errs on the safe side.
-        let current = backend
-            .increment(&key, 0)
-            .await
-            .during("reset_load", Some(id))?;
+        let current = self
+            .inner
+            .call("reset_load", Some(id), || backend.increment(&key, 0))
+            .await?;
         if current != 0 {
             backend
                 .increment(&key, -current)

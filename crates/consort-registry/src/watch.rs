@@ -8,7 +8,7 @@ use consort_state::{Delivery, Subscription};
 use futures_core::Stream;
 use tracing::{instrument, warn};
 
-use crate::error::{Result, StateContext};
+use crate::error::Result;
 use crate::keys;
 use crate::registry::ExpertRegistry;
 
@@ -47,11 +47,13 @@ pub enum RegistryChange {
         /// The `source` of the registry that published it.
         source: String,
     },
-    /// This many events were missed (the consumer fell behind); take a new
-    /// [`snapshot`](ExpertRegistry::snapshot).
+    /// Events were missed; take a new [`snapshot`](ExpertRegistry::snapshot)
+    /// before applying further changes.
     Lagged {
-        /// Number of events lost.
-        missed: u64,
+        /// `Some(n)`: the consumer fell behind and `n` events were dropped.
+        /// `None`: the connection to the backend was lost and restored, and
+        /// events published meanwhile are gone (how many is unknown).
+        missed: Option<u64>,
     },
 }
 
@@ -97,7 +99,9 @@ impl RegistryChange {
 ///
 /// Pub/sub is at-most-once: changes published while nobody listens are not
 /// replayed. Start watching, then take a snapshot, then apply changes; on
-/// [`RegistryChange::Lagged`] take a new snapshot.
+/// [`RegistryChange::Lagged`] take a new snapshot. The watch outlives backend
+/// outages: the backend re-subscribes after a lost connection and the watch
+/// reports the gap as `Lagged { missed: None }`.
 #[derive(Debug)]
 pub struct RegistryWatch {
     subscription: Subscription,
@@ -142,15 +146,16 @@ impl Stream for RegistryWatch {
 
 impl ExpertRegistry {
     /// Subscribes to registry changes (`expert:*` topics). Changes published
-    /// after this returns are delivered.
+    /// after this returns are delivered. Subscribing is retried through
+    /// transient backend failures within the configured budget.
     #[instrument(skip(self))]
     pub async fn watch(&self) -> Result<RegistryWatch> {
         let subscription = self
             .inner
-            .backend
-            .subscribe(keys::EVENT_PATTERN)
-            .await
-            .during("watch", None)?;
+            .call("watch", None, || {
+                self.inner.backend.subscribe(keys::EVENT_PATTERN)
+            })
+            .await?;
         Ok(RegistryWatch { subscription })
     }
 }
@@ -185,6 +190,6 @@ mod tests {
             }),
         );
         assert_eq!(RegistryChange::from_event(task), None);
-        assert_eq!(RegistryChange::Lagged { missed: 3 }.expert_id(), None);
+        assert_eq!(RegistryChange::Lagged { missed: Some(3) }.expert_id(), None);
     }
 }

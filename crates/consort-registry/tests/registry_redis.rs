@@ -171,7 +171,7 @@ async fn two_processes_share_experts() {
                     );
                     expired.insert(expert_id);
                 }
-                RegistryChange::Lagged { missed } => panic!("lagged by {missed}"),
+                RegistryChange::Lagged { missed } => panic!("lagged by {missed:?}"),
                 _ => {}
             }
         }

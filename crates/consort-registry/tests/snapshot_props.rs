@@ -74,10 +74,7 @@ async fn run(ops: Vec<Op>) {
     let backend: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new("props").unwrap());
     let registry = ExpertRegistry::new(
         backend.clone(),
-        RegistryConfig {
-            heartbeat_ttl: Duration::from_secs(600),
-            ..RegistryConfig::default()
-        },
+        RegistryConfig::default().with_heartbeat_ttl(Duration::from_secs(600)),
     );
     let mut model: Vec<Model> = IDS.iter().map(|_| Model::default()).collect();
     for op in ops {

@@ -57,11 +57,10 @@ pub(crate) fn registry(
 ) -> ExpertRegistry {
     ExpertRegistry::new(
         backend,
-        RegistryConfig {
-            heartbeat_ttl: ttl,
-            sweep_interval: SWEEP,
-            source: source.to_owned(),
-        },
+        RegistryConfig::default()
+            .with_heartbeat_ttl(ttl)
+            .with_sweep_interval(SWEEP)
+            .with_source(source),
     )
 }
 
@@ -536,7 +535,7 @@ pub(crate) async fn lapse_race_reports_once(backend: Arc<dyn StateBackend>) {
             RegistryChange::Availability { expert_id, .. } => {
                 *back.entry(expert_id).or_default() += 1;
             }
-            RegistryChange::Lagged { missed } => panic!("lagged by {missed}"),
+            RegistryChange::Lagged { missed } => panic!("lagged by {missed:?}"),
             _ => {}
         }
     }
