@@ -4,6 +4,17 @@
 //! `cargo bench -p consort-benches --bench state`. Redis comes from
 //! `CONSORT_REDIS_URL`, else a private `redis-server` from PATH; without
 //! either the Redis groups are skipped.
+//!
+//! Instructions per memory op, with and without the `Instrumented` layer,
+//! for callgrind (the figures in docs/state.md#performance):
+//!
+//! ```sh
+//! cargo bench -p consort-benches --bench state --no-run
+//! valgrind --tool=callgrind --toggle-collect='state::measured' \
+//!     target/release/deps/state-<hash> get        # or set, layered-get, layered-set
+//! ```
+//!
+//! Then divide the collected count by 10,000.
 
 #![allow(
     clippy::unwrap_used,
@@ -17,7 +28,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use consort_state::testkit::{RedisServer, random_namespace, redis_server_available};
-use consort_state::{Batch, MemoryBackend, RedisBackend, RedisConfig, StateBackend};
+use consort_state::{Batch, Instrumented, MemoryBackend, RedisBackend, RedisConfig, StateBackend};
 use criterion::{Criterion, Throughput, criterion_group};
 use futures_util::FutureExt;
 use futures_util::future::join_all;
@@ -461,7 +472,64 @@ fn paired_ratios() {
 
 criterion_group!(benches, memory, redis);
 
+/// Ops per callgrind run.
+const MEASURED_OPS: usize = 10_000;
+
+/// `MEASURED_OPS` gets or sets of one 64-byte value among 10,000 keys,
+/// through `Arc<dyn StateBackend>` as callers hold it: what callgrind counts.
+#[inline(never)]
+fn measured(b: &dyn StateBackend, op: &str, value: &Bytes) {
+    for _ in 0..MEASURED_OPS {
+        if op == "get" {
+            black_box(
+                b.get(black_box("key:4242"))
+                    .now_or_never()
+                    .unwrap()
+                    .unwrap(),
+            );
+        } else {
+            black_box(
+                b.set(black_box("key:4242"), value.clone(), None)
+                    .now_or_never()
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+    }
+}
+
+/// The callgrind driver: `get`, `set`, `layered-get` or `layered-set`
+/// (through `Instrumented`, no metrics recorder installed).
+fn callgrind(which: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    let memory = MemoryBackend::new("bench").unwrap();
+    let value = Bytes::from_static(&[7u8; 64]);
+    for i in 0..10_000 {
+        memory
+            .set(&format!("key:{i}"), value.clone(), None)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+    }
+    let (backend, op): (std::sync::Arc<dyn StateBackend>, &str) =
+        match which.strip_prefix("layered-") {
+            Some(op) => (std::sync::Arc::new(Instrumented::new(memory)), op),
+            None => (std::sync::Arc::new(memory), which),
+        };
+    // One warm-up pass outside the measured function.
+    black_box(backend.get("key:4242").now_or_never());
+    measured(&*backend, op, &value);
+}
+
 fn main() {
+    if let Some(which) = std::env::args().skip(1).find(|a| !a.starts_with("--")) {
+        callgrind(&which);
+        return;
+    }
     benches();
     // `cargo bench` passes --bench; `cargo test --benches` does not, and
     // there a smoke run of the criterion groups is enough.

@@ -3,8 +3,8 @@
 //! - 10,000-step chain and 10,000-way fan-out on the memory backend, without
 //!   checkpoints (`Durability::None`) and with them (`Durability::Steps`);
 //! - 1,000-way fan-out with Redis checkpoints;
-//! - Redis round trips per sequential step (a counting backend wrapper on a
-//!   1,000-step chain), printed after the criterion groups.
+//! - Redis round trips per sequential step (`consort_state::Instrumented`'s
+//!   counters on a 1,000-step chain), printed after the criterion groups.
 //!
 //! `cargo bench -p consort-benches --bench workflow`. Redis comes from
 //! `CONSORT_REDIS_URL`, else a private `redis-server` from PATH; without
@@ -18,15 +18,11 @@
 )]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use bytes::Bytes;
 use consort_state::testkit::{RedisServer, random_namespace, redis_server_available};
 use consort_state::{
-    Batch, Capabilities, Cursor, Expect, Lease, MemoryBackend, Page, RedisBackend, RedisConfig,
-    StateBackend, Subscription, Version, Versioned,
+    Instrumented, MemoryBackend, RedisBackend, RedisConfig, StateBackend, StateOp,
 };
 use consort_workflow::{Durability, Engine, EngineConfig, RunState, WorkflowGraph};
 use criterion::{Criterion, Throughput, criterion_group};
@@ -153,121 +149,24 @@ fn redis(c: &mut Criterion) {
     g.finish();
 }
 
-/// Delegates to a backend and counts the calls that reach it.
-#[derive(Debug)]
-struct Counting {
-    inner: Arc<dyn StateBackend>,
-    writes: AtomicU64,
-    reads: AtomicU64,
-    leases: AtomicU64,
-    publishes: AtomicU64,
-}
+const WRITES: [StateOp; 6] = [
+    StateOp::Set,
+    StateOp::Delete,
+    StateOp::CompareAndSet,
+    StateOp::Increment,
+    StateOp::Expire,
+    StateOp::Apply,
+];
+const READS: [StateOp; 3] = [StateOp::Get, StateOp::GetMany, StateOp::List];
+const LEASES: [StateOp; 4] = [
+    StateOp::AcquireLease,
+    StateOp::RenewLease,
+    StateOp::ReleaseLease,
+    StateOp::CurrentLease,
+];
 
-impl Counting {
-    fn total(&self) -> u64 {
-        self.writes.load(Ordering::Relaxed)
-            + self.reads.load(Ordering::Relaxed)
-            + self.leases.load(Ordering::Relaxed)
-            + self.publishes.load(Ordering::Relaxed)
-    }
-}
-
-fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-#[async_trait]
-impl StateBackend for Counting {
-    fn namespace(&self) -> &str {
-        self.inner.namespace()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn get(&self, key: &str) -> consort_state::Result<Option<Versioned>> {
-        bump(&self.reads);
-        self.inner.get(key).await
-    }
-    async fn get_many(&self, keys: &[String]) -> consort_state::Result<Vec<Option<Versioned>>> {
-        bump(&self.reads);
-        self.inner.get_many(keys).await
-    }
-    async fn set(
-        &self,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> consort_state::Result<Version> {
-        bump(&self.writes);
-        self.inner.set(key, value, ttl).await
-    }
-    async fn delete(&self, key: &str) -> consort_state::Result<bool> {
-        bump(&self.writes);
-        self.inner.delete(key).await
-    }
-    async fn compare_and_set(
-        &self,
-        key: &str,
-        expect: Expect,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> consort_state::Result<Version> {
-        bump(&self.writes);
-        self.inner.compare_and_set(key, expect, value, ttl).await
-    }
-    async fn increment(&self, key: &str, delta: i64) -> consort_state::Result<i64> {
-        bump(&self.writes);
-        self.inner.increment(key, delta).await
-    }
-    async fn expire(&self, key: &str, ttl: Duration) -> consort_state::Result<bool> {
-        bump(&self.writes);
-        self.inner.expire(key, ttl).await
-    }
-    async fn list(
-        &self,
-        prefix: &str,
-        cursor: Option<&Cursor>,
-        limit: usize,
-    ) -> consort_state::Result<Page> {
-        bump(&self.reads);
-        self.inner.list(prefix, cursor, limit).await
-    }
-    async fn apply(&self, batch: Batch) -> consort_state::Result<Vec<Option<Version>>> {
-        bump(&self.writes);
-        self.inner.apply(batch).await
-    }
-    async fn publish(&self, topic: &str, payload: Bytes) -> consort_state::Result<()> {
-        bump(&self.publishes);
-        self.inner.publish(topic, payload).await
-    }
-    async fn subscribe(&self, pattern: &str) -> consort_state::Result<Subscription> {
-        self.inner.subscribe(pattern).await
-    }
-    async fn acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        ttl: Duration,
-    ) -> consort_state::Result<Option<Lease>> {
-        bump(&self.leases);
-        self.inner.acquire_lease(name, holder, ttl).await
-    }
-    async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> consort_state::Result<Lease> {
-        bump(&self.leases);
-        self.inner.renew_lease(lease, ttl).await
-    }
-    async fn release_lease(&self, lease: &Lease) -> consort_state::Result<bool> {
-        bump(&self.leases);
-        self.inner.release_lease(lease).await
-    }
-    async fn current_lease(&self, name: &str) -> consort_state::Result<Option<Lease>> {
-        bump(&self.leases);
-        self.inner.current_lease(name).await
-    }
-}
-
-/// Round trips per sequential step on Redis: a 1,000-step chain through a
-/// counting wrapper, without and with progress events.
+/// Round trips per sequential step on Redis: a 1,000-step chain through the
+/// `Instrumented` layer's counters, without and with progress events.
 fn round_trips() {
     let Some(target) = redis_target() else { return };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -277,28 +176,26 @@ fn round_trips() {
     const STEPS: u32 = 1_000;
     let graph = build(&chain(STEPS));
     for events in [false, true] {
-        let counting = Arc::new(Counting {
-            inner: Arc::new(rt.block_on(redis_backend(&target.url))),
-            writes: AtomicU64::new(0),
-            reads: AtomicU64::new(0),
-            leases: AtomicU64::new(0),
-            publishes: AtomicU64::new(0),
-        });
+        let counting = Instrumented::new(rt.block_on(redis_backend(&target.url)));
         let cfg = config(Durability::Steps, 16).with_publish_events(events);
-        let engine = Engine::new(counting.clone(), Arc::new(NoOp), cfg).unwrap();
+        let engine = Engine::new(Arc::new(counting.clone()), Arc::new(NoOp), cfg).unwrap();
         let start = Instant::now();
         let status = rt.block_on(engine.new_run(&graph).run_to_end()).unwrap();
         let elapsed = start.elapsed();
         assert_eq!(status.state, RunState::Completed);
-        let per_step = |n: u64| n as f64 / f64::from(STEPS);
+        let stats = counting.stats();
+        let calls = |ops: &[StateOp]| -> f64 {
+            let n: u64 = ops.iter().map(|&op| stats.op(op).calls).sum();
+            n as f64 / f64::from(STEPS)
+        };
         eprintln!(
             "redis chain of {STEPS}, events {}: {:.3} calls/step (writes {:.3}, reads {:.3}, leases {:.3}, publishes {:.3}; {:.1} us/step)",
             if events { "on" } else { "off" },
-            per_step(counting.total()),
-            per_step(counting.writes.load(Ordering::Relaxed)),
-            per_step(counting.reads.load(Ordering::Relaxed)),
-            per_step(counting.leases.load(Ordering::Relaxed)),
-            per_step(counting.publishes.load(Ordering::Relaxed)),
+            stats.total_calls() as f64 / f64::from(STEPS),
+            calls(&WRITES),
+            calls(&READS),
+            calls(&LEASES),
+            calls(&[StateOp::Publish]),
             elapsed.as_secs_f64() * 1e6 / f64::from(STEPS),
         );
     }

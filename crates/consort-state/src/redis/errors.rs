@@ -64,7 +64,7 @@ pub(super) fn map_err(op: &'static str, what: &str, e: RedisError, after: Durati
         Class::Transient => StateError::Unavailable {
             backend: BACKEND,
             operation: op,
-            target: what.to_owned(),
+            target: what.into(),
             source: Box::new(e),
         },
         Class::Authentication => StateError::AuthenticationFailed {
@@ -75,7 +75,7 @@ pub(super) fn map_err(op: &'static str, what: &str, e: RedisError, after: Durati
         Class::Permanent => StateError::Backend {
             backend: BACKEND,
             operation: op,
-            target: what.to_owned(),
+            target: what.into(),
             source: Box::new(e),
         },
     }
@@ -99,7 +99,7 @@ pub(super) fn unexpected(op: &'static str, what: &str, reply: String) -> StateEr
     StateError::Backend {
         backend: BACKEND,
         operation: op,
-        target: what.to_owned(),
+        target: what.into(),
         source: Box::new(UnexpectedReply { reply }),
     }
 }

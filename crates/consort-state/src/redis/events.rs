@@ -14,7 +14,7 @@ fn task_stopped(pattern: &str) -> StateError {
     StateError::Unavailable {
         backend: BACKEND,
         operation: "subscribe",
-        target: pattern.to_owned(),
+        target: pattern.into(),
         source: Box::new(std::io::Error::new(
             std::io::ErrorKind::NotConnected,
             "the pub/sub task has stopped",

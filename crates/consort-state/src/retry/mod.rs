@@ -206,7 +206,7 @@ mod tests {
         StateError::Unavailable {
             backend: "test",
             operation: "get",
-            target: "k".to_owned(),
+            target: "k".into(),
             source: Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
         }
     }
