@@ -526,7 +526,8 @@ fn callgrind(which: &str) {
 }
 
 fn main() {
-    if let Some(which) = std::env::args().skip(1).find(|a| !a.starts_with("--")) {
+    let driver = ["get", "set", "layered-get", "layered-set"];
+    if let Some(which) = std::env::args().find(|a| driver.contains(&a.as_str())) {
         callgrind(&which);
         return;
     }

@@ -304,6 +304,67 @@ impl Batch {
 /// [`MAX_KEY_BYTES`](crate::MAX_KEY_BYTES) bytes and free of control
 /// characters; otherwise the call fails with
 /// [`StateError::InvalidKey`](crate::StateError::InvalidKey) and stores nothing.
+///
+/// # Using it
+///
+/// Code that needs shared state takes an `Arc<dyn StateBackend>`, so the
+/// same code runs in memory (tests, one process) and on Redis:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use consort_state::{Batch, Expect, MemoryBackend, StateBackend, StateError};
+///
+/// /// Claims a task for `worker`, at most once across every process.
+/// async fn claim(state: &dyn StateBackend, task: &str, worker: &str) -> consort_state::Result<bool> {
+///     let key = format!("tasks:{task}:owner");
+///     match state.compare_and_set(&key, Expect::Absent, worker.to_owned().into(), None).await {
+///         Ok(_) => Ok(true),
+///         Err(StateError::VersionConflict { .. }) => Ok(false),
+///         Err(e) => Err(e),
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> consort_state::Result<()> {
+/// let state: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new("app")?);
+/// assert!(claim(&*state, "t-1", "alice").await?);
+/// assert!(!claim(&*state, "t-1", "bob").await?);
+///
+/// // Several keys at once, only while we hold the lease.
+/// let lease = state.acquire_lease("tasks:t-1", "alice", Duration::from_secs(30)).await?.unwrap();
+/// state
+///     .apply(Batch::new().guarded_by(&lease).set("tasks:t-1:state", "done", None).delete("tasks:t-1:owner"))
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Implementing it
+///
+/// Implement it with [`async_trait`](https://docs.rs/async-trait) (the trait
+/// is object-safe through it), validate keys with [`validate_key`](crate::validate_key)
+/// so every backend rejects the same input, report connection problems as
+/// transient errors, keep subscriptions alive across reconnects (reporting
+/// the gap as [`Delivery::Lagged`]), and run the conformance suite
+/// (`conformance_tests!`, feature `conformance`) against it.
+/// [`Instrumented`](crate::Instrumented) is a complete implementation that
+/// forwards to another backend; wrapping is also how to add behaviour to an
+/// existing backend without writing one:
+///
+/// ```
+/// use std::sync::Arc;
+/// use consort_state::{Instrumented, MemoryBackend, StateBackend, StateOp};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> consort_state::Result<()> {
+/// let layer = Instrumented::new(MemoryBackend::new("app")?);
+/// let state: Arc<dyn StateBackend> = Arc::new(layer.clone());
+/// state.set("k", "v".into(), None).await?;
+/// assert_eq!(layer.stats().op(StateOp::Set).calls, 1);
+/// # Ok(())
+/// # }
+/// ```
 #[async_trait]
 pub trait StateBackend: Send + Sync + fmt::Debug + 'static {
     /// The namespace every key of this backend lives in.
@@ -358,6 +419,15 @@ pub trait StateBackend: Send + Sync + fmt::Debug + 'static {
     /// a guard whose lease is not held with that token fails it with
     /// [`StateError::LeaseLost`](crate::StateError::LeaseLost). Returns one entry per op:
     /// the new version for sets and compare-and-sets, `None` for deletes.
+    ///
+    /// A transient error ([`Timeout`](crate::StateError::Timeout), or
+    /// [`Unavailable`](crate::StateError::Unavailable) after the request was
+    /// sent) leaves the outcome unknown: the batch may have applied, or may
+    /// still apply. Give it a [`Receipt`](crate::Receipt) to reconcile:
+    /// re-apply the same batch; on a conflict or a lost lease,
+    /// [`Receipt::applied`](crate::Receipt::applied) says whether an earlier
+    /// attempt applied it. [`retry::apply_once`](crate::retry::apply_once)
+    /// does both.
     async fn apply(&self, batch: Batch) -> Result<Vec<Option<Version>>>;
 
     /// Publishes `payload` on `topic`. At-most-once: subscribers that are not
