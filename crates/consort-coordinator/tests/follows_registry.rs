@@ -64,11 +64,11 @@ fn seed_experts() -> Vec<ExpertProfile> {
 
 async fn coordinator(backend: Arc<dyn StateBackend>, ttl: Duration) -> Coordinator {
     Coordinator::builder(backend)
-        .with_registry_config(RegistryConfig {
-            heartbeat_ttl: ttl,
-            sweep_interval: Duration::from_millis(50),
-            ..RegistryConfig::default()
-        })
+        .with_registry_config(
+            RegistryConfig::default()
+                .with_heartbeat_ttl(ttl)
+                .with_sweep_interval(Duration::from_millis(50)),
+        )
         .with_status_refresh(Duration::from_millis(200))
         .build()
         .await
@@ -191,11 +191,11 @@ async fn lapsed_heartbeats_are_never_chosen_and_come_back(backend: Arc<dyn State
 
 async fn lapses_reach_routing_through_the_sweeper_alone(backend: Arc<dyn StateBackend>) {
     let coordinator = Coordinator::builder(backend)
-        .with_registry_config(RegistryConfig {
-            heartbeat_ttl: SHORT_TTL,
-            sweep_interval: Duration::from_millis(50),
-            ..RegistryConfig::default()
-        })
+        .with_registry_config(
+            RegistryConfig::default()
+                .with_heartbeat_ttl(SHORT_TTL)
+                .with_sweep_interval(Duration::from_millis(50)),
+        )
         .with_liveness_check(false)
         // Long enough that only the sweeper's event can explain the change.
         .with_status_refresh(Duration::from_secs(3600))
