@@ -4,7 +4,7 @@
 //! backend and what went wrong) when the backend misbehaves. A backend's
 //! integration test runs each case as its own `#[tokio::test]` on a fresh
 //! backend from a [`BackendFactory`], or all of them with [`run_all`], which
-//! skips cases the backend's [`Capabilities`](crate::Capabilities) rule out.
+//! skips cases the backend's [`Capabilities`] rule out.
 //! Cases use their own key prefixes so they can share a namespace and server.
 //!
 //! Cases need a multi-threaded tokio runtime for the concurrency cases to

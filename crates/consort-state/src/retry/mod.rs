@@ -6,7 +6,7 @@
 //! [`retry_transient`] repeats an operation until it succeeds, fails for
 //! good, or its [`RetryBudget`] is spent, and then returns the last error.
 //! Any error type that says whether it is transient ([`Transient`]) works,
-//! so crates that wrap [`StateError`](crate::StateError) retry the same way.
+//! so crates that wrap [`StateError`] retry the same way.
 //!
 //! ```
 //! use consort_state::retry::{RetryBudget, retry_transient};
