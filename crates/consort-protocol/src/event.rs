@@ -113,6 +113,9 @@ pub enum EventKind {
     /// A run was cancelled.
     #[serde(rename = "workflow:cancelled")]
     WorkflowCancelled(WorkflowProgress),
+    /// A run was paused (its engine shut down); resuming it continues it.
+    #[serde(rename = "workflow:paused")]
+    WorkflowPaused(WorkflowProgress),
 }
 
 impl EventKind {
@@ -139,6 +142,7 @@ impl EventKind {
             Self::WorkflowCompleted(_) => "workflow:completed",
             Self::WorkflowFailed(_) => "workflow:failed",
             Self::WorkflowCancelled(_) => "workflow:cancelled",
+            Self::WorkflowPaused(_) => "workflow:paused",
         }
     }
 }

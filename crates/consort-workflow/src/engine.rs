@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use consort_protocol::StepNumber;
 use consort_state::StateBackend;
 use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::config::EngineConfig;
 use crate::error::WorkflowError;
@@ -179,6 +181,46 @@ impl Engine {
             Ok(_) | Err(WorkflowError::RunOwned { .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Pauses run `run_id` if this engine drives it: it starts no new step,
+    /// lets the attempts in flight settle for up to `grace` and abandons the
+    /// rest (their steps stay `running` and run again, with their next
+    /// attempt number, on resume), checkpoints, releases its lease and ends
+    /// [`RunState::Paused`](crate::RunState::Paused), so that any engine may
+    /// resume it at once. Returns false when this engine does not drive the
+    /// run.
+    pub fn pause(&self, run_id: &str, grace: Duration) -> bool {
+        let signal = Signal::Pause {
+            abandon_at: Instant::now() + grace,
+        };
+        let active = self
+            .inner
+            .active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        active
+            .get(run_id)
+            .map(|sender| raise(sender, signal))
+            .is_some()
+    }
+
+    /// Pauses every run this engine drives, as [`pause`](Self::pause) does
+    /// (a service shutting down on SIGTERM); returns how many. Their
+    /// drivers return (with `Paused`) once they have settled.
+    pub fn pause_all(&self, grace: Duration) -> usize {
+        let signal = Signal::Pause {
+            abandon_at: Instant::now() + grace,
+        };
+        let active = self
+            .inner
+            .active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for sender in active.values() {
+            raise(sender, signal);
+        }
+        active.len()
     }
 
     /// The run's progress as recorded in the backend.

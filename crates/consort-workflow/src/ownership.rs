@@ -1,6 +1,6 @@
 //! Owning a run while driving it: a lease renewed in the background, a
-//! per-engine guard against driving one run twice, and the signals (cancel,
-//! lease lost) that reach the driving task.
+//! per-engine guard against driving one run twice, and the signals (pause,
+//! cancel, lease lost) that reach the driving task.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,24 +14,50 @@ use crate::engine::Inner;
 use crate::error::WorkflowError;
 use crate::records::{cancel_key, lease_name};
 
-/// What the driving task must react to; later variants win.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// What the driving task must react to; later variants win, and of two
+/// pauses the earlier deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Signal {
     None,
+    /// Start nothing new; abandon what is still in flight at `abandon_at`.
+    Pause {
+        abandon_at: tokio::time::Instant,
+    },
     Cancel,
     LeaseLost,
+}
+
+impl Signal {
+    fn rank(self) -> u8 {
+        match self {
+            Self::None => 0,
+            Self::Pause { .. } => 1,
+            Self::Cancel => 2,
+            Self::LeaseLost => 3,
+        }
+    }
+
+    /// What `self` becomes when `raised` arrives; `None` if it stays.
+    fn merged(self, raised: Self) -> Option<Self> {
+        match (self, raised) {
+            (Self::Pause { abandon_at: was }, Self::Pause { abandon_at }) => {
+                (abandon_at < was).then_some(raised)
+            }
+            _ => (raised.rank() > self.rank()).then_some(raised),
+        }
+    }
 }
 
 /// Runs driven by one engine right now, with the sender that signals each.
 pub(crate) type ActiveRuns = Mutex<HashMap<String, Arc<watch::Sender<Signal>>>>;
 
 pub(crate) fn raise(sender: &watch::Sender<Signal>, signal: Signal) {
-    sender.send_if_modified(|current| {
-        let raised = signal > *current;
-        if raised {
-            *current = signal;
+    sender.send_if_modified(|current| match current.merged(signal) {
+        Some(merged) => {
+            *current = merged;
+            true
         }
-        raised
+        None => false,
     });
 }
 

@@ -255,7 +255,7 @@ impl<'a> ResumeBuilder<'a> {
                 ownership.release().await;
                 return Err(refuse(state));
             }
-            RunState::Running | RunState::WaitingForHuman => {}
+            RunState::Running | RunState::WaitingForHuman | RunState::Paused => {}
         }
         let mut settings = engine.config().run;
         if let Some(change) = change {

@@ -16,6 +16,10 @@ pub enum RunState {
     Running,
     /// Paused until [`Engine::answer_human`](crate::Engine::answer_human) answers a step's question.
     WaitingForHuman,
+    /// Stopped by [`Engine::pause`](crate::Engine::pause) (an engine shutting
+    /// down): nothing runs and no engine holds it; [`Engine::resume`](crate::Engine::resume)
+    /// continues it.
+    Paused,
     /// Every step completed.
     Completed,
     /// A step failed for good.
@@ -35,6 +39,7 @@ impl RunState {
         match self {
             Self::Running => "running",
             Self::WaitingForHuman => "waiting_for_human",
+            Self::Paused => "paused",
             Self::Completed => "completed",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",

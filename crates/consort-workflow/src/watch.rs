@@ -51,6 +51,8 @@ pub enum ProgressKind {
     Failed,
     /// The run was cancelled.
     Cancelled,
+    /// The run was paused; a resume continues it.
+    Paused,
 }
 
 /// One update about a run, from [`Engine::watch`].
@@ -171,16 +173,17 @@ impl Engine {
         Ok(RunWatch { updates, follower })
     }
 
-    /// Waits until run `run_id` is finished or waits for a human, and returns
-    /// its status; the run may be driven by any engine on the same backend.
-    /// A run nobody drives (its process died) is waited for until some
-    /// engine resumes it.
+    /// Waits until run `run_id` is finished, waits for a human or was paused,
+    /// and returns its status; the run may be driven by any engine on the
+    /// same backend. A run nobody drives (its process died: its state is
+    /// still `running`) is waited for until some engine resumes it.
     #[tracing::instrument(skip(self))]
     pub async fn wait(&self, run_id: &str) -> Result<RunStatus, WorkflowError> {
         let mut watch = self.watch(run_id).await?;
         while let Some(update) = watch.recv().await {
             let state = update?.run_state;
-            if state.is_finished() || state == RunState::WaitingForHuman {
+            if state.is_finished() || matches!(state, RunState::WaitingForHuman | RunState::Paused)
+            {
                 break;
             }
         }
@@ -272,6 +275,7 @@ impl Follower {
             EventKind::WorkflowCompleted(p) => (ProgressKind::Completed, p),
             EventKind::WorkflowFailed(p) => (ProgressKind::Failed, p),
             EventKind::WorkflowCancelled(p) => (ProgressKind::Cancelled, p),
+            EventKind::WorkflowPaused(p) => (ProgressKind::Paused, p),
             _ => return None,
         };
         if progress.run_id != self.run_id {
@@ -282,6 +286,7 @@ impl Follower {
             ProgressKind::Completed => RunState::Completed,
             ProgressKind::Failed => RunState::Failed,
             ProgressKind::Cancelled => RunState::Cancelled,
+            ProgressKind::Paused => RunState::Paused,
             ProgressKind::WaitingForHuman if step.is_none() => RunState::WaitingForHuman,
             _ => RunState::Running,
         };
@@ -325,6 +330,7 @@ impl Follower {
             RunState::Failed => ProgressKind::Failed,
             RunState::Cancelled => ProgressKind::Cancelled,
             RunState::WaitingForHuman => ProgressKind::WaitingForHuman,
+            RunState::Paused => ProgressKind::Paused,
             RunState::Running => ProgressKind::Started,
         };
         let completed = stored

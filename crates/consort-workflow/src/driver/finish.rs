@@ -36,6 +36,7 @@ impl Driver {
             RunState::Completed => EventKind::WorkflowCompleted,
             RunState::Cancelled => EventKind::WorkflowCancelled,
             RunState::WaitingForHuman => EventKind::WaitingForHuman,
+            RunState::Paused => EventKind::WorkflowPaused,
             RunState::Failed | RunState::Running => EventKind::WorkflowFailed,
         };
         let Self {
@@ -73,6 +74,12 @@ impl Driver {
             (RunState::Cancelled, None)
         } else if self.stop == Stop::FailFast {
             (RunState::Failed, first_failure())
+        } else if self.stop == Stop::Pause
+            && (any(StepState::Pending)
+                || any(StepState::Running)
+                || any(StepState::WaitingForHuman))
+        {
+            (RunState::Paused, None)
         } else if any(StepState::WaitingForHuman) || any(StepState::Running) {
             (RunState::WaitingForHuman, None)
         } else if any(StepState::Failed) {

@@ -49,6 +49,9 @@ use work::{Job, Wake, start};
 pub(crate) enum Stop {
     None,
     /// A step waits for a human: launch nothing new, let calls in flight finish.
+    WaitForHuman,
+    /// The engine pauses the run: launch nothing new, let calls in flight
+    /// finish until [`Driver::abandon_at`], then drop them.
     Pause,
     /// A step failed under fail-fast: drop calls in flight.
     FailFast,
@@ -82,6 +85,8 @@ pub(crate) struct Driver {
     buffer: Vec<u8>,
     /// What every write requires: that the run's lease is still ours.
     guard: Option<LeaseGuard>,
+    /// When a pause drops the calls still in flight.
+    abandon_at: Option<tokio::time::Instant>,
     /// The time of this turn's transitions; taken at its first use in a turn.
     stamp: Option<Stamp>,
     created_at: Timestamp,
@@ -145,9 +150,12 @@ impl Driver {
                 .await;
             }
             if settled.is_empty() {
-                if in_flight.is_empty() {
+                // Stopped launching: only attempts are worth waiting for, not
+                // the backoffs of retries that will not be made.
+                if in_flight.is_empty() || (self.stop != Stop::None && self.executing == 0) {
                     break;
                 }
+                let abandon_at = self.abandon_at;
                 let wake = tokio::select! {
                     biased;
                     changed = signal.changed() => {
@@ -159,6 +167,11 @@ impl Driver {
                         None
                     }
                     Some(wake) = in_flight.next() => Some(wake),
+                    () = until(abandon_at) => {
+                        // Dropping the futures cancels the calls in flight;
+                        // their steps stay `running` and run again on resume.
+                        break;
+                    }
                 };
                 settled.extend(wake);
             } else {
@@ -199,6 +212,10 @@ impl Driver {
                 });
             }
             Signal::Cancel => self.stop_with(Stop::Cancel),
+            Signal::Pause { abandon_at } => {
+                self.stop_with(Stop::Pause);
+                self.abandon_at = Some(abandon_at);
+            }
             Signal::None => {}
         }
         Ok(())
@@ -222,5 +239,13 @@ impl Driver {
                 });
             }
         }
+    }
+}
+
+/// Completes at `deadline`; never without one.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }

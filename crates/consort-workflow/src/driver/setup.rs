@@ -90,6 +90,7 @@ impl Driver {
             step_key_prefix,
             buffer: Vec::new(),
             guard: ownership.lease.as_ref().map(Lease::guard),
+            abandon_at: None,
             stamp: None,
             created_at,
             ownership,

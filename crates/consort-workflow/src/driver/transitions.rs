@@ -168,7 +168,7 @@ impl Driver {
             question = question.as_deref(),
             "step waits for a human"
         );
-        self.stop_with(Stop::Pause);
+        self.stop_with(Stop::WaitForHuman);
     }
 
     pub(super) fn attempt_failed(&mut self, index: usize, error: String, retryable: bool) {
