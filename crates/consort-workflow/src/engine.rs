@@ -14,9 +14,9 @@ use crate::error::WorkflowError;
 use crate::executor::StepExecutor;
 use crate::graph::WorkflowGraph;
 use crate::ownership::{ActiveRuns, Signal, raise};
-use crate::records::{assemble, cancel_key, validate_run_id};
+use crate::records::{cancel_key, lease_name, validate_run_id};
 use crate::run_builder::{ResumeBuilder, RunBuilder};
-use crate::status::RunStatus;
+use crate::status::{RunOwner, RunStatus};
 use crate::stored::{load, run_record};
 
 pub(crate) struct Inner {
@@ -223,17 +223,22 @@ impl Engine {
         active.len()
     }
 
-    /// The run's progress as recorded in the backend.
+    /// The run's progress as recorded in the backend, with the engine that
+    /// drives it now ([`RunStatus::owner`], from the run's lease).
     #[tracing::instrument(skip(self))]
     pub async fn status(&self, run_id: &str) -> Result<RunStatus, WorkflowError> {
         validate_run_id(run_id)?;
-        let stored = load(self.inner.backend.as_ref(), run_id).await?;
-        Ok(assemble(
-            run_id,
-            &stored.graph,
-            stored.run.state,
-            stored.run.error,
-            stored.steps,
-        ))
+        let backend = self.inner.backend.as_ref();
+        let stored = load(backend, run_id).await?;
+        let lease = backend
+            .current_lease(&lease_name(run_id))
+            .await
+            .map_err(WorkflowError::state(run_id, "reading the run's lease"))?;
+        let mut status = stored.status(run_id);
+        status.owner = lease.map(|lease| RunOwner {
+            holder: lease.holder,
+            lease_lapses_in: lease.ttl,
+        });
+        Ok(status)
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! | key | holds |
 //! |---|---|
-//! | `wf:run:{id}` | run record: workflow name, state, error, timestamps |
+//! | `wf:run:{id}` | run record: workflow name, state, error, timestamps, settings and their changes |
 //! | `wf:run:{id}:spec` | the workflow definition and the run parameters (written once) |
 //! | `wf:run:{id}:step:{n}` | step `n`: state, attempts, timestamps, outputs, error, question, answer (absent = pending, 0 attempts) |
 //! | `wf:run:{id}:cancel` | set by `cancel` for a run driven by another engine |
@@ -19,6 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwn
 use crate::error::WorkflowError;
 use crate::executor::JsonMap;
 use crate::graph::Plan;
+use crate::settings::{RunSettings, SettingsChange};
 use crate::status::{RunState, RunStatus, StepState, StepStatus};
 
 /// Longest accepted run id, in bytes.
@@ -100,6 +101,11 @@ pub(crate) struct RunRecord {
     pub(crate) error: Option<String>,
     pub(crate) created_at: Timestamp,
     pub(crate) updated_at: Timestamp,
+    /// Absent in records written before settings were stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) settings: Option<RunSettings>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) settings_changes: Vec<SettingsChange>,
 }
 
 /// `wf:run:{id}:spec`.
@@ -348,6 +354,9 @@ pub(crate) fn assemble(
         percent_complete: percent(completed, steps.len()),
         error,
         steps,
+        settings: None,
+        settings_changes: Vec::new(),
+        owner: None,
     }
 }
 

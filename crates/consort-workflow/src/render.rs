@@ -180,6 +180,9 @@ mod tests {
                     question: None,
                 })
                 .collect(),
+            settings: None,
+            settings_changes: Vec::new(),
+            owner: None,
         }
     }
 

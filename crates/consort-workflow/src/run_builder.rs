@@ -3,10 +3,12 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use consort_protocol::StepNumber;
 use serde_json::Value;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::driver::Driver;
 use crate::engine::Engine;
@@ -14,13 +16,13 @@ use crate::error::WorkflowError;
 use crate::executor::JsonMap;
 use crate::graph::WorkflowGraph;
 use crate::ownership::Ownership;
-use crate::records::{assemble, validate_run_id};
-use crate::settings::{Durability, RunSettings};
+use crate::records::validate_run_id;
+use crate::settings::{Durability, RunSettings, SettingsChange};
 use crate::status::{RunState, RunStatus, StepState};
 use crate::stored::load;
 
 /// A change of a run's settings, applied to the settings it would run with.
-type SettingsChange<'a> = Box<dyn FnOnce(RunSettings) -> RunSettings + Send + 'a>;
+type SettingsEdit<'a> = Box<dyn FnOnce(RunSettings) -> RunSettings + Send + 'a>;
 
 /// A new run of a workflow, made by [`Engine::new_run`]: set its parameters,
 /// id and settings, then [`start`](Self::start) it in the background or
@@ -127,7 +129,11 @@ impl<'a> RunBuilder<'a> {
         let ownership = Ownership::take(&engine.inner, &run_id, durable).await?;
         let plan = Arc::clone(graph.plan());
         let mut driver = Driver::new_run(&engine.inner, &run_id, plan, params, settings, ownership);
-        driver.begin(graph).await?;
+        if let Err(e) = driver.begin(graph).await {
+            // The lease may guard a run of the same id that someone resumes.
+            driver.abandon().await;
+            return Err(e);
+        }
         Ok(driver)
     }
 }
@@ -145,7 +151,8 @@ pub struct ResumeBuilder<'a> {
     engine: &'a Engine,
     run_id: String,
     answer: Option<(StepNumber, Value)>,
-    settings: Option<SettingsChange<'a>>,
+    settings: Option<SettingsEdit<'a>>,
+    lease_wait: Duration,
 }
 
 impl fmt::Debug for ResumeBuilder<'_> {
@@ -154,6 +161,7 @@ impl fmt::Debug for ResumeBuilder<'_> {
             .field("run_id", &self.run_id)
             .field("answer", &self.answer)
             .field("changes_settings", &self.settings.is_some())
+            .field("lease_wait", &self.lease_wait)
             .finish_non_exhaustive()
     }
 }
@@ -161,7 +169,7 @@ impl fmt::Debug for ResumeBuilder<'_> {
 /// What taking a stored run over gives.
 enum Taken {
     Drive(Box<Driver>),
-    Completed(RunStatus),
+    Completed(Box<RunStatus>),
 }
 
 impl<'a> ResumeBuilder<'a> {
@@ -171,6 +179,7 @@ impl<'a> ResumeBuilder<'a> {
             run_id,
             answer: None,
             settings: None,
+            lease_wait: Duration::ZERO,
         }
     }
 
@@ -188,12 +197,24 @@ impl<'a> ResumeBuilder<'a> {
         self
     }
 
-    /// Changes the settings the run continues with.
+    /// Changes the settings the run continues with: `change` is given the
+    /// settings stored with the run (the engine's, for runs recorded before
+    /// settings were stored). A change is recorded in the run
+    /// ([`RunStatus::settings_changes`]); durability cannot change.
     pub fn with_settings(
         mut self,
         change: impl FnOnce(RunSettings) -> RunSettings + Send + 'a,
     ) -> Self {
         self.settings = Some(Box::new(change));
+        self
+    }
+
+    /// While another engine holds the run's lease, waits up to `max` for it
+    /// to lapse (a dead holder's lease lapses within its TTL; a live holder
+    /// keeps renewing it), instead of failing at once with
+    /// [`WorkflowError::RunOwned`] (default: no wait).
+    pub fn with_lease_wait(mut self, max: Duration) -> Self {
+        self.lease_wait = max;
         self
     }
 
@@ -204,7 +225,7 @@ impl<'a> ResumeBuilder<'a> {
             Taken::Drive(driver) => RunHandle::driving(*driver),
             Taken::Completed(status) => RunHandle {
                 run_id: status.run_id.clone(),
-                outcome: Outcome::Done(Box::new(status)),
+                outcome: Outcome::Done(status),
             },
         })
     }
@@ -215,7 +236,7 @@ impl<'a> ResumeBuilder<'a> {
     pub async fn run_to_end(self) -> Result<RunStatus, WorkflowError> {
         match self.take().await? {
             Taken::Drive(driver) => driver.drive().await,
-            Taken::Completed(status) => Ok(status),
+            Taken::Completed(status) => Ok(*status),
         }
     }
 
@@ -225,9 +246,10 @@ impl<'a> ResumeBuilder<'a> {
             run_id,
             answer,
             settings: change,
+            lease_wait,
         } = self;
         validate_run_id(&run_id)?;
-        let ownership = Ownership::take(&engine.inner, &run_id, true).await?;
+        let ownership = take_waiting(engine, &run_id, lease_wait).await?;
         let stored = match load(engine.inner.backend.as_ref(), &run_id).await {
             Ok(stored) => stored,
             Err(e) => {
@@ -242,14 +264,8 @@ impl<'a> ResumeBuilder<'a> {
         match stored.run.state {
             RunState::Completed if answer.is_none() => {
                 ownership.release().await;
-                let status = assemble(
-                    &run_id,
-                    &stored.graph,
-                    stored.run.state,
-                    stored.run.error,
-                    stored.steps,
-                );
-                return Ok(Taken::Completed(status));
+                let status = stored.status(&run_id);
+                return Ok(Taken::Completed(Box::new(status)));
             }
             state @ (RunState::Completed | RunState::Failed | RunState::Cancelled) => {
                 ownership.release().await;
@@ -257,15 +273,37 @@ impl<'a> ResumeBuilder<'a> {
             }
             RunState::Running | RunState::WaitingForHuman | RunState::Paused => {}
         }
-        let mut settings = engine.config().run;
-        if let Some(change) = change {
-            settings = change(settings);
-        }
-        if let Err(e) = settings.check() {
+        // Runs recorded before settings were stored continue with the engine's.
+        let before = stored.run.settings.unwrap_or(engine.config().run);
+        let settings = change.map_or(before, |change| change(before));
+        let recorded = (settings != before).then(|| SettingsChange {
+            at: jiff::Timestamp::now(),
+            by: engine.owner_id().to_owned(),
+            before,
+            after: settings,
+        });
+        let checked = settings.check().and_then(|()| {
+            if settings.durability == before.durability {
+                Ok(())
+            } else {
+                Err(WorkflowError::InvalidConfig {
+                    field: "durability",
+                    reason: "cannot change when a run is resumed".to_owned(),
+                })
+            }
+        });
+        if let Err(e) = checked {
             ownership.release().await;
             return Err(e);
         }
-        let mut driver = Driver::resumed(&engine.inner, &run_id, stored, settings, ownership);
+        let mut driver = Driver::resumed(
+            &engine.inner,
+            &run_id,
+            stored,
+            settings,
+            recorded,
+            ownership,
+        );
         if let Some((step, answer)) = answer {
             let problem = match driver.index_of(step) {
                 None => Some(WorkflowError::UnknownStep {
@@ -293,6 +331,37 @@ impl<'a> ResumeBuilder<'a> {
         Ok(Taken::Drive(Box::new(driver)))
     }
 }
+
+/// Takes run `run_id` for `engine`, waiting up to `max` while another engine
+/// holds its lease.
+async fn take_waiting(
+    engine: &Engine,
+    run_id: &str,
+    max: Duration,
+) -> Result<Ownership, WorkflowError> {
+    let deadline = Instant::now() + max;
+    loop {
+        match Ownership::take(&engine.inner, run_id, true).await {
+            Err(WorkflowError::RunOwned {
+                lease_lapses_in, ..
+            }) if Instant::now() < deadline => {
+                // Just after the lease lapses; not knowing when, soon.
+                let lapse = lease_lapses_in.map_or(LEASE_POLL, |left| left + LEASE_MARGIN);
+                let wake =
+                    (Instant::now() + lapse.clamp(LEASE_MARGIN, LEASE_POLL * 10)).min(deadline);
+                tracing::debug!(run_id, ?lease_lapses_in, "waiting for the run's lease");
+                tokio::time::sleep_until(wake).await;
+            }
+            taken => return taken,
+        }
+    }
+}
+
+/// How often a resume waiting for a lease looks again when it does not
+/// know when the lease lapses.
+const LEASE_POLL: Duration = Duration::from_millis(100);
+/// How long after the announced lapse a waiting resume tries again.
+const LEASE_MARGIN: Duration = Duration::from_millis(10);
 
 /// A run driven in the background, from [`RunBuilder::start`] or
 /// [`ResumeBuilder::start`]. Dropping the handle does not stop the run;

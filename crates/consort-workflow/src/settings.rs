@@ -4,11 +4,14 @@
 use std::time::Duration;
 
 use consort_protocol::RetrySpec;
+use jiff::fmt::serde::unsigned_duration::friendly::compact as duration;
+use serde::{Deserialize, Serialize};
 
 use crate::error::WorkflowError;
 
 /// What happens to the rest of a run when a step fails for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FailurePolicy {
     /// Stop at the first failure: steps in flight are cancelled (their calls
@@ -22,7 +25,8 @@ pub enum FailurePolicy {
 }
 
 /// How much of a run is written to the state backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Durability {
     /// Every step transition is checkpointed (one atomic, lease-guarded batch
@@ -49,15 +53,20 @@ pub enum Durability {
 /// assert_eq!(policy.max_attempts, 5);
 /// assert_eq!(policy.max_backoff, Duration::from_secs(10)); // the default
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Stored with a run as JSON, durations in jiff's friendly format:
+/// `{"max_attempts": 3, "initial_backoff": "100ms", "max_backoff": "10s"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 = no retry). Default 3.
     pub max_attempts: u32,
     /// Wait before the second attempt; doubles for each further one.
     /// Default 100 ms.
+    #[serde(with = "duration::required")]
     pub initial_backoff: Duration,
     /// Upper bound of the wait. Default 10 s.
+    #[serde(with = "duration::required")]
     pub max_backoff: Duration,
 }
 
@@ -120,6 +129,11 @@ impl RetryPolicy {
 /// [`EngineConfig::run`](crate::EngineConfig::run); a run's builder
 /// ([`Engine::new_run`](crate::Engine::new_run)) may change any of them.
 ///
+/// The settings are stored with the run, and a resumed run continues with
+/// them, whichever engine resumes it; a resume may change them explicitly
+/// ([`ResumeBuilder::with_settings`](crate::ResumeBuilder::with_settings)),
+/// and the change is recorded in the run ([`SettingsChange`]).
+///
 /// ```
 /// use consort_workflow::{FailurePolicy, RunSettings};
 /// let settings = RunSettings::default()
@@ -127,7 +141,7 @@ impl RetryPolicy {
 ///     .with_failure_policy(FailurePolicy::ContinueOnFailure);
 /// assert_eq!(settings.concurrency, 4);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RunSettings {
     /// Most step calls in flight at once. Default 16.
@@ -137,6 +151,7 @@ pub struct RunSettings {
     /// Limit of one attempt (execution and validations) for steps without
     /// `timeout_ms`; `None` for no limit. A timeout is a retryable failure.
     /// Default 300 s.
+    #[serde(with = "duration::optional")]
     pub step_timeout: Option<Duration>,
     /// What a step failing for good does to the run. Default fail-fast.
     pub failure_policy: FailurePolicy,
@@ -229,6 +244,21 @@ impl RunSettings {
     }
 }
 
+/// A change of a run's settings made when it was resumed, as recorded in
+/// the run (see [`RunStatus::settings_changes`](crate::RunStatus::settings_changes)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SettingsChange {
+    /// When the run was resumed with them.
+    pub at: jiff::Timestamp,
+    /// The owner id of the engine that resumed it.
+    pub by: String,
+    /// The settings before.
+    pub before: RunSettings,
+    /// The settings after.
+    pub after: RunSettings,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +276,32 @@ mod tests {
             assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
             assert!(policy.backoff(40) <= Duration::from_millis(1000));
         }
+    }
+
+    #[test]
+    fn settings_are_stored_in_readable_json_and_read_back() {
+        let settings = RunSettings::default()
+            .with_concurrency(4)
+            .with_failure_policy(FailurePolicy::ContinueOnFailure);
+        let json = serde_json::to_value(settings).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "concurrency": 4,
+                "retry": {"max_attempts": 3, "initial_backoff": "100ms", "max_backoff": "10s"},
+                "step_timeout": "5m",
+                "failure_policy": "continue_on_failure",
+                "durability": "steps",
+            })
+        );
+        let back: RunSettings = serde_json::from_value(json).unwrap();
+        assert_eq!(back, settings);
+        let unlimited = settings.without_step_timeout();
+        let json = serde_json::to_string(&unlimited).unwrap();
+        assert_eq!(
+            serde_json::from_str::<RunSettings>(&json).unwrap(),
+            unlimited
+        );
     }
 
     #[test]

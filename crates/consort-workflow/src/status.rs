@@ -2,10 +2,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use consort_protocol::StepNumber;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+use crate::settings::{RunSettings, SettingsChange};
 
 /// The state of a whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,6 +103,7 @@ impl fmt::Display for StepState {
 
 /// Progress of a run, as [`Engine::status`](crate::Engine::status) reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RunStatus {
     /// The run.
     pub run_id: String,
@@ -114,6 +118,29 @@ pub struct RunStatus {
     pub error: Option<String>,
     /// Every step, sorted by number.
     pub steps: Vec<StepStatus>,
+    /// The settings the run executes with; `None` for runs recorded before
+    /// settings were stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<RunSettings>,
+    /// Changes of the settings made by resumes, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings_changes: Vec<SettingsChange>,
+    /// The engine driving the run right now, as its lease says; only
+    /// [`Engine::status`](crate::Engine::status) looks it up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<RunOwner>,
+}
+
+/// Who drives a run, from its lease.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RunOwner {
+    /// The owner id of the engine holding the run's lease.
+    pub holder: String,
+    /// When the lease lapses unless the holder renews it (a live holder
+    /// renews it every third of its TTL; a dead one does not).
+    #[serde(with = "jiff::fmt::serde::unsigned_duration::friendly::compact::required")]
+    pub lease_lapses_in: Duration,
 }
 
 impl RunStatus {
@@ -134,6 +161,7 @@ impl RunStatus {
 
 /// Progress of one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StepStatus {
     /// The step's number.
     pub id: StepNumber,

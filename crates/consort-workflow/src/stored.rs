@@ -8,8 +8,9 @@ use consort_state::StateBackend;
 use crate::error::WorkflowError;
 use crate::graph::Plan;
 use crate::records::{
-    RunRecord, SpecRecord, StepRecord, cancel_key, decode, run_key, spec_key, step_keys,
+    RunRecord, SpecRecord, StepRecord, assemble, cancel_key, decode, run_key, spec_key, step_keys,
 };
+use crate::status::RunStatus;
 
 /// Everything the backend holds about a run.
 pub(crate) struct Stored {
@@ -18,6 +19,19 @@ pub(crate) struct Stored {
     pub(crate) graph: Arc<Plan>,
     pub(crate) steps: Vec<StepRecord>,
     pub(crate) cancel_requested: bool,
+}
+
+impl Stored {
+    /// The run's status as recorded (without its owner).
+    pub(crate) fn status(self, run_id: &str) -> RunStatus {
+        let Self {
+            run, graph, steps, ..
+        } = self;
+        let mut status = assemble(run_id, &graph, run.state, run.error, steps);
+        status.settings = run.settings;
+        status.settings_changes = run.settings_changes;
+        status
+    }
 }
 
 /// The run record of `run_id`.

@@ -456,6 +456,14 @@ async fn existing_ids_and_bad_ids_are_rejected() {
         .await
         .unwrap_err();
     assert!(matches!(err, WorkflowError::RunExists { .. }), "{err}");
+    // The refused start left the existing run's lease free.
+    assert!(
+        backend
+            .current_lease("wf:lease:dup")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let err = engine
         .new_run(&graph(&chain(2)))
         .with_run_id("a b")

@@ -96,6 +96,8 @@ impl Driver {
             error,
             created_at: self.created_at,
             updated_at: Timestamp::now(),
+            settings: Some(self.settings),
+            settings_changes: self.settings_changes.clone(),
         };
         let key = run_key(self.run_id());
         match encode(&mut self.buffer, &self.shared.run_id, &key, &record) {

@@ -42,11 +42,15 @@ impl Driver {
         let Self {
             shared,
             records,
+            settings,
+            settings_changes,
             ownership,
             events,
             ..
         } = self;
-        let status = status_of(shared, records, state, error);
+        let mut status = status_of(shared, records, state, error);
+        status.settings = Some(settings);
+        status.settings_changes = settings_changes;
         events.emit(kind, None, status.percent_complete, status.error.as_deref());
         ownership.release().await;
         events.close().await;

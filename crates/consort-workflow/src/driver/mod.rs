@@ -40,7 +40,7 @@ use crate::events::Events;
 use crate::graph::Plan;
 use crate::ownership::{Ownership, Signal};
 use crate::records::{Stamp, StepRecord};
-use crate::settings::{Durability, RunSettings};
+use crate::settings::{Durability, RunSettings, SettingsChange};
 use crate::status::{RunStatus, StepState};
 use work::{Job, Wake, start};
 
@@ -69,6 +69,8 @@ pub(crate) struct Driver {
     records: Vec<StepRecord>,
     /// How this run executes its steps.
     settings: RunSettings,
+    /// Changes of the settings made by resumes, written with the run record.
+    settings_changes: Vec<SettingsChange>,
     /// Dependencies not completed yet, per step.
     waiting: Vec<usize>,
     ready: VecDeque<usize>,

@@ -16,7 +16,7 @@ use crate::executor::JsonMap;
 use crate::graph::Plan;
 use crate::ownership::Ownership;
 use crate::records::{StepRecord, percent, step_key_prefix};
-use crate::settings::{FailurePolicy, RunSettings};
+use crate::settings::{FailurePolicy, RunSettings, SettingsChange};
 use crate::status::{RunState, StepState};
 use crate::stored::Stored;
 
@@ -28,6 +28,7 @@ struct Seed<'a> {
     records: Vec<StepRecord>,
     created_at: Timestamp,
     settings: RunSettings,
+    settings_changes: Vec<SettingsChange>,
 }
 
 impl Driver {
@@ -39,6 +40,7 @@ impl Driver {
             mut records,
             created_at,
             settings,
+            settings_changes,
         } = seed;
         let step_key_prefix = step_key_prefix(run_id);
         let run_id: Arc<str> = Arc::from(run_id);
@@ -80,6 +82,7 @@ impl Driver {
             }),
             records,
             settings,
+            settings_changes,
             waiting,
             ready: VecDeque::new(),
             executing: 0,
@@ -114,6 +117,7 @@ impl Driver {
             params,
             created_at: Timestamp::now(),
             settings,
+            settings_changes: Vec::new(),
         };
         let mut driver = Self::with_records(inner, seed, ownership);
         driver.ready = (0..driver.graph().len())
@@ -123,12 +127,14 @@ impl Driver {
     }
 
     /// A run found in the backend: completed steps stay completed, steps that
-    /// were in flight run again with their next attempt number.
+    /// were in flight run again with their next attempt number. `change`
+    /// (settings other than the stored ones) is recorded in the run.
     pub(crate) fn resumed(
         inner: &Arc<Inner>,
         run_id: &str,
         stored: Stored,
         settings: RunSettings,
+        change: Option<SettingsChange>,
         ownership: Ownership,
     ) -> Self {
         let Stored {
@@ -138,6 +144,9 @@ impl Driver {
             steps,
             cancel_requested,
         } = stored;
+        let changed = change.is_some();
+        let mut settings_changes = run.settings_changes;
+        settings_changes.extend(change);
         let seed = Seed {
             run_id,
             graph,
@@ -145,6 +154,7 @@ impl Driver {
             records: steps,
             created_at: run.created_at,
             settings,
+            settings_changes,
         };
         let mut driver = Self::with_records(inner, seed, ownership);
         for i in 0..driver.records.len() {
@@ -177,7 +187,7 @@ impl Driver {
         if cancel_requested {
             driver.stop_with(Stop::Cancel);
         }
-        if run.state != RunState::Running {
+        if run.state != RunState::Running || changed {
             driver.push_run_record(RunState::Running, None, None);
         }
         driver
