@@ -5,6 +5,14 @@ use std::time::Duration;
 use crate::error::WorkflowError;
 use crate::settings::{Durability, FailurePolicy, RetryPolicy, RunSettings};
 
+/// The shortest lease: renewals every 10 ms are about what a backend takes.
+const MIN_LEASE_TTL: Duration = Duration::from_millis(30);
+/// The longest lease: a run left by a dead process waits this long for a
+/// resume.
+const MAX_LEASE_TTL: Duration = Duration::from_secs(3600);
+/// The longest pause between two reads of a watched run's record.
+const MAX_WATCH_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// Settings of an [`Engine`](crate::Engine).
 ///
 /// ```
@@ -24,7 +32,7 @@ pub struct EngineConfig {
     pub run: RunSettings,
     /// How long a run's lease lasts without renewal; the engine renews it
     /// every third of this while driving. A run left by a dead process can be
-    /// resumed elsewhere once this has passed. Default 15 s.
+    /// resumed elsewhere once this has passed. Default 15 s; 30 ms to 1 h.
     pub lease_ttl: Duration,
     /// Identifies the engine as a lease holder. `None` (the default): each
     /// [`Engine::new`](crate::Engine::new) picks a unique
@@ -138,8 +146,8 @@ impl EngineConfig {
             })
         };
         self.run.check()?;
-        if self.lease_ttl < Duration::from_millis(30) {
-            return bad("lease_ttl", "must be at least 30 ms");
+        if !(MIN_LEASE_TTL..=MAX_LEASE_TTL).contains(&self.lease_ttl) {
+            return bad("lease_ttl", "must be within 30 ms..=1 h");
         }
         if self
             .owner_id
@@ -148,8 +156,8 @@ impl EngineConfig {
         {
             return bad("owner_id", "must not be empty");
         }
-        if self.watch_interval.is_zero() {
-            return bad("watch_interval", "must be above 0");
+        if self.watch_interval.is_zero() || self.watch_interval > MAX_WATCH_INTERVAL {
+            return bad("watch_interval", "must be above 0 and at most 1 h");
         }
         Ok(())
     }

@@ -11,10 +11,11 @@ use tokio::time::Instant;
 
 use crate::config::EngineConfig;
 use crate::error::WorkflowError;
+use crate::executor::JsonMap;
 use crate::executor::StepExecutor;
 use crate::graph::WorkflowGraph;
 use crate::ownership::{ActiveRuns, Signal, raise};
-use crate::records::{cancel_key, lease_name, validate_run_id};
+use crate::records::{cancel_key, lease_name, spec_record, validate_run_id};
 use crate::run_builder::{ResumeBuilder, RunBuilder};
 use crate::status::{RunOwner, RunStatus};
 use crate::stored::{load, run_record};
@@ -120,6 +121,32 @@ impl Engine {
     /// of it: build it once per workflow definition, not once per run.
     pub fn new_run<'a>(&'a self, workflow: &'a WorkflowGraph) -> RunBuilder<'a> {
         RunBuilder::new(self, workflow)
+    }
+
+    /// Checks what validating a definition cannot know without the backend:
+    /// that `workflow` fits in one of its values, where a run stores it.
+    /// Fails with [`WorkflowError::DefinitionTooLarge`]. Starting a run checks
+    /// it too (with the run's parameters), before anything is written.
+    pub fn check_definition(&self, workflow: &WorkflowGraph) -> Result<(), WorkflowError> {
+        let record = spec_record("check", workflow, &JsonMap::new())?;
+        self.check_size(workflow, record.len())
+    }
+
+    /// Fails when a spec record of `size` bytes does not fit in the backend.
+    pub(crate) fn check_size(
+        &self,
+        workflow: &WorkflowGraph,
+        size: usize,
+    ) -> Result<(), WorkflowError> {
+        let limit = self.inner.backend.capabilities().max_value_bytes;
+        if size > limit {
+            return Err(WorkflowError::DefinitionTooLarge {
+                workflow: workflow.name().to_owned(),
+                size,
+                limit,
+            });
+        }
+        Ok(())
     }
 
     /// Continues run `run_id`, left by a process that died or paused for a

@@ -38,6 +38,19 @@ pub enum WorkflowError {
         /// What is wrong with its value.
         reason: String,
     },
+    /// The definition (with the run's parameters) does not fit in one value
+    /// of the backend; nothing was written.
+    #[error(
+        "workflow {workflow:?} takes {size} bytes as stored with a run, over the backend's limit of {limit} bytes"
+    )]
+    DefinitionTooLarge {
+        /// The workflow's name.
+        workflow: String,
+        /// The size of the record holding the definition and parameters.
+        size: usize,
+        /// The backend's largest value.
+        limit: usize,
+    },
     /// No run with this id is recorded in the backend.
     #[error("run {run_id:?} not found")]
     RunNotFound {

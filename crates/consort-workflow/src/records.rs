@@ -18,7 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwn
 
 use crate::error::WorkflowError;
 use crate::executor::JsonMap;
-use crate::graph::Plan;
+use crate::graph::{Plan, WorkflowGraph};
 use crate::settings::{RunSettings, SettingsChange};
 use crate::status::{RunState, RunStatus, StepState, StepStatus};
 
@@ -134,6 +134,25 @@ impl SpecRecordOut<'_> {
         out.push(b'}');
         Ok(())
     }
+}
+
+/// The spec record of a new run of `graph` with `params`, encoded: checked
+/// against the backend's value limit before anything is written.
+pub(crate) fn spec_record(
+    run_id: &str,
+    graph: &WorkflowGraph,
+    params: &JsonMap,
+) -> Result<Bytes, WorkflowError> {
+    let key = spec_key(run_id);
+    let encode_error = |source| WorkflowError::Encode {
+        run_id: run_id.to_owned(),
+        key: key.clone(),
+        source,
+    };
+    let spec_json = graph.spec_json().map_err(encode_error)?;
+    let record = SpecRecordOut { spec_json, params };
+    // Its own buffer: the definition can be large, and is written once.
+    encode_with(&mut Vec::new(), run_id, &key, |out| record.write_json(out))
 }
 
 /// `wf:run:{id}:step:{n}`, as read. A driver keeps each step's outputs

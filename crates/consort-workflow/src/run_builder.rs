@@ -16,7 +16,7 @@ use crate::error::WorkflowError;
 use crate::executor::JsonMap;
 use crate::graph::WorkflowGraph;
 use crate::ownership::Ownership;
-use crate::records::validate_run_id;
+use crate::records::{spec_record, validate_run_id};
 use crate::settings::{Durability, RunSettings, SettingsChange};
 use crate::status::{RunState, RunStatus, StepState};
 use crate::stored::load;
@@ -126,10 +126,17 @@ impl<'a> RunBuilder<'a> {
         let run_id = run_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         validate_run_id(&run_id)?;
         let durable = settings.durability == Durability::Steps;
+        let spec = if durable {
+            let record = spec_record(&run_id, graph, &params)?;
+            engine.check_size(graph, record.len())?;
+            Some(record)
+        } else {
+            None
+        };
         let ownership = Ownership::take(&engine.inner, &run_id, durable).await?;
         let plan = Arc::clone(graph.plan());
         let mut driver = Driver::new_run(&engine.inner, &run_id, plan, params, settings, ownership);
-        if let Err(e) = driver.begin(graph).await {
+        if let Err(e) = driver.begin(spec).await {
             // The lease may guard a run of the same id that someone resumes.
             driver.abandon().await;
             return Err(e);

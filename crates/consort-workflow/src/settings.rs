@@ -215,32 +215,65 @@ impl RunSettings {
     }
 
     /// Fails with [`WorkflowError::InvalidConfig`] naming the first setting
-    /// out of range.
+    /// out of range. The bounds are those of a step's own `retry` and
+    /// `timeout_ms` in a definition: at most
+    /// [`RetrySpec::MAX_ATTEMPTS`] attempts, backoffs up to
+    /// [`RetrySpec::MAX_BACKOFF_MS`] with the initial one at most the
+    /// maximum, and a step timeout above zero and at most
+    /// [`WorkflowStep::MAX_TIMEOUT_MS`](consort_protocol::WorkflowStep::MAX_TIMEOUT_MS).
     pub(crate) fn check(&self) -> Result<(), WorkflowError> {
         match self.problem() {
-            Some((field, reason)) => Err(WorkflowError::InvalidConfig {
-                field,
-                reason: reason.to_owned(),
-            }),
+            Some((field, reason)) => Err(WorkflowError::InvalidConfig { field, reason }),
             None => Ok(()),
         }
     }
 
     /// The first setting out of range, as `(field, reason)`.
-    fn problem(&self) -> Option<(&'static str, &'static str)> {
-        if self.concurrency == 0 {
-            return Some(("concurrency", "must be at least 1"));
-        }
-        if self.retry.max_attempts == 0 {
-            return Some(("retry.max_attempts", "must be at least 1"));
-        }
-        if self.step_timeout.is_some_and(|t| t.is_zero()) {
-            return Some((
+    fn problem(&self) -> Option<(&'static str, String)> {
+        let max_backoff = Duration::from_millis(RetrySpec::MAX_BACKOFF_MS);
+        let max_timeout = Duration::from_millis(consort_protocol::WorkflowStep::MAX_TIMEOUT_MS);
+        let retry = &self.retry;
+        let problem = if self.concurrency == 0 {
+            ("concurrency", "must be at least 1".to_owned())
+        } else if !(1..=RetrySpec::MAX_ATTEMPTS).contains(&retry.max_attempts) {
+            (
+                "retry.max_attempts",
+                format!(
+                    "{} is not within 1..={}",
+                    retry.max_attempts,
+                    RetrySpec::MAX_ATTEMPTS
+                ),
+            )
+        } else if retry.max_backoff > max_backoff {
+            (
+                "retry.max_backoff",
+                format!(
+                    "{:?} is over the limit of {max_backoff:?}",
+                    retry.max_backoff
+                ),
+            )
+        } else if retry.initial_backoff > retry.max_backoff {
+            (
+                "retry.initial_backoff",
+                format!(
+                    "{:?} is over max_backoff ({:?})",
+                    retry.initial_backoff, retry.max_backoff
+                ),
+            )
+        } else if self.step_timeout.is_some_and(|t| t.is_zero()) {
+            (
                 "step_timeout",
-                "0 would fail every attempt; use without_step_timeout for no limit",
-            ));
-        }
-        None
+                "0 would fail every attempt; use without_step_timeout for no limit".to_owned(),
+            )
+        } else if let Some(timeout) = self.step_timeout.filter(|t| *t > max_timeout) {
+            (
+                "step_timeout",
+                format!("{timeout:?} is over the limit of {max_timeout:?}"),
+            )
+        } else {
+            return None;
+        };
+        Some(problem)
     }
 }
 
@@ -309,7 +342,43 @@ mod tests {
         assert_eq!(RunSettings::default().problem(), None);
         assert_eq!(
             RunSettings::default().with_concurrency(0).problem(),
-            Some(("concurrency", "must be at least 1"))
+            Some(("concurrency", "must be at least 1".to_owned()))
+        );
+        // What used to validate, then hang.
+        let endless = RetryPolicy::default()
+            .with_max_attempts(u32::MAX)
+            .with_max_backoff(Duration::MAX);
+        assert_eq!(
+            RunSettings::default().with_retry(endless).problem(),
+            Some((
+                "retry.max_attempts",
+                "4294967295 is not within 1..=100".to_owned()
+            ))
+        );
+        let slow = RetryPolicy::default().with_max_backoff(Duration::MAX);
+        assert_eq!(
+            RunSettings::default()
+                .with_retry(slow)
+                .problem()
+                .map(|p| p.0),
+            Some("retry.max_backoff")
+        );
+        let inverted = RetryPolicy::default()
+            .with_initial_backoff(Duration::from_secs(20))
+            .with_max_backoff(Duration::from_secs(10));
+        assert_eq!(
+            RunSettings::default()
+                .with_retry(inverted)
+                .problem()
+                .map(|p| p.0),
+            Some("retry.initial_backoff")
+        );
+        assert_eq!(
+            RunSettings::default()
+                .with_step_timeout(Duration::from_secs(25 * 3600))
+                .problem()
+                .map(|p| p.0),
+            Some("step_timeout")
         );
         assert_eq!(
             RunSettings::default()

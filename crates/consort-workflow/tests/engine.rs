@@ -649,3 +649,50 @@ async fn ephemeral_runs_write_nothing() {
     let keys = backend.list("", None, 100).await.unwrap();
     assert!(keys.keys.is_empty(), "{:?}", keys.keys);
 }
+
+#[tokio::test]
+async fn a_definition_too_large_for_the_backend_is_refused_before_anything_is_written() {
+    let small_values = consort_state::MemoryConfig::default().with_max_value_bytes(2048);
+    let backend: Arc<dyn StateBackend> = Arc::new(
+        MemoryStore::with_config(small_values)
+            .namespace("small")
+            .unwrap(),
+    );
+    let engine = engine(&backend, Scripted::ok(), config());
+    let fits = graph(&chain(2));
+    engine.check_definition(&fits).unwrap();
+    let big = graph(&chain(200));
+    let too_large = |err: &WorkflowError| {
+        matches!(err, WorkflowError::DefinitionTooLarge { workflow, size, limit: 2048 }
+            if workflow == "chain" && *size > 2048)
+    };
+    assert!(too_large(&engine.check_definition(&big).unwrap_err()));
+    let err = engine
+        .new_run(&big)
+        .with_run_id("big")
+        .run_to_end()
+        .await
+        .unwrap_err();
+    assert!(too_large(&err), "{err}");
+    assert!(matches!(
+        engine.status("big").await,
+        Err(WorkflowError::RunNotFound { .. })
+    ));
+    assert!(
+        backend
+            .current_lease("wf:lease:big")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The parameters are stored with the definition: they count too.
+    let mut params = JsonMap::new();
+    params.insert("blob".into(), json!("x".repeat(4096)));
+    let err = engine
+        .new_run(&fits)
+        .with_params(params)
+        .run_to_end()
+        .await
+        .unwrap_err();
+    assert!(too_large(&err), "{err}");
+}

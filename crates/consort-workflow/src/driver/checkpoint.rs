@@ -2,15 +2,15 @@
 
 use std::sync::OnceLock;
 
+use bytes::Bytes;
 use consort_protocol::EventKind;
 use consort_state::{Batch, Expect, WriteOp};
 use jiff::Timestamp;
 
 use super::Driver;
 use crate::error::WorkflowError;
-use crate::graph::WorkflowGraph;
 use crate::records::{
-    RunRecord, SpecRecordOut, StepRecordOut, encode, encode_with, run_key, spec_key, with_number,
+    RunRecord, StepRecordOut, encode, encode_with, run_key, spec_key, with_number,
 };
 use crate::status::RunState;
 
@@ -32,29 +32,14 @@ impl Driver {
         }
     }
 
-    /// Writes the run and spec records of a new run; fails with
-    /// [`WorkflowError::RunExists`] if the id is taken.
-    pub(crate) async fn begin(&mut self, workflow: &WorkflowGraph) -> Result<(), WorkflowError> {
-        if self.durable() {
-            let key = spec_key(self.run_id());
-            let spec_json = workflow
-                .spec_json()
-                .map_err(|source| WorkflowError::Encode {
-                    run_id: self.run_id().to_owned(),
-                    key: key.clone(),
-                    source,
-                })?;
-            let record = SpecRecordOut {
-                spec_json,
-                params: &self.shared.params,
-            };
-            // Its own buffer: the definition can be large, and is written once.
-            let value = encode_with(&mut Vec::new(), &self.shared.run_id, &key, |out| {
-                record.write_json(out)
-            })?;
+    /// Writes the run record and `spec` (the encoded spec record, for a
+    /// durable run) of a new run; fails with [`WorkflowError::RunExists`] if
+    /// the id is taken.
+    pub(crate) async fn begin(&mut self, spec: Option<Bytes>) -> Result<(), WorkflowError> {
+        if let Some(value) = spec {
             self.push_run_record(RunState::Running, None, Some(Expect::Absent));
             self.ops.push(WriteOp::Set {
-                key,
+                key: spec_key(self.run_id()),
                 value,
                 ttl: None,
             });
