@@ -20,6 +20,7 @@ use crate::records::{spec_record, validate_run_id};
 use crate::settings::{Durability, RunSettings, SettingsChange};
 use crate::status::{RunState, RunStatus, StepState};
 use crate::stored::load;
+use crate::watch::RunWatch;
 
 /// A change of a run's settings, applied to the settings it would run with.
 type SettingsEdit<'a> = Box<dyn FnOnce(RunSettings) -> RunSettings + Send + 'a>;
@@ -105,6 +106,23 @@ impl<'a> RunBuilder<'a> {
     pub async fn start(self) -> Result<RunHandle, WorkflowError> {
         let driver = self.begin().await?;
         Ok(RunHandle::driving(driver))
+    }
+
+    /// Like [`start`](Self::start), and follows the run from its first
+    /// event: [`RunWatch`] as [`Engine::watch`] gives it, without missing
+    /// the updates between the start and a later `watch`.
+    #[tracing::instrument(skip_all, fields(workflow = %self.graph.name(), run_id = self.run_id.as_deref()))]
+    pub async fn start_watched(mut self) -> Result<(RunHandle, RunWatch), WorkflowError> {
+        let engine = self.engine;
+        let run_id = self
+            .run_id
+            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string())
+            .clone();
+        validate_run_id(&run_id)?;
+        let events = engine.subscribe_progress(&run_id).await?;
+        let driver = self.begin().await?;
+        let watch = engine.watch_driver(&driver, events);
+        Ok((RunHandle::driving(driver), watch))
     }
 
     /// Records the run and drives it in the calling task; returns its final
@@ -235,6 +253,31 @@ impl<'a> ResumeBuilder<'a> {
                 outcome: Outcome::Done(status),
             },
         })
+    }
+
+    /// Like [`start`](Self::start), and follows the run from its first
+    /// event on (see [`RunBuilder::start_watched`]). A completed run's watch
+    /// gives one update.
+    #[tracing::instrument(skip_all, fields(run_id = %self.run_id))]
+    pub async fn start_watched(self) -> Result<(RunHandle, RunWatch), WorkflowError> {
+        let engine = self.engine;
+        validate_run_id(&self.run_id)?;
+        let events = engine.subscribe_progress(&self.run_id).await?;
+        match self.take().await? {
+            Taken::Drive(driver) => {
+                let watch = engine.watch_driver(&driver, events);
+                Ok((RunHandle::driving(*driver), watch))
+            }
+            Taken::Completed(status) => {
+                drop(events);
+                let watch = engine.watch(&status.run_id).await?;
+                let handle = RunHandle {
+                    run_id: status.run_id.clone(),
+                    outcome: Outcome::Done(status),
+                };
+                Ok((handle, watch))
+            }
+        }
     }
 
     /// Takes the run over and drives it in the calling task; returns its

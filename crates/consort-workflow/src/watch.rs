@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
+use crate::driver::Driver;
 use crate::engine::Engine;
 use crate::error::WorkflowError;
 use crate::graph::Plan;
@@ -166,11 +167,40 @@ impl Engine {
             plan: stored.graph,
             interval: self.inner.config.watch_interval,
             run_state: stored.run.state,
+            durable: true,
         };
-        let attached = follower.update(ProgressKind::Attached, stored.run.state, completed);
-        let (sender, updates) = mpsc::channel(64);
-        let follower = tokio::spawn(follower.follow(attached, events, sender));
-        Ok(RunWatch { updates, follower })
+        Ok(follower.spawn(completed, events))
+    }
+
+    /// Subscribes to progress events, for a watch of a run about to be
+    /// driven here (see [`Self::watch_driver`]).
+    pub(crate) async fn subscribe_progress(
+        &self,
+        run_id: &str,
+    ) -> Result<Subscription, WorkflowError> {
+        self.inner
+            .backend
+            .subscribe(EVENTS)
+            .await
+            .map_err(WorkflowError::state(
+                run_id,
+                "subscribing to progress events",
+            ))
+    }
+
+    /// A watch of the run `driver` is about to drive, following `events`
+    /// (subscribed before the run's first event).
+    pub(crate) fn watch_driver(&self, driver: &Driver, events: Subscription) -> RunWatch {
+        let (plan, completed, durable) = driver.progress();
+        let follower = Follower {
+            backend: Arc::clone(&self.inner.backend),
+            run_id: driver.run_id().to_owned(),
+            plan,
+            interval: self.inner.config.watch_interval,
+            run_state: RunState::Running,
+            durable,
+        };
+        follower.spawn(completed, events)
     }
 
     /// Waits until run `run_id` is finished, waits for a human or was paused,
@@ -199,11 +229,22 @@ struct Follower {
     interval: Duration,
     /// The run state reported last.
     run_state: RunState,
+    /// Whether the run has records to read again (an ephemeral run has
+    /// only its events).
+    durable: bool,
 }
 
 type Updates = mpsc::Sender<Result<RunProgress, WorkflowError>>;
 
 impl Follower {
+    /// Starts following, with an [`ProgressKind::Attached`] update first.
+    fn spawn(self, completed: usize, events: Subscription) -> RunWatch {
+        let attached = self.update(ProgressKind::Attached, self.run_state, completed);
+        let (sender, updates) = mpsc::channel(64);
+        let follower = tokio::spawn(self.follow(attached, events, sender));
+        RunWatch { updates, follower }
+    }
+
     async fn follow(mut self, attached: RunProgress, events: Subscription, updates: Updates) {
         if !self.send(&updates, Ok(attached)).await {
             return;
@@ -312,6 +353,9 @@ impl Follower {
     /// Reads the run's record; an update when its state changed without an
     /// event saying so. Transient backend errors wait for the next tick.
     async fn recheck(&self) -> Option<Result<RunProgress, WorkflowError>> {
+        if !self.durable {
+            return None;
+        }
         let state = match run_record(self.backend.as_ref(), &self.run_id).await {
             Ok(run) => run.state,
             Err(e) if e.is_transient() => return None,

@@ -12,8 +12,8 @@ use std::time::Duration;
 use consort_state::testkit::{random_namespace, redis_url_or_skip};
 use consort_state::{MemoryBackend, RedisBackend, RedisConfig, StateBackend};
 use consort_workflow::{
-    Engine, EngineConfig, ProgressKind, RunProgress, RunState, SimulatedExecutor, StepOutcome,
-    WorkflowError,
+    Durability, Engine, EngineConfig, ProgressKind, RunProgress, RunState, SimulatedExecutor,
+    StepOutcome, WorkflowError,
 };
 use support::{Scripted, chain, dag, done, graph};
 
@@ -206,4 +206,46 @@ async fn a_run_uses_its_own_settings() {
         ),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_run_started_watched_misses_no_update() {
+    let backend: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new("from-start").unwrap());
+    // Instant steps: a watch begun after the start would miss most of them.
+    let engine = Engine::new(Arc::clone(&backend), Scripted::ok(), config()).unwrap();
+    for durability in [Durability::Steps, Durability::None] {
+        let spec = chain(5);
+        let (handle, mut watch) = engine
+            .new_run(&graph(&spec))
+            .with_settings(|s| s.with_durability(durability))
+            .start_watched()
+            .await
+            .unwrap();
+        let mut kinds = Vec::new();
+        let mut completed = Vec::new();
+        while let Some(update) = watch.recv().await {
+            let update = update.unwrap();
+            kinds.push(update.kind);
+            if update.kind == ProgressKind::StepCompleted {
+                completed.push((update.step.unwrap(), update.completed));
+            }
+        }
+        assert_eq!(
+            kinds.first(),
+            Some(&ProgressKind::Attached),
+            "{durability:?}"
+        );
+        assert_eq!(kinds.get(1), Some(&ProgressKind::Started), "{durability:?}");
+        assert_eq!(
+            kinds.last(),
+            Some(&ProgressKind::Completed),
+            "{durability:?}"
+        );
+        assert_eq!(
+            completed,
+            vec![(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)],
+            "{durability:?}"
+        );
+        assert_eq!(handle.wait().await.unwrap().state, RunState::Completed);
+    }
 }

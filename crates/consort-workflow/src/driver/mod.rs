@@ -122,6 +122,16 @@ impl Driver {
         self.records.get(index).map(|r| r.state)
     }
 
+    /// What a watch of this run starts from: the plan, the steps completed
+    /// and whether the run is recorded.
+    pub(crate) fn progress(&self) -> (Arc<Plan>, usize, bool) {
+        (
+            Arc::clone(&self.shared.plan),
+            self.completed,
+            self.durable(),
+        )
+    }
+
     fn durable(&self) -> bool {
         self.settings.durability == Durability::Steps
     }
