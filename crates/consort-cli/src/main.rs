@@ -2,7 +2,8 @@
 //! recommendations, and validate, render and run collaboration workflows.
 //!
 //! Exit codes: 0 on success, 2 on bad input (the message names the file and
-//! the JSON path or line), 1 on any other failure.
+//! the JSON path or line), 1 on any other failure, 130 or 143 when Ctrl-C or
+//! SIGTERM paused a workflow run.
 //!
 //! Diagnostics go to stderr through `tracing`: warnings by default, more with
 //! `-v` (info) and `-vv` (debug), or exactly what `RUST_LOG` asks for
@@ -44,8 +45,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match install_tracing(cli.verbose).and_then(|()| run(cli.command)) {
-        Ok(()) => ExitCode::SUCCESS,
+    let diagnostics = cli.verbose > 0 || std::env::var_os("RUST_LOG").is_some();
+    match install_tracing(cli.verbose).and_then(|()| run(cli.command, diagnostics)) {
+        Ok(code) => code,
         Err(err) => {
             #[allow(clippy::print_stderr, reason = "the command reports its own failure")]
             {
@@ -75,10 +77,10 @@ fn install_tracing(verbose: u8) -> Result<(), CliError> {
         .map_err(|e| CliError::Failed(format!("cannot install the diagnostics subscriber: {e}")))
 }
 
-fn run(command: Command) -> Result<(), CliError> {
+fn run(command: Command, diagnostics: bool) -> Result<ExitCode, CliError> {
     match command {
-        Command::Route(args) => cmd_route::run(args),
-        Command::Resolve(args) => cmd_resolve::run(args),
-        Command::Workflow(args) => cmd_workflow::run(args),
+        Command::Route(args) => cmd_route::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Resolve(args) => cmd_resolve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Workflow(args) => cmd_workflow::run(args, diagnostics),
     }
 }

@@ -2,67 +2,10 @@
 // Tests: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod support;
 
-use consort_protocol::seeds;
 use serde_json::Value;
-
-struct Files {
-    dir: tempfile::TempDir,
-}
-
-impl Files {
-    fn new() -> Self {
-        let files = Self {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        files.write("marketing.json", seeds::MARKETING_CAMPAIGN_WORKFLOW);
-        files.write("expansion.json", seeds::BUSINESS_EXPANSION_WORKFLOW);
-        files.write("registry.json", seeds::EXPERT_REGISTRY);
-        files
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
-    }
-}
-
-fn consort(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_consort"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
-    stdout(out)
-}
-
-fn code(out: &Output) -> Option<i32> {
-    out.status.code()
-}
+use support::{Files, code, consort, ok, stderr};
 
 #[test]
 fn both_seed_workflows_validate() {
@@ -297,19 +240,13 @@ fn an_unreachable_backend_fails_with_exit_1() {
 
 #[test]
 fn runs_on_redis_are_visible_to_status_render_and_resume() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let Some(target) = runtime.block_on(consort_state::testkit::redis_url_or_skip(
-        "runs_on_redis_are_visible_to_status_render_and_resume",
-    )) else {
+    let Some(redis) =
+        support::Redis::or_skip("runs_on_redis_are_visible_to_status_render_and_resume")
+    else {
         return;
     };
     let f = Files::new();
-    let url = target.url().to_owned();
-    let namespace = consort_state::testkit::random_namespace("cli");
-    let store = ["--backend", url.as_str(), "--namespace", namespace.as_str()];
+    let store = redis.args();
     let run = run_json(
         &f,
         &f.path("marketing.json"),
@@ -373,8 +310,7 @@ fn runs_on_redis_are_visible_to_status_render_and_resume() {
 fn diagnostics_follow_verbosity_and_rust_log() {
     let f = Files::new();
     let run = |verbosity: Option<&str>, rust_log: Option<&str>| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_consort"));
-        command.env_remove("RUST_LOG");
+        let mut command = support::command();
         if let Some(filter) = rust_log {
             command.env("RUST_LOG", filter);
         }
@@ -391,7 +327,7 @@ fn diagnostics_follow_verbosity_and_rust_log() {
         ]);
         command.output().unwrap()
     };
-    // Quiet by default: the report goes to stdout, nothing to stderr.
+    // By default stderr has progress lines, not diagnostics.
     let quiet = run(None, None);
     ok(&quiet);
     assert!(
@@ -418,4 +354,33 @@ fn diagnostics_follow_verbosity_and_rust_log() {
     let bad = run(None, Some("consort_workflow=loud"));
     assert_eq!(code(&bad), Some(2), "{}", stderr(&bad));
     assert!(stderr(&bad).contains("RUST_LOG"), "{}", stderr(&bad));
+}
+
+#[test]
+fn a_definition_too_large_for_the_backend_is_bad_input_at_validate_time() {
+    let f = Files::new();
+    // One step whose actions take 17 MiB: over the 16 MiB a backend value holds.
+    let actions = vec!["x".repeat(1 << 20); 17];
+    let big = serde_json::json!({"workflow_name": "huge", "workflow_steps": [
+        {"step": 1, "name": "Everything", "primary_expert": "marketing_sales", "actions": actions}
+    ]});
+    let file = f.write("huge.json", &big.to_string());
+    let file = file.display().to_string();
+    let out = consort(&["workflow", "validate", &file]);
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("huge.json: workflow \"huge\" takes"), "{err}");
+    assert!(
+        err.contains("over the backend's limit of 16777216 bytes"),
+        "{err}"
+    );
+    let out = consort(&[
+        "workflow",
+        "run",
+        &file,
+        "--experts",
+        &f.path("registry.json"),
+        "--simulate",
+    ]);
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
 }
