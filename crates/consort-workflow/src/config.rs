@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use consort_state::retry::RetryBudget;
+
 use crate::error::WorkflowError;
 use crate::settings::{Durability, FailurePolicy, RetryPolicy, RunSettings};
 
@@ -10,6 +12,9 @@ const MIN_LEASE_TTL: Duration = Duration::from_millis(30);
 /// The longest lease: a run left by a dead process waits this long for a
 /// resume.
 const MAX_LEASE_TTL: Duration = Duration::from_secs(3600);
+/// The longest a backend call is retried: a run that cannot checkpoint for
+/// longer is better stopped (and resumed) than waiting.
+const MAX_BACKEND_RETRY: Duration = Duration::from_secs(3600);
 /// The longest pause between two reads of a watched run's record.
 const MAX_WATCH_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -42,6 +47,13 @@ pub struct EngineConfig {
     /// Publish `workflow:*` progress events on the backend's bus (what
     /// [`Engine::watch`](crate::Engine::watch) follows). Default on.
     pub publish_events: bool,
+    /// How long, and how often, the engine retries a backend call that failed
+    /// with a [transient](consort_state::StateError::is_transient) error (a
+    /// Redis restart, a failover, a frozen server) before giving up on it:
+    /// checkpoints, lease renewals, reads, events. Default
+    /// [`RetryBudget::default`]: 30 s, backoff from 50 ms to 2 s with jitter;
+    /// at most 1 h.
+    pub backend_retry: RetryBudget,
     /// How often [`Engine::wait`](crate::Engine::wait) and
     /// [`Engine::watch`](crate::Engine::watch) read the run's record besides
     /// following its events, which pub/sub may drop. Default 1 s.
@@ -55,6 +67,7 @@ impl Default for EngineConfig {
             lease_ttl: Duration::from_secs(15),
             owner_id: None,
             publish_events: true,
+            backend_retry: RetryBudget::default(),
             watch_interval: Duration::from_secs(1),
         }
     }
@@ -131,6 +144,13 @@ impl EngineConfig {
         self
     }
 
+    /// Sets [`backend_retry`](Self::backend_retry).
+    #[must_use]
+    pub fn with_backend_retry(mut self, budget: RetryBudget) -> Self {
+        self.backend_retry = budget;
+        self
+    }
+
     /// Sets [`watch_interval`](Self::watch_interval).
     #[must_use]
     pub fn with_watch_interval(mut self, interval: Duration) -> Self {
@@ -155,6 +175,9 @@ impl EngineConfig {
             .is_some_and(|id| id.trim().is_empty())
         {
             return bad("owner_id", "must not be empty");
+        }
+        if self.backend_retry.max_elapsed > MAX_BACKEND_RETRY {
+            return bad("backend_retry.max_elapsed", "must be at most 1 h");
         }
         if self.watch_interval.is_zero() || self.watch_interval > MAX_WATCH_INTERVAL {
             return bad("watch_interval", "must be above 0 and at most 1 h");

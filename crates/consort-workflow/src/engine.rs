@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use consort_protocol::StepNumber;
 use consort_state::StateBackend;
+use consort_state::retry::retry_transient;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -191,16 +192,17 @@ impl Engine {
             raise(&sender, Signal::Cancel);
             return Ok(());
         }
-        let run = run_record(self.inner.backend.as_ref(), run_id).await?;
+        let budget = &self.inner.config.backend_retry;
+        let run = run_record(self.inner.backend.as_ref(), budget, run_id).await?;
         if run.state.is_finished() {
             return Err(WorkflowError::RunFinished {
                 run_id: run_id.to_owned(),
                 state: run.state,
             });
         }
-        self.inner
-            .backend
-            .set(&cancel_key(run_id), "cancel".into(), None)
+        let backend = &self.inner.backend;
+        let key = cancel_key(run_id);
+        retry_transient(budget, || backend.set(&key, "cancel".into(), None))
             .await
             .map_err(WorkflowError::state(run_id, "requesting cancellation"))?;
         // The stored cancel request makes the driver stop at once.
@@ -256,9 +258,10 @@ impl Engine {
     pub async fn status(&self, run_id: &str) -> Result<RunStatus, WorkflowError> {
         validate_run_id(run_id)?;
         let backend = self.inner.backend.as_ref();
-        let stored = load(backend, run_id).await?;
-        let lease = backend
-            .current_lease(&lease_name(run_id))
+        let budget = &self.inner.config.backend_retry;
+        let stored = load(backend, budget, run_id).await?;
+        let name = lease_name(run_id);
+        let lease = retry_transient(budget, || backend.current_lease(&name))
             .await
             .map_err(WorkflowError::state(run_id, "reading the run's lease"))?;
         let mut status = stored.status(run_id);

@@ -107,6 +107,28 @@ pub enum WorkflowError {
         /// The run.
         run_id: String,
     },
+    /// The backend was unreachable for longer than the run's lease lasts, so
+    /// the lease lapsed: this engine stopped driving the run and wrote
+    /// nothing more. Its records are as the last checkpoint left them; a
+    /// resume (here or in any engine) continues from there.
+    #[error(
+        "run {run_id:?}: its lease lapsed while the backend was unreachable (longer than the lease TTL of {lease_ttl:?}); this engine stopped driving it, and a resume continues it from its last checkpoint"
+    )]
+    LeaseLapsed {
+        /// The run.
+        run_id: String,
+        /// The lease TTL the outage outlasted.
+        lease_ttl: Duration,
+    },
+    /// The backend answers again but the run's records are not there any
+    /// more: it lost its data (restarted without persistence, flushed).
+    #[error(
+        "run {run_id:?}: the run's records are gone from the backend; was Redis restarted without persistence?"
+    )]
+    RecordsGone {
+        /// The run.
+        run_id: String,
+    },
     /// The task driving a run started with `start` panicked or was aborted.
     #[error("run {run_id:?}: the task driving it stopped: {source}")]
     DriverStopped {

@@ -1,12 +1,14 @@
 //! Progress events: `workflow:*` [`Event`]s published on the backend's bus,
 //! topic = the event type (`workflow:step_completed`), payload = the event's
 //! JSON. Publishing happens on a background task so a slow bus never delays
-//! a step; events are at-most-once like all pub/sub.
+//! a step, through transient backend errors within the engine's
+//! `backend_retry`; events are at-most-once like all pub/sub.
 
 use std::sync::Arc;
 
 use consort_protocol::{Event, EventKind, WorkflowProgress};
 use consort_state::StateBackend;
+use consort_state::retry::{RetryBudget, retry_transient};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -25,6 +27,7 @@ pub(crate) struct Events {
 impl Events {
     pub(crate) fn new(
         backend: &Arc<dyn StateBackend>,
+        budget: RetryBudget,
         enabled: bool,
         source: &str,
         run_id: &Arc<str>,
@@ -34,7 +37,7 @@ impl Events {
             let (sender, receiver) = mpsc::unbounded_channel();
             (
                 Some(sender),
-                Some(tokio::spawn(publish(Arc::clone(backend), receiver))),
+                Some(tokio::spawn(publish(Arc::clone(backend), budget, receiver))),
             )
         } else {
             (None, None)
@@ -78,12 +81,19 @@ impl Events {
     }
 }
 
-async fn publish(backend: Arc<dyn StateBackend>, mut receiver: mpsc::UnboundedReceiver<Event>) {
+async fn publish(
+    backend: Arc<dyn StateBackend>,
+    budget: RetryBudget,
+    mut receiver: mpsc::UnboundedReceiver<Event>,
+) {
     while let Some(event) = receiver.recv().await {
         let topic = event.event_type();
         match serde_json::to_vec(&event) {
             Ok(payload) => {
-                if let Err(e) = backend.publish(topic, payload.into()).await {
+                let payload = bytes::Bytes::from(payload);
+                let sent =
+                    retry_transient(&budget, || backend.publish(topic, payload.clone())).await;
+                if let Err(e) = sent {
                     tracing::warn!(topic, error = %e, "publishing a workflow event failed");
                 }
             }

@@ -104,7 +104,7 @@ pub use records::{MAX_RUN_ID_LEN, validate_run_id};
 pub use render::{RenderFormat, render, render_with_states};
 pub use run_builder::{ResumeBuilder, RunBuilder, RunHandle};
 pub use settings::{Durability, FailurePolicy, RetryPolicy, RunSettings, SettingsChange};
-pub use simulated::{SimulatedExecutor, execution_counter_key};
+pub use simulated::SimulatedExecutor;
 pub use status::{RunOwner, RunState, RunStatus, StepState, StepStatus};
 pub use validation::{Problem, validate};
 pub use watch::{ProgressKind, RunProgress, RunWatch};

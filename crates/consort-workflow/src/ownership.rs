@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use consort_state::{Lease, StateBackend};
+use consort_state::retry::{RetryBudget, retry_transient};
+use consort_state::{Lease, StateBackend, StateError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::engine::Inner;
 use crate::error::WorkflowError;
@@ -24,7 +26,11 @@ pub(crate) enum Signal {
         abandon_at: tokio::time::Instant,
     },
     Cancel,
-    LeaseLost,
+    /// Renewing the lease failed for good; `during_outage` when the backend
+    /// was unreachable since the last renewal.
+    LeaseLost {
+        during_outage: bool,
+    },
 }
 
 impl Signal {
@@ -33,7 +39,7 @@ impl Signal {
             Self::None => 0,
             Self::Pause { .. } => 1,
             Self::Cancel => 2,
-            Self::LeaseLost => 3,
+            Self::LeaseLost { .. } => 3,
         }
     }
 
@@ -107,31 +113,42 @@ impl Ownership {
         }
         let name = lease_name(run_id);
         let backend = &inner.backend;
+        let budget = &inner.config.backend_retry;
         let ttl = inner.config.lease_ttl;
-        let lease = backend
-            .acquire_lease(&name, &inner.owner, ttl)
+        let acquired = retry_transient(budget, || backend.acquire_lease(&name, &inner.owner, ttl))
             .await
             .map_err(WorkflowError::state(run_id, "taking the run's lease"))?;
-        let Some(lease) = lease else {
-            let current = backend
-                .current_lease(&name)
-                .await
-                .map_err(WorkflowError::state(run_id, "reading the run's lease"))?;
-            return Err(WorkflowError::RunOwned {
-                run_id: run_id.to_owned(),
-                holder: current
-                    .as_ref()
-                    .map_or_else(|| "another engine".to_owned(), |l| l.holder.clone()),
-                lease_lapses_in: current.map(|l| l.ttl),
-            });
+        let lease = match acquired {
+            Some(lease) => lease,
+            None => {
+                let current = retry_transient(budget, || backend.current_lease(&name))
+                    .await
+                    .map_err(WorkflowError::state(run_id, "reading the run's lease"))?;
+                match current {
+                    // An attempt whose reply was lost took it for this engine
+                    // (the active runs above say this engine drives no other).
+                    Some(lease) if lease.holder == inner.owner => lease,
+                    current => {
+                        return Err(WorkflowError::RunOwned {
+                            run_id: run_id.to_owned(),
+                            holder: current
+                                .as_ref()
+                                .map_or_else(|| "another engine".to_owned(), |l| l.holder.clone()),
+                            lease_lapses_in: current.map(|l| l.ttl),
+                        });
+                    }
+                }
+            }
         };
-        ownership.renewal = Some(tokio::spawn(renew(
-            Arc::clone(backend),
-            lease.clone(),
+        let renewal = Renewal {
+            backend: Arc::clone(backend),
+            lease: lease.clone(),
             ttl,
-            cancel_key(run_id),
+            budget: *budget,
+            cancel_key: cancel_key(run_id),
             sender,
-        )));
+        };
+        ownership.renewal = Some(tokio::spawn(renewal.run()));
         ownership.lease = Some(lease);
         Ok(ownership)
     }
@@ -141,8 +158,10 @@ impl Ownership {
         if let Some(task) = self.renewal.take() {
             task.abort();
         }
+        let backend = &self.inner.backend;
+        let budget = &self.inner.config.backend_retry;
         if let Some(lease) = self.lease.take()
-            && let Err(e) = self.inner.backend.release_lease(&lease).await
+            && let Err(e) = retry_transient(budget, || backend.release_lease(&lease)).await
         {
             tracing::warn!(run_id = %self.run_id, error = %e, "releasing the run's lease failed; it lapses after its TTL");
         }
@@ -162,31 +181,62 @@ impl Drop for Ownership {
     }
 }
 
-/// Renews the lease every third of its TTL and looks for a cancel request
-/// left by an engine that does not drive the run.
-async fn renew(
+/// Keeps a run's lease: renews it every third of its TTL, through transient
+/// errors for as long as the lease lasts, and looks for a cancel request left
+/// by an engine that does not drive the run.
+struct Renewal {
     backend: Arc<dyn StateBackend>,
-    mut lease: Lease,
+    lease: Lease,
     ttl: Duration,
+    budget: RetryBudget,
     cancel_key: String,
     sender: Arc<watch::Sender<Signal>>,
-) {
-    loop {
-        tokio::time::sleep(ttl / 3).await;
-        match backend.renew_lease(&lease, ttl).await {
-            Ok(renewed) => lease = renewed,
-            Err(consort_state::StateError::LeaseLost { .. }) => {
-                raise(&sender, Signal::LeaseLost);
-                return;
+}
+
+impl Renewal {
+    async fn run(mut self) {
+        let mut renewed_at = Instant::now();
+        let mut outage = false;
+        loop {
+            tokio::time::sleep(self.ttl / 3).await;
+            // Retrying past the lease's end is pointless: it is gone by then.
+            let left = (renewed_at + self.ttl).saturating_duration_since(Instant::now());
+            let budget = self
+                .budget
+                .with_max_elapsed(self.budget.max_elapsed.min(left));
+            let (backend, lease, ttl) = (&self.backend, &self.lease, self.ttl);
+            let mut attempts = 0u32;
+            let result = retry_transient(&budget, || {
+                attempts += 1;
+                backend.renew_lease(lease, ttl)
+            })
+            .await;
+            outage |= attempts > 1;
+            match result {
+                Ok(renewed) => {
+                    self.lease = renewed;
+                    renewed_at = Instant::now();
+                    outage = false;
+                }
+                Err(StateError::LeaseLost { .. }) => {
+                    raise(
+                        &self.sender,
+                        Signal::LeaseLost {
+                            during_outage: outage,
+                        },
+                    );
+                    return;
+                }
+                // Still unreachable: the next tick tries again, and finds the
+                // lease lost once the backend answers after it lapsed.
+                Err(e) => {
+                    outage = true;
+                    tracing::warn!(lease = %self.lease.name, error = %e, "renewing the run's lease failed");
+                }
             }
-            // Transient: the next tick tries again; if the lease lapses
-            // meanwhile, fenced writes stop the driver.
-            Err(e) => {
-                tracing::warn!(lease = %lease.name, error = %e, "renewing the run's lease failed");
+            if let Ok(Some(_)) = self.backend.get(&self.cancel_key).await {
+                raise(&self.sender, Signal::Cancel);
             }
-        }
-        if let Ok(Some(_)) = backend.get(&cancel_key).await {
-            raise(&sender, Signal::Cancel);
         }
     }
 }

@@ -6,8 +6,9 @@
 //! | `wf:run:{id}:spec` | the workflow definition and the run parameters (written once) |
 //! | `wf:run:{id}:step:{n}` | step `n`: state, attempts, timestamps, outputs, error, question, answer (absent = pending, 0 attempts) |
 //! | `wf:run:{id}:cancel` | set by `cancel` for a run driven by another engine |
+//! | `wf:run:{id}:turn` | `{lease token}:{turn}` of the last batch (shared backends only), which makes a batch with a lost reply recognisable |
 //! | lease `wf:lease:{id}` | ownership of the run |
-//! | counter `wf:exec:{key}` | executions per idempotency key (only [`SimulatedExecutor::counting_in`](crate::SimulatedExecutor::counting_in)) |
+//! | `wf:exec:{key}:{attempt}` | one per execution of an idempotency key (only [`SimulatedExecutor::counting_in`](crate::SimulatedExecutor::counting_in)) |
 
 use std::sync::{Arc, OnceLock};
 
@@ -82,6 +83,11 @@ pub(crate) fn with_number(prefix: &str, number: StepNumber) -> String {
     text.push_str(prefix);
     text.push_str(digits);
     text
+}
+
+/// `wf:run:{id}:turn`: the turn counter of a run on a shared backend.
+pub(crate) fn turn_key(run_id: &str) -> String {
+    format!("wf:run:{run_id}:turn")
 }
 
 pub(crate) fn cancel_key(run_id: &str) -> String {

@@ -300,7 +300,8 @@ impl<'a> ResumeBuilder<'a> {
         } = self;
         validate_run_id(&run_id)?;
         let ownership = take_waiting(engine, &run_id, lease_wait).await?;
-        let stored = match load(engine.inner.backend.as_ref(), &run_id).await {
+        let budget = &engine.inner.config.backend_retry;
+        let stored = match load(engine.inner.backend.as_ref(), budget, &run_id).await {
             Ok(stored) => stored,
             Err(e) => {
                 ownership.release().await;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use consort_state::StateBackend;
+use consort_state::retry::{RetryBudget, retry_transient};
 use serde_json::Value;
 
 use crate::context::StepContext;
@@ -15,19 +16,20 @@ use crate::executor::{JsonMap, StepExecutor, StepKind, StepOutcome};
 /// (`"simulated campaign_brief from personal_assistant"`) after a fixed
 /// delay; every validation passes.
 ///
-/// With [`counting_in`](Self::counting_in) it also increments the counter
-/// [`execution_counter_key`] of each execution's idempotency key before
-/// sleeping, so tests can prove how often each step really ran.
+/// With [`counting_in`](Self::counting_in) it also records each execution
+/// (its idempotency key and attempt number) in a backend before sleeping, so
+/// tests can prove how often each step really ran
+/// ([`executions`](Self::executions)).
 #[derive(Debug, Clone, Default)]
 pub struct SimulatedExecutor {
     delay: Duration,
     counter: Option<Arc<dyn StateBackend>>,
 }
 
-/// The counter [`SimulatedExecutor::counting_in`] increments for an
-/// execution with this idempotency key: `wf:exec:{key}`.
-pub fn execution_counter_key(idempotency_key: &str) -> String {
-    format!("wf:exec:{idempotency_key}")
+/// `wf:exec:{key}:`, the start of the keys recording the executions of
+/// idempotency key `key`.
+fn executions_prefix(idempotency_key: &str) -> String {
+    format!("wf:exec:{idempotency_key}:")
 }
 
 impl SimulatedExecutor {
@@ -43,11 +45,35 @@ impl SimulatedExecutor {
         self
     }
 
-    /// Counts executions per idempotency key in `backend`.
+    /// Records every execution in `backend`: the key
+    /// `wf:exec:{idempotency key}:{attempt}`, written before the step's work.
+    /// One key per attempt makes the record exact through backend faults: a
+    /// write retried after a lost reply writes the same key again, where a
+    /// counter would count twice. Writes ride through transient backend
+    /// errors for up to 30 s.
     #[must_use]
     pub fn counting_in(mut self, backend: Arc<dyn StateBackend>) -> Self {
         self.counter = Some(backend);
         self
+    }
+
+    /// How many executions of `idempotency_key` an executor made with
+    /// [`counting_in`](Self::counting_in) recorded in `backend`.
+    pub async fn executions(
+        backend: &dyn StateBackend,
+        idempotency_key: &str,
+    ) -> consort_state::Result<usize> {
+        let prefix = executions_prefix(idempotency_key);
+        let mut cursor = None;
+        let mut count = 0;
+        loop {
+            let page = backend.list(&prefix, cursor.as_ref(), 1000).await?;
+            count += page.keys.len();
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(count),
+            }
+        }
     }
 }
 
@@ -57,12 +83,19 @@ impl StepExecutor for SimulatedExecutor {
         if *ctx.kind() != StepKind::Execute {
             return StepOutcome::Completed(JsonMap::new());
         }
-        if let Some(counter) = &self.counter
-            && let Err(e) = counter
-                .increment(&execution_counter_key(&ctx.idempotency_key()), 1)
-                .await
-        {
-            return StepOutcome::retry(format!("counting the execution: {e}"));
+        if let Some(counter) = &self.counter {
+            let key = format!(
+                "{}{}",
+                executions_prefix(&ctx.idempotency_key()),
+                ctx.attempt()
+            );
+            let recorded = retry_transient(&RetryBudget::default(), || {
+                counter.set(&key, "1".into(), None)
+            })
+            .await;
+            if let Err(e) = recorded {
+                return StepOutcome::retry(format!("recording the execution: {e}"));
+            }
         }
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;

@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use consort_state::StateBackend;
+use consort_state::retry::{RetryBudget, retry_transient};
 
 use crate::error::WorkflowError;
 use crate::graph::Plan;
 use crate::records::{
     RunRecord, SpecRecord, StepRecord, assemble, cancel_key, decode, run_key, spec_key, step_keys,
+    turn_key,
 };
 use crate::status::RunStatus;
 
@@ -19,6 +21,8 @@ pub(crate) struct Stored {
     pub(crate) graph: Arc<Plan>,
     pub(crate) steps: Vec<StepRecord>,
     pub(crate) cancel_requested: bool,
+    /// The version of the run's turn key, if it has one.
+    pub(crate) turn_version: Option<consort_state::Version>,
 }
 
 impl Stored {
@@ -34,14 +38,14 @@ impl Stored {
     }
 }
 
-/// The run record of `run_id`.
+/// The run record of `run_id`, read through transient errors within `budget`.
 pub(crate) async fn run_record(
     backend: &dyn StateBackend,
+    budget: &RetryBudget,
     run_id: &str,
 ) -> Result<RunRecord, WorkflowError> {
     let key = run_key(run_id);
-    let stored = backend
-        .get(&key)
+    let stored = retry_transient(budget, || backend.get(&key))
         .await
         .map_err(WorkflowError::state(run_id, "reading the run record"))?
         .ok_or_else(|| WorkflowError::RunNotFound {
@@ -50,25 +54,32 @@ pub(crate) async fn run_record(
     decode(run_id, &key, &stored.value)
 }
 
-/// Everything about run `run_id`: two reads, one for the run, its definition
-/// and a cancel request, one for the step records.
+/// Everything about run `run_id`: two reads, one for the run, its
+/// definition, a cancel request and its turn key, one for the step records;
+/// each through transient errors within `budget`.
 pub(crate) async fn load(
     backend: &dyn StateBackend,
+    budget: &RetryBudget,
     run_id: &str,
 ) -> Result<Stored, WorkflowError> {
-    let keys = [run_key(run_id), spec_key(run_id), cancel_key(run_id)];
-    let mut found = backend
-        .get_many(&keys)
+    let keys = [
+        run_key(run_id),
+        spec_key(run_id),
+        cancel_key(run_id),
+        turn_key(run_id),
+    ];
+    let mut found = retry_transient(budget, || backend.get_many(&keys))
         .await
         .map_err(WorkflowError::state(run_id, "reading the run"))?
         .into_iter();
-    let (Some(Some(run)), Some(spec), Some(cancel)) = (found.next(), found.next(), found.next())
+    let (Some(Some(run)), Some(spec), Some(cancel), Some(turn)) =
+        (found.next(), found.next(), found.next(), found.next())
     else {
         return Err(WorkflowError::RunNotFound {
             run_id: run_id.to_owned(),
         });
     };
-    let [run_key, spec_key, _] = &keys;
+    let [run_key, spec_key, ..] = &keys;
     let run: RunRecord = decode(run_id, run_key, &run.value)?;
     let Some(spec) = spec else {
         return Err(WorkflowError::MissingRecord {
@@ -86,8 +97,7 @@ pub(crate) async fn load(
         other => other,
     })?;
     let step_keys = step_keys(run_id, &graph);
-    let values = backend
-        .get_many(&step_keys)
+    let values = retry_transient(budget, || backend.get_many(&step_keys))
         .await
         .map_err(WorkflowError::state(run_id, "reading the step records"))?;
     let steps = step_keys
@@ -104,5 +114,6 @@ pub(crate) async fn load(
         graph: Arc::new(graph),
         steps,
         cancel_requested: cancel.is_some(),
+        turn_version: turn.map(|t| t.version),
     })
 }

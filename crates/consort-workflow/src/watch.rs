@@ -12,6 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use consort_protocol::{Event, EventKind, StepNumber, WorkflowProgress};
+use consort_state::retry::RetryBudget;
 use consort_state::{Delivery, StateBackend, Subscription};
 use futures_util::Stream;
 use tokio::sync::mpsc;
@@ -155,7 +156,7 @@ impl Engine {
                 run_id,
                 "subscribing to progress events",
             ))?;
-        let stored = load(backend.as_ref(), run_id).await?;
+        let stored = load(backend.as_ref(), &self.inner.config.backend_retry, run_id).await?;
         let completed = stored
             .steps
             .iter()
@@ -356,7 +357,9 @@ impl Follower {
         if !self.durable {
             return None;
         }
-        let state = match run_record(self.backend.as_ref(), &self.run_id).await {
+        // One attempt: a transient error waits for the next tick.
+        let once = RetryBudget::none();
+        let state = match run_record(self.backend.as_ref(), &once, &self.run_id).await {
             Ok(run) => run.state,
             Err(e) if e.is_transient() => return None,
             Err(e) => return Some(Err(e)),
@@ -364,7 +367,7 @@ impl Follower {
         if state == self.run_state {
             return None;
         }
-        let stored = match load(self.backend.as_ref(), &self.run_id).await {
+        let stored = match load(self.backend.as_ref(), &once, &self.run_id).await {
             Ok(stored) => stored,
             Err(e) if e.is_transient() => return None,
             Err(e) => return Some(Err(e)),

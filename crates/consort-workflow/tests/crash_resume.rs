@@ -7,18 +7,17 @@
 // Tests: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use consort_protocol::WorkflowSpec;
 use consort_state::testkit::{random_namespace, redis_url_or_skip};
 use consort_state::{RedisBackend, RedisConfig, StateBackend};
 use consort_workflow::{
     Engine, EngineConfig, RunState, SimulatedExecutor, StepState, WorkflowError, WorkflowGraph,
-    execution_counter_key,
 };
-use serde_json::json;
 
 const CHILD: &str = "CONSORT_WF_CRASH_CHILD";
 const URL: &str = "CONSORT_WF_CRASH_URL";
@@ -27,19 +26,8 @@ const RUN: &str = "crash";
 const STEPS: u32 = 60;
 const CONCURRENCY: usize = 2;
 
-/// Two interleaved chains: step `i` depends on step `i - 2`.
 fn ladder() -> WorkflowGraph {
-    let steps: Vec<_> = (1..=STEPS)
-        .map(|i| {
-            let deps: Vec<u32> = if i > 2 { vec![i - 2] } else { vec![] };
-            json!({"step": i, "name": format!("step {i}"), "primary_expert": "x",
-                   "outputs": ["result"], "depends_on": deps})
-        })
-        .collect();
-    let spec: WorkflowSpec =
-        serde_json::from_value(json!({"workflow_name": "ladder", "workflow_steps": steps}))
-            .unwrap();
-    WorkflowGraph::build(&spec, None).unwrap()
+    support::graph(&support::ladder(STEPS))
 }
 
 fn config() -> EngineConfig {
@@ -150,8 +138,9 @@ async fn a_killed_run_resumes_without_rerunning_completed_steps() {
 
     let mut ran_twice = Vec::new();
     for step in 1..=STEPS {
-        let key = execution_counter_key(&format!("{RUN}:{step}"));
-        let count = backend.increment(&key, 0).await.unwrap();
+        let count = SimulatedExecutor::executions(backend.as_ref(), &format!("{RUN}:{step}"))
+            .await
+            .unwrap();
         assert!(count >= 1, "step {step} never ran");
         if count > 1 {
             ran_twice.push(step);

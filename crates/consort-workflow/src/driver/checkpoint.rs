@@ -4,7 +4,8 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 use consort_protocol::EventKind;
-use consort_state::{Batch, Expect, WriteOp};
+use consort_state::retry::retry_transient;
+use consort_state::{Expect, StateError, WriteOp};
 use jiff::Timestamp;
 
 use super::Driver;
@@ -15,20 +16,46 @@ use crate::records::{
 use crate::status::RunState;
 
 impl Driver {
-    pub(super) fn state_error(
+    /// What a failed write means: the run's lease or records are gone (see
+    /// [`lost_lease`](Self::lost_lease)), or the backend failed while doing
+    /// `action`.
+    pub(super) async fn write_failed(
         &self,
         action: &'static str,
-        source: consort_state::StateError,
+        source: StateError,
     ) -> WorkflowError {
-        match source {
-            consort_state::StateError::LeaseLost { .. } => WorkflowError::LeaseLost {
-                run_id: self.run_id().to_owned(),
+        let lost = match &source {
+            StateError::LeaseLost { .. } => true,
+            // Only another owner, or a backend that lost its data, moves the
+            // turn key under a driver that holds the lease.
+            StateError::VersionConflict { key, .. } => key.ends_with(":turn"),
+            _ => false,
+        };
+        if lost {
+            return self.lost_lease(self.outage).await;
+        }
+        WorkflowError::State {
+            run_id: self.run_id().to_owned(),
+            action,
+            source,
+        }
+    }
+
+    /// Why this engine lost the run's lease: the run's records are gone
+    /// (the backend lost its data), the lease lapsed while the backend was
+    /// unreachable (`during_outage`), or another engine took the run over.
+    pub(super) async fn lost_lease(&self, during_outage: bool) -> WorkflowError {
+        let run_id = self.run_id().to_owned();
+        let backend = &self.inner.backend;
+        let key = run_key(&run_id);
+        let record = retry_transient(&self.inner.config.backend_retry, || backend.get(&key)).await;
+        match record {
+            Ok(None) => WorkflowError::RecordsGone { run_id },
+            _ if during_outage => WorkflowError::LeaseLapsed {
+                run_id,
+                lease_ttl: self.inner.config.lease_ttl,
             },
-            source => WorkflowError::State {
-                run_id: self.run_id().to_owned(),
-                action,
-                source,
-            },
+            _ => WorkflowError::LeaseLost { run_id },
         }
     }
 
@@ -44,26 +71,19 @@ impl Driver {
                 ttl: None,
             });
             let ops = std::mem::take(&mut self.ops);
-            let result = self.apply(ops).await;
-            if let Err(consort_state::StateError::VersionConflict { .. }) = result {
-                return Err(WorkflowError::RunExists {
-                    run_id: self.run_id().to_owned(),
-                });
+            match self.apply(ops).await {
+                Ok(()) => {}
+                Err(StateError::VersionConflict { key, .. }) if key == run_key(self.run_id()) => {
+                    return Err(WorkflowError::RunExists {
+                        run_id: self.run_id().to_owned(),
+                    });
+                }
+                Err(e) => return Err(self.write_failed("recording the new run", e).await),
             }
-            result.map_err(|e| self.state_error("recording the new run", e))?;
         }
         self.events
             .emit(EventKind::WorkflowStarted, None, 0.0, None);
         Ok(())
-    }
-
-    pub(super) async fn apply(&self, ops: Vec<WriteOp>) -> consort_state::Result<()> {
-        let guard = self.guard.clone();
-        self.inner
-            .backend
-            .apply(Batch { guard, ops })
-            .await
-            .map(drop)
     }
 
     pub(super) fn push_run_record(
@@ -139,8 +159,9 @@ impl Driver {
         // as this turn saves growing the next one step by step.
         let room = self.ops.len();
         let ops = std::mem::replace(&mut self.ops, Vec::with_capacity(room));
-        self.apply(ops)
-            .await
-            .map_err(|e| self.state_error("checkpointing step states", e))
+        match self.apply(ops).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.write_failed("checkpointing step states", e).await),
+        }
     }
 }

@@ -19,6 +19,7 @@
 
 mod checkpoint;
 mod finish;
+mod reconcile;
 mod setup;
 mod transitions;
 mod work;
@@ -42,6 +43,7 @@ use crate::ownership::{Ownership, Signal};
 use crate::records::{Stamp, StepRecord};
 use crate::settings::{Durability, RunSettings, SettingsChange};
 use crate::status::{RunStatus, StepState};
+use reconcile::Turn;
 use work::{Job, Wake, start};
 
 /// Why the driver stops launching steps; later variants win.
@@ -87,6 +89,10 @@ pub(crate) struct Driver {
     buffer: Vec<u8>,
     /// What every write requires: that the run's lease is still ours.
     guard: Option<LeaseGuard>,
+    /// The turn counter that makes writes to a shared backend reconcilable.
+    turn: Option<Turn>,
+    /// Whether the last write met transient backend errors.
+    outage: bool,
     /// When a pause drops the calls still in flight.
     abandon_at: Option<tokio::time::Instant>,
     /// The time of this turn's transitions; taken at its first use in a turn.
@@ -173,8 +179,10 @@ impl Driver {
                     changed = signal.changed() => {
                         // The sender lives as long as the ownership; an
                         // error cannot happen while driving: no news.
-                        if changed.is_ok() {
-                            self.observe(&mut signal)?;
+                        if changed.is_ok()
+                            && let Err(outage) = self.observe(&mut signal)
+                        {
+                            return Err(self.lost_lease(outage).await);
                         }
                         None
                     }
@@ -190,8 +198,10 @@ impl Driver {
                 // Calls that answered at once never waited: give the other
                 // tasks of this thread their turn now and then.
                 tokio::task::coop::consume_budget().await;
-                if signal.has_changed().unwrap_or(false) {
-                    self.observe(&mut signal)?;
+                if signal.has_changed().unwrap_or(false)
+                    && let Err(outage) = self.observe(&mut signal)
+                {
+                    return Err(self.lost_lease(outage).await);
                 }
             }
             // A new turn: what happens from here on gets a new time.
@@ -214,15 +224,12 @@ impl Driver {
         self.finish().await
     }
 
-    /// Reacts to a change of the run's ownership signal.
-    fn observe(&mut self, signal: &mut watch::Receiver<Signal>) -> Result<(), WorkflowError> {
+    /// Reacts to a change of the run's ownership signal; `Err(during_outage)`
+    /// when the lease is lost.
+    fn observe(&mut self, signal: &mut watch::Receiver<Signal>) -> Result<(), bool> {
         let now = *signal.borrow_and_update();
         match now {
-            Signal::LeaseLost => {
-                return Err(WorkflowError::LeaseLost {
-                    run_id: self.run_id().to_owned(),
-                });
-            }
+            Signal::LeaseLost { during_outage } => return Err(during_outage),
             Signal::Cancel => self.stop_with(Stop::Cancel),
             Signal::Pause { abandon_at } => {
                 self.stop_with(Stop::Pause);

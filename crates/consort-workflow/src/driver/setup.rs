@@ -4,11 +4,11 @@ use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 
 use consort_protocol::EventKind;
-use consort_state::Lease;
+use consort_state::{Lease, Version};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::{Driver, Stop};
+use super::{Driver, Stop, Turn};
 use crate::context::RunShared;
 use crate::engine::Inner;
 use crate::events::Events;
@@ -29,6 +29,8 @@ struct Seed<'a> {
     created_at: Timestamp,
     settings: RunSettings,
     settings_changes: Vec<SettingsChange>,
+    /// The version of the run's turn key (absent for a new run).
+    turn_version: Option<Version>,
 }
 
 impl Driver {
@@ -41,11 +43,18 @@ impl Driver {
             created_at,
             settings,
             settings_changes,
+            turn_version,
         } = seed;
         let step_key_prefix = step_key_prefix(run_id);
+        let turn = ownership
+            .lease
+            .as_ref()
+            .filter(|_| inner.backend.capabilities().shared_across_processes)
+            .map(|lease| Turn::new(run_id, lease.token, turn_version));
         let run_id: Arc<str> = Arc::from(run_id);
         let events = Events::new(
             &inner.backend,
+            inner.config.backend_retry,
             inner.config.publish_events,
             &inner.owner,
             &run_id,
@@ -93,6 +102,8 @@ impl Driver {
             step_key_prefix,
             buffer: Vec::new(),
             guard: ownership.lease.as_ref().map(Lease::guard),
+            turn,
+            outage: false,
             abandon_at: None,
             stamp: None,
             created_at,
@@ -118,6 +129,7 @@ impl Driver {
             created_at: Timestamp::now(),
             settings,
             settings_changes: Vec::new(),
+            turn_version: None,
         };
         let mut driver = Self::with_records(inner, seed, ownership);
         driver.ready = (0..driver.graph().len())
@@ -143,6 +155,7 @@ impl Driver {
             graph,
             steps,
             cancel_requested,
+            turn_version,
         } = stored;
         let changed = change.is_some();
         let mut settings_changes = run.settings_changes;
@@ -155,6 +168,7 @@ impl Driver {
             created_at: run.created_at,
             settings,
             settings_changes,
+            turn_version,
         };
         let mut driver = Self::with_records(inner, seed, ownership);
         for i in 0..driver.records.len() {

@@ -116,6 +116,19 @@ pub fn chain(n: StepNumber) -> WorkflowSpec {
     serde_json::from_value(json!({"workflow_name": "chain", "workflow_steps": steps})).unwrap()
 }
 
+/// `n` steps in two interleaved chains: step `i` depends on step `i - 2`,
+/// each with the output `result`.
+pub fn ladder(n: StepNumber) -> WorkflowSpec {
+    let steps: Vec<_> = (1..=n)
+        .map(|i| {
+            let deps: Vec<StepNumber> = if i > 2 { vec![i - 2] } else { vec![] };
+            json!({"step": i, "name": format!("step {i}"), "primary_expert": "x",
+                   "outputs": ["result"], "depends_on": deps})
+        })
+        .collect();
+    serde_json::from_value(json!({"workflow_name": "ladder", "workflow_steps": steps})).unwrap()
+}
+
 /// A workflow from raw step JSON objects.
 pub fn workflow(steps: serde_json::Value) -> WorkflowSpec {
     let mut doc = serde_json::Map::new();
