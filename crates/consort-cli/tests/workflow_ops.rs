@@ -2,14 +2,17 @@
 //! that an immediate `resume` continues, a refused `resume` says whose lease
 //! it waits for and `--wait` waits for it, `resume` keeps the run's
 //! settings, progress on stderr, the backend from `CONSORT_REDIS_URL`, and
-//! `rediss://` against a TLS redis-server.
+//! `rediss://` against a TLS redis-server; a run that rides through a Redis
+//! restart and a freeze; a wrong password.
 // Tests: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
 use std::process::Command;
+use std::time::Duration;
 
+use consort_state::testkit::{RedisServer, redis_server_available};
 use serde_json::Value;
 use support::{Files, Redis, Running, code, consort, ok, stderr};
 
@@ -503,4 +506,100 @@ fn rediss_urls_connect_over_tls() {
         "{}",
         stderr(&refused)
     );
+}
+
+/// A redis-server of the test's own, durable (append-only file) or not;
+/// `None` and a SKIP line without redis-server, unless
+/// `CONSORT_REQUIRE_REDIS=1`.
+fn own_server(test: &str, durable: bool) -> Option<RedisServer> {
+    if !redis_server_available() {
+        assert!(
+            std::env::var("CONSORT_REQUIRE_REDIS").as_deref() != Ok("1"),
+            "{test}: no redis-server on PATH"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("SKIP {test}: no redis-server on PATH");
+        }
+        return None;
+    }
+    Some(if durable {
+        RedisServer::start_durable()
+    } else {
+        RedisServer::start()
+    })
+}
+
+/// Something done to a server while a run uses it.
+type Fault = dyn Fn(&mut RedisServer);
+
+#[test]
+fn a_cli_run_rides_through_a_redis_restart_and_a_freeze() {
+    let Some(mut server) = own_server("a_cli_run_rides_through_a_redis_restart_and_a_freeze", true)
+    else {
+        return;
+    };
+    let f = Files::new();
+    let url = server.url();
+    let faults: [(&str, &Fault); 2] = [
+        ("restart", &|server| {
+            server.kill();
+            std::thread::sleep(Duration::from_secs(3));
+            server.start_again();
+        }),
+        ("freeze", &|server| {
+            server.pause();
+            std::thread::sleep(Duration::from_secs(3));
+            server.resume();
+        }),
+    ];
+    for (name, fault) in faults {
+        let mut command = support::command();
+        command
+            .args(["workflow", "run", &f.path("ladder.json"), "--experts"])
+            .arg(f.path("registry.json"))
+            .args(["--simulate", "--delay-ms", "50", "--concurrency", "2"])
+            .args(["--run-id", name, "--backend", &url, "--json"]);
+        let mut run = Running::spawn(&mut command);
+        run.wait_for(|line| completed_before(line, 10));
+        fault(&mut server);
+        let (code, out, err) = run.finish();
+        assert_eq!(code, Some(0), "{name}: {err}");
+        let status: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(status["state"], "completed", "{name}");
+        let attempts: Vec<u64> = status["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["attempts"].as_u64().unwrap())
+            .collect();
+        assert!(attempts.iter().all(|a| *a == 1), "{name}: {attempts:?}");
+    }
+}
+
+#[test]
+fn a_wrong_password_is_an_authentication_failure() {
+    let Some(server) = own_server("a_wrong_password_is_an_authentication_failure", false) else {
+        return;
+    };
+    server.require_password("s3cret-word");
+    let f = Files::new();
+    let run = |url: String| {
+        support::command()
+            .env("CONSORT_REDIS_URL", url)
+            .args(["workflow", "run", &f.path("marketing.json"), "--experts"])
+            .arg(f.path("registry.json"))
+            .args(["--simulate", "-q"])
+            .output()
+            .unwrap()
+    };
+    let port = server.port();
+    let refused = run(format!("redis://:wrong-word@127.0.0.1:{port}/"));
+    assert_eq!(code(&refused), Some(1));
+    let err = stderr(&refused);
+    assert!(err.contains("authentication failed"), "{err}");
+    assert!(!err.contains("unavailable"), "{err}");
+    assert!(!err.contains("wrong-word"), "the password leaked: {err}");
+    let done = ok(&run(format!("redis://:s3cret-word@127.0.0.1:{port}/")));
+    assert!(done.contains("completed, 100% complete"), "{done}");
 }
