@@ -38,7 +38,7 @@ pub(crate) fn fan_out(n: u32) -> WorkflowSpec {
 
 /// Validated once, like a service that runs one definition many times.
 pub(crate) fn build(spec: &WorkflowSpec) -> WorkflowGraph {
-    WorkflowGraph::build(spec, None).unwrap()
+    WorkflowGraph::build(spec).unwrap()
 }
 
 pub(crate) fn config(durability: Durability, concurrency: usize) -> EngineConfig {

@@ -4,7 +4,9 @@
 use std::sync::{Arc, PoisonError};
 
 use consort_protocol::{StepNumber, WorkflowSpec};
-use consort_workflow::{JsonMap, Problem, RunHandle, RunStatus, RunWatch, WorkflowGraph, validate};
+use consort_workflow::{
+    JsonMap, Problem, RunHandle, RunStatus, RunWatch, WorkflowGraph, validate_for,
+};
 use serde_json::Value;
 use tracing::instrument;
 
@@ -18,7 +20,7 @@ impl Coordinator {
     pub async fn validate_workflow(&self, spec: &WorkflowSpec) -> Result<Vec<Problem>> {
         let shared = self.shared();
         shared.view.ensure_current(&shared.registry).await?;
-        Ok(validate(spec, Some(&shared.view.profiles())))
+        Ok(validate_for(spec, &shared.view.profiles()))
     }
 
     /// Validates `spec` against the registry's experts and keeps it under its
@@ -155,6 +157,6 @@ impl Coordinator {
                 problems,
             });
         }
-        Ok(WorkflowGraph::build(spec, None)?)
+        Ok(WorkflowGraph::build(spec)?)
     }
 }

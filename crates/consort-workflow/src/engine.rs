@@ -57,7 +57,7 @@ impl std::fmt::Debug for Inner {
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?, None)?;
+/// let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?)?;
 /// let engine = Engine::new(
 ///     Arc::new(MemoryBackend::new("docs")?),
 ///     Arc::new(SimulatedExecutor::new()),

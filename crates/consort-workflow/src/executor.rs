@@ -133,7 +133,7 @@ impl StepOutcome {
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?, None)?;
+/// let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?)?;
 /// let backend = Arc::new(MemoryBackend::new("drafts")?);
 /// let engine = Engine::new(backend, Arc::new(Drafts), EngineConfig::default())?;
 ///

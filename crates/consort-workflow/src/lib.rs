@@ -34,7 +34,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let spec = load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?;
 //! // Validated once; every run of the definition shares it.
-//! let graph = WorkflowGraph::build(&spec, None)?;
+//! let graph = WorkflowGraph::build(&spec)?;
 //! let mermaid = render(&graph, RenderFormat::Mermaid);
 //! assert!(mermaid.contains("s4 --> s5"));
 //!
@@ -106,5 +106,5 @@ pub use run_builder::{ResumeBuilder, RunBuilder, RunHandle};
 pub use settings::{Durability, FailurePolicy, RetryPolicy, RunSettings, SettingsChange};
 pub use simulated::SimulatedExecutor;
 pub use status::{RunOwner, RunState, RunStatus, StepState, StepStatus};
-pub use validation::{Problem, validate};
+pub use validation::{Problem, validate, validate_for};
 pub use watch::{ProgressKind, RunProgress, RunWatch};

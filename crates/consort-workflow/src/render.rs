@@ -24,7 +24,7 @@ pub enum RenderFormat {
 /// ```
 /// use consort_protocol::{load_workflow, seeds};
 /// use consort_workflow::{render, RenderFormat, WorkflowGraph};
-/// let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?, None)?;
+/// let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?)?;
 /// let mermaid = render(&graph, RenderFormat::Mermaid);
 /// assert!(mermaid.starts_with("flowchart TD"));
 /// assert!(mermaid.contains("s1 --> s2"));
@@ -151,11 +151,7 @@ mod tests {
     use crate::status::{RunState, StepStatus};
 
     fn graph() -> WorkflowGraph {
-        WorkflowGraph::build(
-            &load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW).unwrap(),
-            None,
-        )
-        .unwrap()
+        WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW).unwrap()).unwrap()
     }
 
     fn status(states: &[(StepNumber, StepState)]) -> RunStatus {
@@ -230,7 +226,7 @@ mod tests {
             r#"{"workflow_name": "q\"w", "workflow_steps": [{"step": 1, "name": "say \"hi\"", "primary_expert": "x"}]}"#,
         )
         .unwrap();
-        let g = WorkflowGraph::build(&spec, None).unwrap();
+        let g = WorkflowGraph::build(&spec).unwrap();
         assert!(render(&g, RenderFormat::Mermaid).contains("say #quot;hi#quot;"));
         assert!(render(&g, RenderFormat::Dot).contains("say \\\"hi\\\""));
     }

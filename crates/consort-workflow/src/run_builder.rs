@@ -36,7 +36,7 @@ type SettingsEdit<'a> = Box<dyn FnOnce(RunSettings) -> RunSettings + Send + 'a>;
 /// # use consort_workflow::{Engine, EngineConfig, SimulatedExecutor, WorkflowGraph};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?, None)?;
+/// # let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?)?;
 /// # let engine = Engine::new(Arc::new(MemoryBackend::new("docs")?), Arc::new(SimulatedExecutor::new()), EngineConfig::default())?;
 /// let mut params = serde_json::Map::new();
 /// params.insert("client".into(), "acme".into());

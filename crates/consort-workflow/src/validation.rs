@@ -65,19 +65,26 @@ fn owner_text(step: &Option<(StepNumber, String)>) -> String {
     }
 }
 
-/// Every problem of `spec`: structural ones, dependency cycles and, when a
-/// registry is given, experts it does not know. Empty when the workflow is
-/// valid.
+/// Every problem of `spec` on its own: structural ones and dependency
+/// cycles. Empty when the workflow is valid. The experts it names are not
+/// checked; see [`validate_for`].
+pub fn validate(spec: &WorkflowSpec) -> Vec<Problem> {
+    check(spec, None).0
+}
+
+/// Every problem of `spec` as [`validate`] finds them, and every expert it
+/// names that is not among `experts`. Empty when the workflow can run with
+/// these experts.
 ///
 /// ```
 /// use consort_protocol::{load_registry, load_workflow, seeds};
 /// let spec = load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?;
 /// let experts = load_registry(seeds::EXPERT_REGISTRY)?;
-/// assert!(consort_workflow::validate(&spec, Some(&experts)).is_empty());
+/// assert!(consort_workflow::validate_for(&spec, &experts).is_empty());
 /// # Ok::<(), consort_protocol::ProtocolError>(())
 /// ```
-pub fn validate(spec: &WorkflowSpec, experts: Option<&[ExpertProfile]>) -> Vec<Problem> {
-    check(spec, experts).0
+pub fn validate_for(spec: &WorkflowSpec, experts: &[ExpertProfile]) -> Vec<Problem> {
+    check(spec, Some(experts)).0
 }
 
 /// The problems of `spec` and the layout they were found on.
@@ -219,15 +226,12 @@ mod tests {
 
     #[test]
     fn cycle_names_its_steps() {
-        let problems = validate(
-            &spec(
-                r#"{"workflow_name": "w", "workflow_steps": [
+        let problems = validate(&spec(
+            r#"{"workflow_name": "w", "workflow_steps": [
                 {"step": 1, "name": "Start", "primary_expert": "x", "next_step": 2},
                 {"step": 2, "name": "Strategy Development", "primary_expert": "x", "next_step": 3},
                 {"step": 3, "name": "Creative", "primary_expert": "x", "next_step": 2}]}"#,
-            ),
-            None,
-        );
+        ));
         assert_eq!(problems.len(), 1);
         assert_eq!(
             problems[0].to_string(),
@@ -238,13 +242,13 @@ mod tests {
     #[test]
     fn unknown_experts_name_step_and_expert() {
         let experts = load_registry(seeds::EXPERT_REGISTRY).unwrap();
-        let problems = validate(
+        let problems = validate_for(
             &spec(
                 r#"{"workflow_name": "w", "workflow_steps": [
                 {"step": 1, "name": "Plan", "primary_expert": "wizard",
                  "collaboration_points": [{"with_expert": "oracle"}]}]}"#,
             ),
-            Some(&experts),
+            &experts,
         );
         let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -258,32 +262,23 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported() {
-        let problems = validate(
-            &spec(
-                r#"{"workflow_name": "w", "workflow_steps": [
+        let problems = validate(&spec(
+            r#"{"workflow_name": "w", "workflow_steps": [
                 {"step": 1, "name": "a", "primary_expert": "x", "next_step": 9},
                 {"step": 1, "name": "b", "primary_expert": "x"}]}"#,
-            ),
-            None,
-        );
+        ));
         let paths: Vec<&str> = problems.iter().map(Problem::path).collect();
         assert_eq!(
             paths,
             vec!["workflow_steps[1].step", "workflow_steps[0].next_step"]
         );
-        let empty = validate(
-            &spec(r#"{"workflow_name": "w", "workflow_steps": []}"#),
-            None,
-        );
+        let empty = validate(&spec(r#"{"workflow_name": "w", "workflow_steps": []}"#));
         assert_eq!(
             empty[0].to_string(),
             "workflow_steps: the workflow has no steps"
         );
         assert!(matches!(
-            WorkflowGraph::build(
-                &spec(r#"{"workflow_name": "w", "workflow_steps": []}"#),
-                None
-            ),
+            WorkflowGraph::build(&spec(r#"{"workflow_name": "w", "workflow_steps": []}"#)),
             Err(WorkflowError::Invalid { .. })
         ));
     }

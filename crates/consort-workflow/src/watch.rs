@@ -126,7 +126,7 @@ impl Engine {
     /// # use consort_workflow::{Engine, EngineConfig, ProgressKind, SimulatedExecutor, WorkflowGraph};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?, None)?;
+    /// # let graph = WorkflowGraph::build(&load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?)?;
     /// # let engine = Engine::new(Arc::new(MemoryBackend::new("docs")?), Arc::new(SimulatedExecutor::new()), EngineConfig::default())?;
     /// let handle = engine.new_run(&graph).with_run_id("m-1").start().await?;
     /// let mut watch = engine.watch("m-1").await?;

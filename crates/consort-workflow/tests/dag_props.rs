@@ -70,7 +70,7 @@ proptest! {
             json!({"step": s, "name": format!("s{s}"), "primary_expert": "x", "depends_on": d})
         }).collect();
         let spec = serde_json::from_value(json!({"workflow_name": "p", "workflow_steps": steps})).unwrap();
-        let graph = WorkflowGraph::build(&spec, None).unwrap();
+        let graph = WorkflowGraph::build(&spec).unwrap();
         let declared = deps.iter().any(|d| !d.is_empty());
         for s in 1..=n {
             let expected: Vec<u32> = if declared {

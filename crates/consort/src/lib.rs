@@ -119,7 +119,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let spec = load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW)?;
-//! let graph = WorkflowGraph::build(&spec, None)?;
+//! let graph = WorkflowGraph::build(&spec)?;
 //! let backend = Arc::new(MemoryBackend::new("tour")?);
 //! let engine = Engine::new(backend, Arc::new(SimulatedExecutor::new()), EngineConfig::default())?;
 //! let status = engine.new_run(&graph).run_to_end().await?;

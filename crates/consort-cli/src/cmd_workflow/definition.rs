@@ -5,7 +5,7 @@ use std::path::Path;
 use consort_protocol::{ExpertProfile, WorkflowSpec, from_json_str};
 use consort_workflow::{
     Engine, Problem, RenderFormat, WorkflowError, WorkflowGraph, render, render_with_states,
-    validate,
+    validate, validate_for,
 };
 
 use super::report::emit;
@@ -51,12 +51,18 @@ pub(super) fn load_graph(
     experts: Option<&[ExpertProfile]>,
 ) -> Result<WorkflowGraph, CliError> {
     let spec = load_spec(file)?;
-    let problems = validate(&spec, experts);
+    let problems = match experts {
+        Some(experts) => validate_for(&spec, experts),
+        None => validate(&spec),
+    };
     if !problems.is_empty() {
         return Err(problems_error(file, &problems));
     }
-    WorkflowGraph::build(&spec, experts)
-        .map_err(|e| CliError::BadInput(format!("{}: {e}", file.display())))
+    match experts {
+        Some(experts) => WorkflowGraph::build_for(&spec, experts),
+        None => WorkflowGraph::build(&spec),
+    }
+    .map_err(|e| CliError::BadInput(format!("{}: {e}", file.display())))
 }
 
 /// Fails when the definition in `file` does not fit in one value of the

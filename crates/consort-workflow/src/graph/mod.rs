@@ -40,18 +40,33 @@ pub struct WorkflowGraph {
 }
 
 impl WorkflowGraph {
-    /// Validates `spec` (see [`validate`](crate::validate)) and builds its DAG.
+    /// Validates `spec` (see [`validate`](crate::validate)) and builds its
+    /// DAG. The experts it names are not checked; see
+    /// [`build_for`](Self::build_for).
     ///
     /// ```
     /// use consort_protocol::{load_workflow, seeds};
     /// use consort_workflow::WorkflowGraph;
     /// let spec = load_workflow(seeds::BUSINESS_EXPANSION_WORKFLOW)?;
-    /// let graph = WorkflowGraph::build(&spec, None)?;
+    /// let graph = WorkflowGraph::build(&spec)?;
     /// // No next_step anywhere: chained by number.
     /// assert_eq!(graph.dependencies_of(5), vec![4]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn build(
+    pub fn build(spec: &WorkflowSpec) -> Result<Self, WorkflowError> {
+        Self::assemble(spec, None)
+    }
+
+    /// Like [`build`](Self::build), and every expert the workflow names must
+    /// be among `experts` (see [`validate_for`](crate::validate_for)).
+    pub fn build_for(
+        spec: &WorkflowSpec,
+        experts: &[ExpertProfile],
+    ) -> Result<Self, WorkflowError> {
+        Self::assemble(spec, Some(experts))
+    }
+
+    fn assemble(
         spec: &WorkflowSpec,
         experts: Option<&[ExpertProfile]>,
     ) -> Result<Self, WorkflowError> {
@@ -160,7 +175,7 @@ mod tests {
     fn marketing_follows_next_step() {
         let spec = load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW).unwrap();
         let experts = load_registry(seeds::EXPERT_REGISTRY).unwrap();
-        let graph = WorkflowGraph::build(&spec, Some(&experts)).unwrap();
+        let graph = WorkflowGraph::build_for(&spec, &experts).unwrap();
         assert_eq!(graph.edges(), vec![(1, 2), (2, 3), (3, 4), (4, 5)]);
         let step5 = &graph.steps()[4];
         // "all" expands to the participants minus the primary expert.
@@ -178,22 +193,19 @@ mod tests {
     #[test]
     fn numbered_only_steps_chain_in_number_order() {
         let spec = load_workflow(seeds::BUSINESS_EXPANSION_WORKFLOW).unwrap();
-        let graph = WorkflowGraph::build(&spec, None).unwrap();
+        let graph = WorkflowGraph::build(&spec).unwrap();
         assert_eq!(graph.edges(), vec![(1, 2), (2, 3), (3, 4), (4, 5), (5, 6)]);
         assert_eq!(graph.topological_order(), &[0, 1, 2, 3, 4, 5]);
     }
 
     #[test]
     fn declared_edges_leave_unlinked_steps_as_roots() {
-        let g = WorkflowGraph::build(
-            &spec(
-                r#"{"workflow_name": "w", "workflow_steps": [
+        let g = WorkflowGraph::build(&spec(
+            r#"{"workflow_name": "w", "workflow_steps": [
                 {"step": 3, "name": "c", "primary_expert": "x", "depends_on": [1, 2]},
                 {"step": 1, "name": "a", "primary_expert": "x"},
                 {"step": 2, "name": "b", "primary_expert": "x"}]}"#,
-            ),
-            None,
-        )
+        ))
         .unwrap();
         assert_eq!(g.edges(), vec![(1, 3), (2, 3)]);
         assert_eq!(g.dependencies_of(3), vec![1, 2]);

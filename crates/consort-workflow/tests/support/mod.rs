@@ -139,5 +139,5 @@ pub fn workflow(steps: serde_json::Value) -> WorkflowSpec {
 
 /// `spec` validated, ready to run.
 pub fn graph(spec: &WorkflowSpec) -> WorkflowGraph {
-    WorkflowGraph::build(spec, None).unwrap()
+    WorkflowGraph::build(spec).unwrap()
 }
