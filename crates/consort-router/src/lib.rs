@@ -169,6 +169,7 @@ mod complexity;
 mod config;
 mod decision;
 mod error;
+mod frequency;
 mod index;
 mod lexicon;
 mod query;
@@ -180,7 +181,7 @@ mod signal;
 
 pub use config::{RouterConfig, Weights};
 pub use consort_protocol::{ComplexityLevel, ExpertId, ExpertProfile};
-pub use decision::{Breakdown, Candidate, RouteDecision, RouteOutcome};
+pub use decision::{Breakdown, Candidate, FallbackReason, RouteDecision, RouteOutcome};
 pub use error::{Result, RouterError};
 pub use request::{RouteContext, RouteRequest};
 pub use router::Router;

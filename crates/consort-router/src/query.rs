@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use crate::analyzer::{is_constraint_word, is_coordination_cue};
+use crate::frequency;
 use crate::index::{Index, TermId};
 use crate::lexicon::RELATED_WEIGHT;
 use crate::scratch::{Lookup, WordInfo, WordMemo};
@@ -13,11 +14,14 @@ use crate::scratch::{Lookup, WordInfo, WordMemo};
 pub(crate) struct QueryTerm {
     pub(crate) term: TermId,
     /// 1 for an exact word or phrase, [`RELATED_WEIGHT`] through the
-    /// related-terms table.
+    /// related-terms table; a word's weight is scaled by its prior.
     pub(crate) weight: f64,
     /// Where in the request text the word (or phrase) is.
     pub(crate) span: Range<usize>,
     pub(crate) related: bool,
+    /// Whether the match is a weak association: a related term reached from
+    /// a word common in everyday language (prior below 1).
+    pub(crate) weak: bool,
     /// Whether the term is common ([`Index::is_common`]), worked out once
     /// here because routing checks it per touched expert.
     pub(crate) common: bool,
@@ -42,6 +46,7 @@ impl Query {
         text: &str,
         memo: &mut WordMemo,
         terms: Vec<QueryTerm>,
+        prior: bool,
     ) -> Self {
         let mut query = Self {
             terms,
@@ -58,6 +63,7 @@ impl Query {
                     None => Lookup::Stop,
                     Some(stem) => index.entry(&stem).map_or(Lookup::Unknown, Lookup::Entry),
                 },
+                prior: if prior { frequency::prior(lower) } else { 1.0 },
                 constraint: is_constraint_word(lower),
                 coordination: is_coordination_cue(lower),
             });
@@ -79,13 +85,19 @@ impl Query {
                 {
                     query.push(index, phrase, 1.0, start..span.end, false);
                 }
-                query.push(index, term, 1.0, span.clone(), false);
+                query.push(index, term, info.prior, span.clone(), false);
                 previous = Some((term, span.start));
             } else {
                 previous = None;
             }
             for &related in &entry.related {
-                query.push(index, related, RELATED_WEIGHT, span.clone(), true);
+                query.push(
+                    index,
+                    related,
+                    RELATED_WEIGHT * info.prior,
+                    span.clone(),
+                    true,
+                );
             }
         });
         // Keep one entry per term: the strongest, then the earliest.
@@ -112,6 +124,7 @@ impl Query {
             weight,
             span,
             related,
+            weak: related && weight < RELATED_WEIGHT,
             common: index.is_common(term),
         });
     }

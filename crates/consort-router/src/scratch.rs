@@ -17,6 +17,8 @@ const MEMO_CAPACITY: usize = 4_096;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WordInfo {
     pub(crate) lookup: Lookup,
+    /// The word's evidence weight from the word-frequency prior (1 without).
+    pub(crate) prior: f64,
     pub(crate) constraint: bool,
     pub(crate) coordination: bool,
 }
@@ -68,6 +70,10 @@ pub(crate) struct Acc {
     pub(crate) expert: u32,
     pub(crate) domain_raw: f64,
     pub(crate) capability_raw: f64,
+    /// Request terms matched exactly (words or phrases).
+    pub(crate) exact: u16,
+    /// Request terms matched only through the related-terms table.
+    pub(crate) related: u16,
     pub(crate) previous: bool,
     pub(crate) collaborator: bool,
     /// Whether `domain`, `capability` and `relevance` are the signals:

@@ -156,6 +156,58 @@ fn the_evaluation_set_has_the_shape_the_issue_asks_for() {
     }
 }
 
+/// The levers of issue 14, added one at a time: each row keeps the ones
+/// above it.
+fn ablation() -> Vec<(&'static str, RouterConfig)> {
+    let before = RouterConfig::default()
+        .with_coordinator_fallback(false)
+        .with_word_frequency_prior(false)
+        .with_phrase_weight(0.5);
+    let fallback = before.clone().with_coordinator_fallback(true);
+    let prior = fallback.clone().with_word_frequency_prior(true);
+    let phrases = prior.clone().with_phrase_weight(1.0);
+    let weak = phrases.clone().with_min_related_matches(2);
+    vec![
+        ("before issue 14", before),
+        ("+ coordinator fallback", fallback),
+        ("+ word-frequency prior", prior),
+        ("+ phrases count double (default)", phrases),
+        ("(+ weak links cannot decide, opt-in)", weak),
+    ]
+}
+
+#[test]
+fn ablation_table() {
+    let requests = cases(REQUESTS);
+    println!("| lever | registry | top-1 dev | top-1 test | recall dev | recall test |");
+    for (lever, config) in ablation() {
+        for (name, experts) in registries() {
+            let router = Router::new(&experts, config.clone()).unwrap();
+            let half = |split: &str| {
+                evaluate(
+                    &router,
+                    requests
+                        .iter()
+                        .filter(|c| c.split.as_deref() == Some(split)),
+                )
+            };
+            let (dev, test) = (half("dev"), half("test"));
+            if std::env::var("EVAL_LEVER").is_ok_and(|l| l == lever && name == "seed") {
+                for miss in dev.misses.iter().chain(&test.misses) {
+                    println!("    miss: {miss}");
+                }
+            }
+            println!(
+                "| {lever} | {name} | {:.3} | {:.3} | {:.3} | {:.3} |",
+                dev.top1(),
+                test.top1(),
+                dev.recall(),
+                test.recall()
+            );
+        }
+    }
+}
+
 #[test]
 fn routing_quality_on_the_evaluation_sets() {
     let requests = cases(REQUESTS);

@@ -90,6 +90,11 @@ impl Router {
 }
 
 fn add(acc: &mut Acc, term: &QueryTerm, posting: &Posting) {
+    if term.weak {
+        acc.related = acc.related.saturating_add(1);
+    } else {
+        acc.exact = acc.exact.saturating_add(1);
+    }
     acc.domain_raw += term.weight * f64::from(posting.domain);
     acc.capability_raw += term.weight * f64::from(posting.capability);
 }

@@ -22,7 +22,7 @@ use consort_protocol::ExpertProfile;
 use crate::complexity;
 use crate::config::check_weight;
 use crate::decision::{RouteDecision, RouteOutcome};
-use crate::index::Index;
+use crate::index::{Index, IndexOptions};
 use crate::query::Query;
 use crate::scratch::Pool;
 use crate::{RouteRequest, RouterConfig, RouterError, Signal};
@@ -83,7 +83,7 @@ impl Router {
     /// weight, or a `fallback_expert` that is not in `profiles`.
     pub fn new(profiles: &[ExpertProfile], config: RouterConfig) -> Result<Self, RouterError> {
         config.validate()?;
-        let index = Index::build(profiles, config.related_terms)?;
+        let index = Index::build(profiles, IndexOptions::of(&config))?;
         let mut router = Self {
             config,
             index,
@@ -149,7 +149,7 @@ impl Router {
     /// and extra signals. Costs the same as [`Router::new`]: a full pass over
     /// every profile. On error the router is left unchanged.
     pub fn update_profiles(&mut self, profiles: &[ExpertProfile]) -> Result<(), RouterError> {
-        let index = Index::build(profiles, self.config.related_terms)?;
+        let index = Index::build(profiles, IndexOptions::of(&self.config))?;
         let previous = std::mem::replace(&mut self.index, index);
         if let Err(err) = self.check_fallback() {
             self.index = previous;
@@ -171,12 +171,19 @@ impl Router {
     }
 
     /// Routes one request. Never fails: a request nothing matches gives
-    /// `RouteOutcome::NoMatch`.
+    /// `RouteOutcome::Fallback` (to the fallback expert or the registry's
+    /// coordinator) or `RouteOutcome::NoMatch`.
     pub fn route(&self, request: &RouteRequest) -> RouteDecision {
         let index = &self.index;
         let mut scratch = self.pool.take(index.experts.len());
         let terms = std::mem::take(&mut scratch.query_terms);
-        let query = Query::parse(index, &request.text, &mut scratch.memo, terms);
+        let query = Query::parse(
+            index,
+            &request.text,
+            &mut scratch.memo,
+            terms,
+            self.config.word_frequency_prior,
+        );
         self.gather(&query, &request.context, &mut scratch);
 
         let previous = request
@@ -223,26 +230,38 @@ impl Router {
             collaborators: Vec::new(),
             requires_collaboration: false,
             follow_up,
+            fallback: None,
             complexity: level,
             candidates: Vec::new(),
         };
-        let best_score = candidates.first().map_or(0.0, |c| c.acc.score);
+        // The first candidate that can lead: weak links alone cannot.
+        let lead = candidates
+            .iter()
+            .position(|c| !self.weak_only(&c.acc))
+            .and_then(|at| candidates.get(at..))
+            .filter(|ranked| {
+                ranked
+                    .first()
+                    .is_some_and(|c| c.acc.score >= self.config.min_score)
+            });
         if follow_up {
             decision.outcome = RouteOutcome::Routed;
             decision.primary = previous
                 .and_then(|p| index.expert(p))
                 .map(|e| e.profile.id.clone());
-        } else if best_score >= self.config.min_score && !candidates.is_empty() {
+        } else if let Some(ranked) = lead {
             decision.outcome = RouteOutcome::Routed;
             self.select(
-                &candidates,
+                ranked,
                 best_relevance,
                 query.coordination,
                 &mut scratch.covered,
                 &mut decision,
             );
-        } else {
-            decision.primary = self.fallback(&request.context);
+        } else if let Some((expert, reason)) = self.fallback(&request.context, &candidates) {
+            decision.outcome = RouteOutcome::Fallback;
+            decision.primary = Some(expert);
+            decision.fallback = Some(reason);
         }
         decision.candidates = candidates
             .iter()
