@@ -84,9 +84,17 @@ pub struct Breakdown {
     pub context: f64,
     /// Availability and load factor the weighted sum was multiplied by.
     pub availability: f64,
+    /// How much learned corrections contributed to the domain signal:
+    /// `1 - e^-w` of their weight `w` alone (0 when none did).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub learned: f64,
     /// Extra signals by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, f64>,
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 impl RouteDecision {
@@ -139,6 +147,9 @@ impl fmt::Display for RouteDecision {
                 b.complexity,
                 b.context
             )?;
+            if b.learned > 0.0 {
+                write!(f, ", learned {:.2}", b.learned)?;
+            }
             for (name, value) in &b.extra {
                 write!(f, ", {name} {value:.2}")?;
             }

@@ -26,7 +26,7 @@ mod field {
     pub(super) const DESCRIPTION: Weight = (0.35, 0.35);
     pub(super) const CAPABILITIES: Weight = (0.0, 1.0);
     pub(super) const DATA_SHARING: Weight = (0.0, 0.5);
-    pub(super) const EXAMPLES: Weight = (0.5, 0.0);
+    pub(super) const EXAMPLES: Weight = (0.3, 0.0);
 }
 
 /// A term in more than `max(COMMON_MIN_EXPERTS, experts / COMMON_SHARE)`

@@ -6,6 +6,7 @@ use std::ops::Range;
 use crate::analyzer::{is_constraint_word, is_coordination_cue};
 use crate::frequency;
 use crate::index::{Index, TermId};
+use crate::learned::{Learned, LearnedTerm};
 use crate::lexicon::RELATED_WEIGHT;
 use crate::scratch::{Lookup, WordInfo, WordMemo};
 
@@ -27,11 +28,22 @@ pub(crate) struct QueryTerm {
     pub(crate) common: bool,
 }
 
+/// What a request is analysed against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sources<'a> {
+    pub(crate) index: &'a Index,
+    pub(crate) learned: &'a Learned,
+    /// Whether the word-frequency prior applies.
+    pub(crate) prior: bool,
+}
+
 #[derive(Debug)]
 pub(crate) struct Query {
     /// Distinct terms, sorted by term id (the accumulation order, which keeps
     /// floating-point sums identical run to run).
     pub(crate) terms: Vec<QueryTerm>,
+    /// Distinct request stems learned from corrections, in request order.
+    pub(crate) learned: Vec<LearnedTerm>,
     /// Every word, stop words included.
     pub(crate) words: usize,
     pub(crate) constraints: usize,
@@ -42,14 +54,19 @@ impl Query {
     /// Parses `text`; `terms` is an empty buffer to reuse (routing keeps one
     /// per scratch space rather than allocating per call).
     pub(crate) fn parse(
-        index: &Index,
+        sources: Sources<'_>,
         text: &str,
         memo: &mut WordMemo,
-        terms: Vec<QueryTerm>,
-        prior: bool,
+        (terms, learned): (Vec<QueryTerm>, Vec<LearnedTerm>),
     ) -> Self {
+        let Sources {
+            index,
+            learned: store,
+            prior,
+        } = sources;
         let mut query = Self {
             terms,
+            learned,
             words: 0,
             constraints: 0,
             coordination: false,
@@ -58,15 +75,28 @@ impl Query {
         // words (stop words between them are skipped) may form a phrase.
         let mut previous: Option<(TermId, usize)> = None;
         index.analyzer.words(text, |span, lower| {
-            let info = memo.get_or_insert(lower, || WordInfo {
-                lookup: match index.analyzer.stem(lower) {
-                    None => Lookup::Stop,
-                    Some(stem) => index.entry(&stem).map_or(Lookup::Unknown, Lookup::Entry),
-                },
-                prior: if prior { frequency::prior(lower) } else { 1.0 },
-                constraint: is_constraint_word(lower),
-                coordination: is_coordination_cue(lower),
+            let info = memo.get_or_insert(lower, || {
+                let stem = index.analyzer.stem(lower);
+                WordInfo {
+                    learned: stem.as_deref().and_then(|s| store.slot(s)),
+                    lookup: match stem {
+                        None => Lookup::Stop,
+                        Some(stem) => index.entry(&stem).map_or(Lookup::Unknown, Lookup::Entry),
+                    },
+                    prior: if prior { frequency::prior(lower) } else { 1.0 },
+                    constraint: is_constraint_word(lower),
+                    coordination: is_coordination_cue(lower),
+                }
             });
+            if let Some(slot) = info.learned
+                && !query.learned.iter().any(|t| t.slot == slot)
+            {
+                query.learned.push(LearnedTerm {
+                    slot,
+                    weight: info.prior,
+                    span: span.clone(),
+                });
+            }
             query.words += 1;
             query.constraints += usize::from(info.constraint);
             query.coordination |= info.coordination;

@@ -27,6 +27,15 @@ impl Router {
             }
         };
         scan(scratch, &mut query.terms.iter().filter(|t| !t.common));
+        for term in &query.learned {
+            self.learned.each(term, |expert, weight| {
+                if let Some(acc) = scratch.touch(expert) {
+                    acc.domain_raw += weight;
+                    acc.learned_raw += weight;
+                    acc.exact = acc.exact.saturating_add(1);
+                }
+            });
+        }
         // Common terms find candidates only when no other term did;
         // otherwise they are added below to the experts already found.
         let complete_common = !scratch.accs.is_empty();

@@ -9,6 +9,7 @@ mod context_check;
 mod explain;
 mod fallback;
 mod gather;
+mod learning;
 mod matches;
 mod ranking;
 mod relevance;
@@ -23,7 +24,8 @@ use crate::complexity;
 use crate::config::check_weight;
 use crate::decision::{RouteDecision, RouteOutcome};
 use crate::index::{Index, IndexOptions};
-use crate::query::Query;
+use crate::learned::Learned;
+use crate::query::{Query, Sources};
 use crate::scratch::Pool;
 use crate::{RouteRequest, RouterConfig, RouterError, Signal};
 
@@ -45,6 +47,8 @@ pub struct Router {
     /// overrides status or load, which is the usual case.
     resting: Vec<Option<f64>>,
     signals: Vec<ExtraSignal>,
+    /// What corrections taught, kept across `update_profiles`.
+    learned: Learned,
     weights: NormalizedWeights,
     pool: Pool,
     /// Whether routing skips the experts whose score bounds rule them out;
@@ -89,6 +93,7 @@ impl Router {
             index,
             resting: Vec::new(),
             signals: Vec::new(),
+            learned: Learned::default(),
             weights: NormalizedWeights::default(),
             pool: Pool::default(),
             pruning: true,
@@ -145,8 +150,9 @@ impl Router {
         Ok(self)
     }
 
-    /// Rebuilds the index for a new set of profiles, keeping the settings
-    /// and extra signals. Costs the same as [`Router::new`]: a full pass over
+    /// Rebuilds the index for a new set of profiles, keeping the settings,
+    /// extra signals and learned corrections (those of experts no longer in
+    /// the registry are dropped). Costs the same as [`Router::new`]: a full pass over
     /// every profile. On error the router is left unchanged.
     pub fn update_profiles(&mut self, profiles: &[ExpertProfile]) -> Result<(), RouterError> {
         let index = Index::build(profiles, IndexOptions::of(&self.config))?;
@@ -155,6 +161,11 @@ impl Router {
             self.index = previous;
             return Err(err);
         }
+        let (old, new) = (&previous.experts, &self.index.ids);
+        self.learned.renumber(|number| {
+            let id = &old.get(number as usize)?.profile.id;
+            new.get(id).copied()
+        });
         self.resting = self.resting_availability();
         self.pool.clear();
         Ok(())
@@ -176,14 +187,16 @@ impl Router {
     pub fn route(&self, request: &RouteRequest) -> RouteDecision {
         let index = &self.index;
         let mut scratch = self.pool.take(index.experts.len());
-        let terms = std::mem::take(&mut scratch.query_terms);
-        let query = Query::parse(
-            index,
-            &request.text,
-            &mut scratch.memo,
-            terms,
-            self.config.word_frequency_prior,
+        let buffers = (
+            std::mem::take(&mut scratch.query_terms),
+            std::mem::take(&mut scratch.learned_terms),
         );
+        let sources = Sources {
+            index,
+            learned: &self.learned,
+            prior: self.config.word_frequency_prior,
+        };
+        let query = Query::parse(sources, &request.text, &mut scratch.memo, buffers);
         self.gather(&query, &request.context, &mut scratch);
 
         let previous = request
@@ -213,7 +226,7 @@ impl Router {
                 .iter_mut()
                 .find(|(number, _)| *number == acc.expert)
                 .map_or_else(
-                    || matches(index, expert, &query),
+                    || matches(index, &self.learned, (expert, acc.expert), &query),
                     |(_, found)| std::mem::take(found),
                 );
             Some(Scored {
@@ -269,11 +282,14 @@ impl Router {
             .map(|c| self.candidate(c, &scratch, &request.text))
             .collect();
         scratch.query_terms = query.terms;
+        scratch.learned_terms = query.learned;
         self.pool.give_back(scratch);
         decision
     }
 }
 
+#[cfg(test)]
+mod learning_tests;
 #[cfg(test)]
 mod pruning_tests;
 #[cfg(test)]

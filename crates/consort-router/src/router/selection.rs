@@ -9,7 +9,7 @@ use crate::decision::RouteDecision;
 use crate::scratch::Acc;
 
 use super::Router;
-use super::matches::Scored;
+use super::matches::{Scored, claimed};
 
 impl Router {
     /// Whether all of an expert's lexical evidence is fewer related-term
@@ -44,7 +44,7 @@ impl Router {
         covered.clear();
         if let Some(first) = ranked.first() {
             chosen.push(first);
-            covered.extend(first.matches.iter().map(|m| m.span.clone()));
+            covered.extend(claimed(&first.matches));
         }
         if ranked.first().is_some_and(strong) {
             for candidate in ranked.iter().skip(1) {
@@ -55,7 +55,7 @@ impl Router {
                     continue;
                 }
                 if self.is_novel(&candidate.matches, covered) {
-                    covered.extend(candidate.matches.iter().map(|m| m.span.clone()));
+                    covered.extend(claimed(&candidate.matches));
                     chosen.push(candidate);
                 }
             }
