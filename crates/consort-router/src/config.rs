@@ -164,6 +164,14 @@ pub struct RouterConfig {
     /// `fallback_expert` is set (default true). Off, such a request is
     /// `NoMatch` with no primary.
     pub coordinator_fallback: bool,
+    /// With a semantic model attached (feature `semantic`), an expert's
+    /// rescaled similarity adds this much to its domain evidence (default
+    /// 1.0, at least 0): at 1, a perfect match counts like one distinctive
+    /// expertise domain.
+    pub semantic_weight: f64,
+    /// Cosine similarities at or below this count as no semantic evidence;
+    /// above it they are rescaled to `0..=1` (default 0.3, in `0..1`).
+    pub semantic_floor: f64,
 }
 
 impl Default for RouterConfig {
@@ -187,6 +195,8 @@ impl Default for RouterConfig {
             word_frequency_prior: true,
             min_related_matches: 1,
             coordinator_fallback: true,
+            semantic_weight: 1.0,
+            semantic_floor: 0.3,
         }
     }
 }
@@ -210,6 +220,8 @@ impl RouterConfig {
         word_frequency_prior: bool => with_word_frequency_prior,
         min_related_matches: usize => with_min_related_matches,
         coordinator_fallback: bool => with_coordinator_fallback,
+        semantic_weight: f64 => with_semantic_weight,
+        semantic_floor: f64 => with_semantic_floor,
     }
 
     /// Sets [`fallback_expert`](Self::fallback_expert).
@@ -240,11 +252,23 @@ impl RouterConfig {
                 });
             }
         }
-        if !(self.phrase_weight >= 0.0 && self.phrase_weight.is_finite()) {
+        for (field, value) in [
+            ("phrase_weight", self.phrase_weight),
+            ("semantic_weight", self.semantic_weight),
+        ] {
+            if !(value >= 0.0 && value.is_finite()) {
+                return Err(RouterError::InvalidConfig {
+                    field,
+                    value,
+                    reason: "must be a finite number >= 0",
+                });
+            }
+        }
+        if !(0.0..1.0).contains(&self.semantic_floor) {
             return Err(RouterError::InvalidConfig {
-                field: "phrase_weight",
-                value: self.phrase_weight,
-                reason: "must be a finite number >= 0",
+                field: "semantic_floor",
+                value: self.semantic_floor,
+                reason: "must be a finite number in 0..1",
             });
         }
         if !(self.tie_epsilon > 0.0 && self.tie_epsilon <= 1.0) {

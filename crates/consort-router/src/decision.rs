@@ -88,6 +88,11 @@ pub struct Breakdown {
     /// `1 - e^-w` of their weight `w` alone (0 when none did).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub learned: f64,
+    /// The semantic signal (feature `semantic`): the request's largest
+    /// cosine similarity to the expert's profile items, rescaled so that
+    /// `semantic_floor` is 0 (0 when no model is attached).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub semantic: f64,
     /// Extra signals by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, f64>,
@@ -149,6 +154,9 @@ impl fmt::Display for RouteDecision {
             )?;
             if b.learned > 0.0 {
                 write!(f, ", learned {:.2}", b.learned)?;
+            }
+            if b.semantic > 0.0 {
+                write!(f, ", semantic {:.2}", b.semantic)?;
             }
             for (name, value) in &b.extra {
                 write!(f, ", {name} {value:.2}")?;

@@ -178,6 +178,8 @@ mod request;
 mod router;
 mod saturation;
 mod scratch;
+#[cfg(feature = "semantic")]
+mod semantic;
 mod signal;
 
 pub use config::{RouterConfig, Weights};
@@ -187,4 +189,7 @@ pub use error::{Result, RouterError};
 pub use learned::Correction;
 pub use request::{RouteContext, RouteRequest};
 pub use router::Router;
+#[cfg(feature = "semantic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "semantic")))]
+pub use semantic::{ModelError, SemanticModel};
 pub use signal::Signal;

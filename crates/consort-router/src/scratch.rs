@@ -75,6 +75,8 @@ pub(crate) struct Acc {
     pub(crate) capability_raw: f64,
     /// The part of `domain_raw` learned from corrections.
     pub(crate) learned_raw: f64,
+    /// The semantic signal (0 without a model).
+    pub(crate) semantic: f64,
     /// Request terms matched exactly (words or phrases).
     pub(crate) exact: u16,
     /// Request terms matched only through the related-terms table.

@@ -67,6 +67,7 @@ impl Router {
                 context: acc.context,
                 availability: acc.availability.unwrap_or(0.0),
                 learned: saturate(acc.learned_raw),
+                semantic: acc.semantic,
                 extra,
             },
             matched_terms,

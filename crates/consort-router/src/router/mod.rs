@@ -14,6 +14,8 @@ mod matches;
 mod ranking;
 mod relevance;
 mod selection;
+#[cfg(feature = "semantic")]
+mod semantic;
 mod weights;
 
 use std::fmt;
@@ -49,6 +51,8 @@ pub struct Router {
     signals: Vec<ExtraSignal>,
     /// What corrections taught, kept across `update_profiles`.
     learned: Learned,
+    #[cfg(feature = "semantic")]
+    semantic: Option<crate::semantic::SemanticIndex>,
     weights: NormalizedWeights,
     pool: Pool,
     /// Whether routing skips the experts whose score bounds rule them out;
@@ -94,6 +98,8 @@ impl Router {
             resting: Vec::new(),
             signals: Vec::new(),
             learned: Learned::default(),
+            #[cfg(feature = "semantic")]
+            semantic: None,
             weights: NormalizedWeights::default(),
             pool: Pool::default(),
             pruning: true,
@@ -166,6 +172,10 @@ impl Router {
             let id = &old.get(number as usize)?.profile.id;
             new.get(id).copied()
         });
+        #[cfg(feature = "semantic")]
+        if let Some(semantic) = &self.semantic {
+            self.semantic = Some(semantic.rebuild(self.profiles()));
+        }
         self.resting = self.resting_availability();
         self.pool.clear();
         Ok(())
@@ -197,7 +207,7 @@ impl Router {
             prior: self.config.word_frequency_prior,
         };
         let query = Query::parse(sources, &request.text, &mut scratch.memo, buffers);
-        self.gather(&query, &request.context, &mut scratch);
+        self.gather(&query, request, &mut scratch);
 
         let previous = request
             .context
