@@ -283,6 +283,49 @@ fn learning_from_one_half_carries_over_to_the_other() {
     assert!(gains[0] > 0.0 && gains[1] > 0.0, "{gains:?}");
 }
 
+/// The semantic signal with a real model, on top of the default levers:
+/// `CONSORT_SEMANTIC_MODEL=DIR cargo test -p consort-router --features
+/// semantic --test eval -- --ignored --nocapture` (DIR from
+/// `scripts/distill-model`). `EVAL_SEMANTIC=weight,floor` tries other
+/// settings.
+#[cfg(feature = "semantic")]
+#[test]
+#[ignore = "needs a Model2Vec model directory in CONSORT_SEMANTIC_MODEL (scripts/distill-model)"]
+fn semantic_ablation() {
+    let dir = std::env::var_os("CONSORT_SEMANTIC_MODEL").expect("CONSORT_SEMANTIC_MODEL");
+    let model = consort_router::SemanticModel::from_dir(dir).unwrap();
+    let mut config = RouterConfig::default();
+    if let Ok(setting) = std::env::var("EVAL_SEMANTIC") {
+        let (weight, floor) = setting.split_once(',').unwrap();
+        config = config
+            .with_semantic_weight(weight.parse().unwrap())
+            .with_semantic_floor(floor.parse().unwrap());
+    }
+    let requests = cases(REQUESTS);
+    println!("| lever | registry | top-1 dev | top-1 test | recall dev | recall test |");
+    for (name, experts) in registries() {
+        let router = Router::new(&experts, config.clone())
+            .unwrap()
+            .with_semantic(model.clone());
+        let half = |split: &str| {
+            evaluate(
+                &router,
+                requests
+                    .iter()
+                    .filter(|c| c.split.as_deref() == Some(split)),
+            )
+        };
+        let (dev, test) = (half("dev"), half("test"));
+        println!(
+            "| + semantic signal | {name} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            dev.top1(),
+            test.top1(),
+            dev.recall(),
+            test.recall()
+        );
+    }
+}
+
 #[test]
 fn routing_quality_on_the_evaluation_sets() {
     let requests = cases(REQUESTS);
