@@ -126,7 +126,7 @@ pub struct RouterConfig {
     /// 0.5): no evidence of fit either way.
     pub unknown_complexity_fit: f64,
     /// Lexical relevance (the larger of the domain and capability scores) an
-    /// expert needs to count as a strong match (default 0.45): strong matches
+    /// expert needs to count as a strong match (default 0.35): strong matches
     /// are the collaboration candidates and the "domains hit" of the
     /// complexity assessment; a request with none can be a follow-up.
     pub strong_relevance: f64,
@@ -185,7 +185,7 @@ impl Default for RouterConfig {
             load_penalty: 0.3,
             tie_epsilon: 0.01,
             unknown_complexity_fit: 0.5,
-            strong_relevance: 0.45,
+            strong_relevance: 0.35,
             collaboration_ratio: 0.5,
             collaboration_novelty: 0.5,
             max_collaborators: 3,

@@ -134,7 +134,7 @@
 //!
 //! 1. **Follow-up.** When `previous_expert` is set and eligible, the request
 //!    has at most `follow_up_max_words` (6) words and no expert is a strong
-//!    match (relevance below `strong_relevance`, 0.45), the request ("yes, go
+//!    match (relevance below `strong_relevance`, 0.35), the request ("yes, go
 //!    ahead") stays with the previous expert: `Routed`, no collaborators.
 //! 2. **Fallback.** Otherwise, when no candidate that can lead scores at
 //!    least `min_score` (0.2), the request goes to `fallback_expert` when

@@ -59,6 +59,8 @@ struct Score {
     abstained: usize,
     near_misses: usize,
     near_correct: usize,
+    /// Single-expert requests given collaborators anyway.
+    spurious: usize,
     expected: usize,
     recalled: usize,
     misses: Vec<String>,
@@ -97,6 +99,7 @@ fn evaluate<'a>(router: &Router, cases: impl IntoIterator<Item = &'a Case>) -> S
         let right = decision.primary.as_ref() == case.expected.first();
         score.correct += usize::from(right);
         score.abstained += usize::from(decision.primary.is_none());
+        score.spurious += usize::from(decision.requires_collaboration);
         if case.near_miss.is_some() {
             score.near_misses += 1;
             score.near_correct += usize::from(right);
@@ -113,7 +116,7 @@ fn evaluate<'a>(router: &Router, cases: impl IntoIterator<Item = &'a Case>) -> S
 
 fn report(label: &str, score: &Score) {
     println!(
-        "{label:40} top-1 {:.3} ({}/{}), abstain {}, near-miss {}/{}, recall {:.3} ({}/{})",
+        "{label:40} top-1 {:.3} ({}/{}), abstain {}, near-miss {}/{}, recall {:.3} ({}/{}), singles given collaborators {}",
         score.top1(),
         score.correct,
         score.singles,
@@ -122,7 +125,8 @@ fn report(label: &str, score: &Score) {
         score.near_misses,
         score.recall(),
         score.recalled,
-        score.expected
+        score.expected,
+        score.spurious
     );
     if std::env::var_os("EVAL_MISSES").is_some() {
         for miss in &score.misses {
