@@ -170,16 +170,24 @@ fn ablation() -> Vec<(&'static str, RouterConfig)> {
     let before = RouterConfig::default()
         .with_coordinator_fallback(false)
         .with_word_frequency_prior(false)
-        .with_phrase_weight(0.5);
+        .with_phrase_weight(0.5)
+        .with_strong_relevance(0.45);
     let fallback = before.clone().with_coordinator_fallback(true);
     let prior = fallback.clone().with_word_frequency_prior(true);
     let phrases = prior.clone().with_phrase_weight(1.0);
-    let weak = phrases.clone().with_min_related_matches(2);
+    let strong = phrases.clone().with_strong_relevance(0.35);
+    assert_eq!(
+        strong,
+        RouterConfig::default(),
+        "the last row is the default"
+    );
+    let weak = strong.clone().with_min_related_matches(2);
     vec![
         ("before issue 14", before),
         ("+ coordinator fallback", fallback),
         ("+ word-frequency prior", prior),
-        ("+ phrases count double (default)", phrases),
+        ("+ phrases count double", phrases),
+        ("+ strong matches from relevance 0.35 (default)", strong),
         ("(+ weak links cannot decide, opt-in)", weak),
     ]
 }
