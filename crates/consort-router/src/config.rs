@@ -170,7 +170,7 @@ pub struct RouterConfig {
     /// expertise domain.
     pub semantic_weight: f64,
     /// Cosine similarities at or below this count as no semantic evidence;
-    /// above it they are rescaled to `0..=1` (default 0.3, in `0..1`).
+    /// above it they are rescaled to `0..=1` (default 0.2, in `0..1`).
     pub semantic_floor: f64,
 }
 
@@ -196,7 +196,7 @@ impl Default for RouterConfig {
             min_related_matches: 1,
             coordinator_fallback: true,
             semantic_weight: 1.0,
-            semantic_floor: 0.3,
+            semantic_floor: 0.2,
         }
     }
 }

@@ -117,6 +117,13 @@ impl std::error::Error for ModelError {
     }
 }
 
+/// Up to this many profile items (about 2,000 experts of 16 items), every
+/// expert is compared with each request, so semantic similarity alone can
+/// find an expert. Above it only the experts other evidence found are, which
+/// keeps a request's cost independent of the registry's size; an
+/// approximate nearest-neighbour index would lift that limit.
+const FULL_SCAN_ITEMS: usize = 32_768;
+
 /// Every profile item's embedding, by expert number.
 #[derive(Debug, Clone)]
 pub(crate) struct SemanticIndex {
@@ -163,28 +170,34 @@ impl SemanticIndex {
         &self.model
     }
 
-    /// Calls `visit(expert, similarity)` for every expert with a known
-    /// item, with the largest cosine similarity between `text` and its
-    /// items.
-    pub(crate) fn similarities(&self, text: &str, mut visit: impl FnMut(u32, f64)) {
+    /// Whether every expert is compared with each request: up to
+    /// [`FULL_SCAN_ITEMS`] profile items.
+    pub(crate) fn scans_all(&self) -> bool {
+        self.items.len() / self.dim.max(1) <= FULL_SCAN_ITEMS
+    }
+
+    /// The unit embedding of a request, or `None` when no token is known.
+    pub(crate) fn query(&self, text: &str) -> Option<Vec<f32>> {
         let query = self.model.embed(text);
-        if query.iter().all(|&x| x == 0.0) {
-            return;
-        }
-        for (number, range) in self.offsets.windows(2).enumerate() {
-            let (start, end) = match range {
-                [start, end] if end > start => (start * self.dim, end * self.dim),
-                _ => continue,
-            };
-            let Some(items) = self.items.get(start..end) else {
-                continue;
-            };
-            let best = items
-                .chunks_exact(self.dim)
-                .map(|item| dot(&query, item))
-                .fold(f32::NEG_INFINITY, f32::max);
-            visit(u32::try_from(number).unwrap_or(u32::MAX), f64::from(best));
-        }
+        query.iter().any(|&x| x != 0.0).then_some(query)
+    }
+
+    /// The largest cosine similarity between `query` and the items of
+    /// expert `number`, if it has any.
+    pub(crate) fn similarity(&self, query: &[f32], number: u32) -> Option<f64> {
+        let n = number as usize;
+        let (start, end) = (*self.offsets.get(n)?, *self.offsets.get(n + 1)?);
+        let items = self.items.get(start * self.dim..end * self.dim)?;
+        items
+            .chunks_exact(self.dim)
+            .map(|item| dot(query, item))
+            .reduce(f32::max)
+            .map(f64::from)
+    }
+
+    /// How many experts the index holds.
+    pub(crate) fn experts(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
     }
 }
 

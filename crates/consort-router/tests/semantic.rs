@@ -214,3 +214,36 @@ fn a_bad_model_directory_is_a_typed_error_with_its_cause() {
     let err = SemanticModel::from_dir(dir.path()).unwrap_err();
     assert!(std::error::Error::source(&err).is_some(), "{err}");
 }
+
+#[test]
+fn large_registries_compare_only_the_experts_other_evidence_found() {
+    let (_dir, model) = model();
+    // 3,100 experts of 11 items each: above the full-scan limit.
+    let filler = ["calendar", "invoice", "contract", "logo"];
+    let mut experts: Vec<ExpertProfile> = (0..3_100)
+        .map(|i| {
+            let mut e = expert(&format!("e{i:04}"), &[filler[i % 4]]);
+            e.keywords = (0..10).map(|k| filler[(i + k) % 4].to_owned()).collect();
+            e
+        })
+        .collect();
+    experts.push(expert("lawyer", &["law"]));
+    let router = lexical(&experts).with_semantic(model);
+    // Found by "law": compared, and the semantic evidence shows.
+    let decision = router.route(&RouteRequest::new("law and liability"));
+    let lawyer = decision
+        .candidates
+        .iter()
+        .find(|c| c.expert == "lawyer")
+        .unwrap();
+    assert!(lawyer.breakdown.semantic > 0.5, "{decision}");
+    // Nothing found it lexically: not compared.
+    let decision = router.route(&RouteRequest::new("liability clause lawsuit"));
+    assert!(
+        decision
+            .candidates
+            .iter()
+            .all(|c| c.breakdown.semantic == 0.0),
+        "{decision}"
+    );
+}

@@ -1,6 +1,6 @@
 //! Attaching a semantic model, and its evidence for one request.
 
-use crate::scratch::Scratch;
+use crate::scratch::{Acc, Scratch};
 use crate::semantic::{SemanticIndex, SemanticModel};
 
 use super::Router;
@@ -16,8 +16,12 @@ impl Router {
     /// the expert's domain evidence, so they count with the lexical evidence
     /// rather than beside it.
     ///
-    /// Routing then compares the request with every expert's items: its
-    /// cost grows with the registry (docs/routing.md gives the figures).
+    /// Up to 32,768 profile items (about 2,000 experts) each request is
+    /// compared with every expert, so similarity alone can find one; that
+    /// cost grows with the registry. Above it only the experts found by
+    /// other evidence (terms, corrections, context) are compared, which
+    /// keeps the cost per request independent of the registry's size
+    /// (docs/routing.md gives the figures).
     #[must_use]
     pub fn with_semantic(mut self, model: SemanticModel) -> Self {
         self.semantic = Some(SemanticIndex::build(model, self.profiles()));
@@ -30,22 +34,46 @@ impl Router {
         self.semantic.as_ref().map(SemanticIndex::model)
     }
 
-    /// Touches every expert whose similarity to `text` clears the floor.
+    /// Adds semantic evidence: to every expert whose similarity to `text`
+    /// clears the floor when the index is small enough to scan, else to
+    /// the experts other evidence already found.
     pub(super) fn gather_semantic(&self, text: &str, scratch: &mut Scratch) {
         let Some(semantic) = &self.semantic else {
             return;
         };
+        let Some(query) = semantic.query(text) else {
+            return;
+        };
         let floor = self.config.semantic_floor;
         let weight = self.config.semantic_weight;
-        semantic.similarities(text, |expert, cosine| {
-            let value = ((cosine - floor) / (1.0 - floor)).clamp(0.0, 1.0);
-            if value > 0.0
-                && let Some(acc) = scratch.touch(expert)
-            {
-                acc.semantic = value;
-                acc.domain_raw += weight * value;
-                acc.exact = acc.exact.saturating_add(1);
+        let value = |cosine: f64| ((cosine - floor) / (1.0 - floor)).clamp(0.0, 1.0);
+        if semantic.scans_all() {
+            for number in 0..semantic.experts() {
+                let number = u32::try_from(number).unwrap_or(u32::MAX);
+                let Some(cosine) = semantic.similarity(&query, number) else {
+                    continue;
+                };
+                let value = value(cosine);
+                if value > 0.0
+                    && let Some(acc) = scratch.touch(number)
+                {
+                    add(acc, value, weight);
+                }
             }
-        });
+        } else {
+            for acc in &mut scratch.accs {
+                if let Some(cosine) = semantic.similarity(&query, acc.expert) {
+                    add(acc, value(cosine), weight);
+                }
+            }
+        }
+    }
+}
+
+fn add(acc: &mut Acc, value: f64, weight: f64) {
+    if value > 0.0 {
+        acc.semantic = value;
+        acc.domain_raw += weight * value;
+        acc.exact = acc.exact.saturating_add(1);
     }
 }
