@@ -221,17 +221,21 @@ fn teach(router: &mut Router, vocabulary: &Vocabulary, experts: usize, count: us
 }
 
 #[cfg(feature = "semantic")]
+#[path = "../crates/consort-router/tests/support/model_dir.rs"]
+mod model_dir;
+
+#[cfg(feature = "semantic")]
 mod semantic_model {
     //! The semantic model the bench routes with.
 
     use std::path::Path;
 
-    use super::{Rng, Vocabulary};
+    use super::{Rng, Vocabulary, model_dir};
 
     const DIM: usize = 256;
-    const SPECIAL: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
-    /// `CONSORT_SEMANTIC_MODEL`, or a synthetic model written into `dir`.
+    /// `CONSORT_SEMANTIC_MODEL`, or a synthetic model written into `dir`:
+    /// one random vector per word.
     pub(super) fn load(
         vocabulary: &Vocabulary,
         extra: &[&str],
@@ -240,7 +244,7 @@ mod semantic_model {
         if let Some(real) = std::env::var_os("CONSORT_SEMANTIC_MODEL") {
             return consort_router::SemanticModel::from_dir(real).unwrap();
         }
-        let mut words: Vec<String> = SPECIAL.iter().map(|s| (*s).to_owned()).collect();
+        let mut words: Vec<String> = Vec::new();
         for word in vocabulary
             .words
             .iter()
@@ -253,37 +257,14 @@ mod semantic_model {
             }
         }
         let mut rng = Rng(5);
-        let data: Vec<u8> = (0..words.len() * DIM)
-            .flat_map(|_| ((rng.unit() * 2.0 - 1.0) as f32).to_le_bytes())
+        let rows: Vec<(String, Vec<f32>)> = words
+            .into_iter()
+            .map(|w| {
+                let row = (0..DIM).map(|_| (rng.unit() * 2.0 - 1.0) as f32).collect();
+                (w, row)
+            })
             .collect();
-        let vocab: serde_json::Map<String, serde_json::Value> = words
-            .iter()
-            .enumerate()
-            .map(|(id, w)| (w.clone(), serde_json::Value::from(id)))
-            .collect();
-        let tokenizer = serde_json::json!({
-            "version": "1.0", "truncation": null, "padding": null,
-            "added_tokens": SPECIAL.iter().enumerate().map(|(id, w)| serde_json::json!({
-                "id": id, "content": w, "single_word": false, "lstrip": false, "rstrip": false,
-                "normalized": false, "special": true})).collect::<Vec<_>>(),
-            "normalizer": {"type": "BertNormalizer", "clean_text": true,
-                "handle_chinese_chars": true, "strip_accents": null, "lowercase": true},
-            "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": null, "decoder": null,
-            "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-                "max_input_chars_per_word": 100, "vocab": vocab}
-        });
-        std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
-        std::fs::write(dir.join("config.json"), r#"{"normalize": true}"#).unwrap();
-        let mut header = serde_json::json!({"embeddings": {"dtype": "F32",
-            "shape": [words.len(), DIM], "data_offsets": [0, data.len()]}})
-        .to_string();
-        while !header.len().is_multiple_of(8) {
-            header.push(' ');
-        }
-        let mut file = (header.len() as u64).to_le_bytes().to_vec();
-        file.extend(header.as_bytes());
-        file.extend(&data);
-        std::fs::write(dir.join("model.safetensors"), file).unwrap();
+        model_dir::write(dir, DIM, &rows);
         consort_router::SemanticModel::from_dir(dir).unwrap()
     }
 }

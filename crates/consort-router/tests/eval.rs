@@ -192,6 +192,32 @@ fn ablation() -> Vec<(&'static str, RouterConfig)> {
     ]
 }
 
+/// Routes both halves and prints one ablation row; `EVAL_MISSES` also
+/// prints the row's misses.
+fn ablation_row(lever: &str, name: &str, router: &Router, requests: &[Case]) {
+    let half = |split: &str| {
+        evaluate(
+            router,
+            requests
+                .iter()
+                .filter(|c| c.split.as_deref() == Some(split)),
+        )
+    };
+    let (dev, test) = (half("dev"), half("test"));
+    println!(
+        "| {lever} | {name} | {:.3} | {:.3} | {:.3} | {:.3} |",
+        dev.top1(),
+        test.top1(),
+        dev.recall(),
+        test.recall()
+    );
+    if std::env::var_os("EVAL_MISSES").is_some() {
+        for miss in dev.misses.iter().chain(&test.misses) {
+            println!("    miss: {miss}");
+        }
+    }
+}
+
 #[test]
 fn ablation_table() {
     let requests = cases(REQUESTS);
@@ -199,27 +225,7 @@ fn ablation_table() {
     for (lever, config) in ablation() {
         for (name, experts) in registries() {
             let router = Router::new(&experts, config.clone()).unwrap();
-            let half = |split: &str| {
-                evaluate(
-                    &router,
-                    requests
-                        .iter()
-                        .filter(|c| c.split.as_deref() == Some(split)),
-                )
-            };
-            let (dev, test) = (half("dev"), half("test"));
-            if std::env::var("EVAL_LEVER").is_ok_and(|l| l == lever && name == "seed") {
-                for miss in dev.misses.iter().chain(&test.misses) {
-                    println!("    miss: {miss}");
-                }
-            }
-            println!(
-                "| {lever} | {name} | {:.3} | {:.3} | {:.3} | {:.3} |",
-                dev.top1(),
-                test.top1(),
-                dev.recall(),
-                test.recall()
-            );
+            ablation_row(lever, name, &router, &requests);
         }
     }
 }
@@ -319,22 +325,7 @@ fn semantic_ablation() {
         let router = Router::new(&experts, config.clone())
             .unwrap()
             .with_semantic(model.clone());
-        let half = |split: &str| {
-            evaluate(
-                &router,
-                requests
-                    .iter()
-                    .filter(|c| c.split.as_deref() == Some(split)),
-            )
-        };
-        let (dev, test) = (half("dev"), half("test"));
-        println!(
-            "| + semantic signal | {name} | {:.3} | {:.3} | {:.3} | {:.3} |",
-            dev.top1(),
-            test.top1(),
-            dev.recall(),
-            test.recall()
-        );
+        ablation_row("+ semantic signal", name, &router, &requests);
     }
 }
 

@@ -11,6 +11,11 @@
 
 use std::path::Path;
 
+mod support {
+    pub(crate) mod model_dir;
+}
+use support::model_dir;
+
 use consort_protocol::ExpertProfile;
 use consort_router::{
     RouteOutcome, RouteRequest, Router, RouterConfig, RouterError, SemanticModel,
@@ -46,69 +51,20 @@ const TOPICS: &[&[&str]] = &[
     ],
     &["logo", "colour", "font", "layout", "design", "sketch"],
 ];
-const SPECIAL: &[&str] = &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
-
-/// Writes `config.json`, `tokenizer.json` and `model.safetensors` in `dir`.
+/// Writes the model in `dir`: each word's vector points along its topic's
+/// axis, with a little spread on a shared one.
 fn write_model(dir: &Path) {
     let dim = TOPICS.len() + 1;
-    let mut vocab: Vec<&str> = SPECIAL.to_vec();
-    let mut rows: Vec<Vec<f32>> = vec![vec![0.0; dim]; SPECIAL.len()];
+    let mut rows = Vec::new();
     for (topic, words) in TOPICS.iter().enumerate() {
         for (k, word) in words.iter().enumerate() {
             let mut row = vec![0.0_f32; dim];
             row[topic] = 1.0;
-            // A little spread within a topic, on a shared axis.
             row[dim - 1] = 0.1 * k as f32;
-            vocab.push(word);
-            rows.push(row);
+            rows.push(((*word).to_owned(), row));
         }
     }
-    let vocab_json: serde_json::Map<String, serde_json::Value> = vocab
-        .iter()
-        .enumerate()
-        .map(|(id, w)| ((*w).to_owned(), serde_json::Value::from(id)))
-        .collect();
-    let added: Vec<serde_json::Value> = SPECIAL
-        .iter()
-        .enumerate()
-        .map(|(id, w)| {
-            serde_json::json!({"id": id, "content": w, "single_word": false, "lstrip": false,
-                "rstrip": false, "normalized": false, "special": true})
-        })
-        .collect();
-    let tokenizer = serde_json::json!({
-        "version": "1.0",
-        "truncation": null,
-        "padding": null,
-        "added_tokens": added,
-        "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
-            "strip_accents": null, "lowercase": true},
-        "pre_tokenizer": {"type": "BertPreTokenizer"},
-        "post_processor": null,
-        "decoder": null,
-        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-            "max_input_chars_per_word": 100, "vocab": vocab_json}
-    });
-    std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
-    std::fs::write(dir.join("config.json"), r#"{"normalize": true}"#).unwrap();
-
-    // safetensors: little-endian u64 header length, JSON header, raw data.
-    let data: Vec<u8> = rows
-        .iter()
-        .flatten()
-        .flat_map(|x| x.to_le_bytes())
-        .collect();
-    let mut header = serde_json::json!({
-        "embeddings": {"dtype": "F32", "shape": [rows.len(), dim], "data_offsets": [0, data.len()]}
-    })
-    .to_string();
-    while !header.len().is_multiple_of(8) {
-        header.push(' ');
-    }
-    let mut file = (header.len() as u64).to_le_bytes().to_vec();
-    file.extend(header.as_bytes());
-    file.extend(&data);
-    std::fs::write(dir.join("model.safetensors"), file).unwrap();
+    model_dir::write(dir, dim, &rows);
 }
 
 fn expert(id: &str, domains: &[&str]) -> ExpertProfile {
