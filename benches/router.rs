@@ -8,7 +8,18 @@
 //! most by a handful) rather than all-disjoint. Everything is seeded, so
 //! every run routes the same registry.
 //!
+//! The `levers` groups route with each routing lever of issue 14 on its
+//! own (lexical only, with profile examples, with learned corrections and,
+//! with the `semantic` feature, with a Model2Vec model), over the seed
+//! registry (cycling through the 402 requests of the evaluation set) and
+//! over the synthetic registries. The semantic model is the one in
+//! `CONSORT_SEMANTIC_MODEL` (a directory, e.g. from `scripts/distill-model`)
+//! or else a synthetic one the bench writes: 256 dimensions, one random
+//! vector per vocabulary word, which costs what a real model of that width
+//! costs per profile item.
+//!
 //! `cargo bench -p consort-benches --bench router -- --warm-up-time 1 --measurement-time 3`
+//! (`--features semantic` for the semantic cases)
 
 #![allow(clippy::unwrap_used, reason = "benchmark setup fails loudly")]
 #![allow(
@@ -18,8 +29,8 @@
 
 use std::hint::black_box;
 
-use consort_protocol::{ExpertProfile, load_registry, seeds};
-use consort_router::{RouteRequest, Router, RouterConfig};
+use consort_protocol::{ExpertId, ExpertProfile, load_registry, seeds};
+use consort_router::{Correction, RouteRequest, Router, RouterConfig};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 const HEAD: &str = "account accounting acquisition ad advertising agenda agreement ai alignment allocation \
@@ -164,6 +175,200 @@ fn eval_requests() -> Vec<RouteRequest> {
         .collect()
 }
 
+/// The issue-14 evaluation set: each request with its first expected expert.
+fn lever_requests() -> Vec<(RouteRequest, ExpertId)> {
+    include_str!("../crates/consort-router/tests/fixtures/eval/requests.jsonl")
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let case: serde_json::Value = serde_json::from_str(line).unwrap();
+            let expert = case["expected"][0].as_str().unwrap();
+            (
+                RouteRequest::new(case["request"].as_str().unwrap()),
+                ExpertId::from(expert),
+            )
+        })
+        .collect()
+}
+
+/// Three sample requests per synthetic expert, from its own and common words.
+fn with_examples(vocabulary: &Vocabulary, experts: &mut [ExpertProfile]) {
+    let mut rng = Rng(9);
+    for expert in experts {
+        expert.examples = (0..3)
+            .map(|_| {
+                let words: Vec<&str> = (0..6).map(|_| vocabulary.draw(&mut rng)).collect();
+                format!(
+                    "Can you help with {} for our {}?",
+                    words[..3].join(" "),
+                    words[3..].join(" ")
+                )
+            })
+            .collect();
+    }
+}
+
+/// `count` corrections of synthetic requests to random experts.
+fn teach(router: &mut Router, vocabulary: &Vocabulary, experts: usize, count: usize) {
+    let mut rng = Rng(11);
+    for _ in 0..count {
+        let words: Vec<&str> = (0..5).map(|_| vocabulary.draw(&mut rng)).collect();
+        let expert = format!("expert_{:05}", rng.next() % experts as u64);
+        router
+            .learn(&Correction::new(words.join(" "), expert))
+            .unwrap();
+    }
+}
+
+#[cfg(feature = "semantic")]
+#[path = "../crates/consort-router/tests/support/model_dir.rs"]
+mod model_dir;
+
+#[cfg(feature = "semantic")]
+mod semantic_model {
+    //! The semantic model the bench routes with.
+
+    use std::path::Path;
+
+    use super::{Rng, Vocabulary, model_dir};
+
+    const DIM: usize = 256;
+
+    /// `CONSORT_SEMANTIC_MODEL`, or a synthetic model written into `dir`:
+    /// one random vector per word.
+    pub(super) fn load(
+        vocabulary: &Vocabulary,
+        extra: &[&str],
+        dir: &Path,
+    ) -> consort_router::SemanticModel {
+        if let Some(real) = std::env::var_os("CONSORT_SEMANTIC_MODEL") {
+            return consort_router::SemanticModel::from_dir(real).unwrap();
+        }
+        let mut words: Vec<String> = Vec::new();
+        for word in vocabulary
+            .words
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+        {
+            let word = word.to_lowercase();
+            if !words.contains(&word) {
+                words.push(word);
+            }
+        }
+        let mut rng = Rng(5);
+        let rows: Vec<(String, Vec<f32>)> = words
+            .into_iter()
+            .map(|w| {
+                let row = (0..DIM).map(|_| (rng.unit() * 2.0 - 1.0) as f32).collect();
+                (w, row)
+            })
+            .collect();
+        model_dir::write(dir, DIM, &rows);
+        consort_router::SemanticModel::from_dir(dir).unwrap()
+    }
+}
+
+/// Each lever on its own, over the seed registry and the synthetic ones.
+fn levers(c: &mut Criterion) {
+    let vocabulary = Vocabulary::new();
+    let requests = lever_requests();
+    let seed = load_registry(seeds::EXPERT_REGISTRY).unwrap();
+    let examples = load_registry(include_str!(
+        "../crates/consort-router/tests/fixtures/eval/registry_examples.json"
+    ))
+    .unwrap();
+    let before = RouterConfig::default()
+        .with_coordinator_fallback(false)
+        .with_word_frequency_prior(false)
+        .with_phrase_weight(0.5);
+
+    let mut seeded: Vec<(&str, Router)> = vec![
+        ("before_issue_14", Router::new(&seed, before).unwrap()),
+        (
+            "lexical",
+            Router::new(&seed, RouterConfig::default()).unwrap(),
+        ),
+        (
+            "examples",
+            Router::new(&examples, RouterConfig::default()).unwrap(),
+        ),
+    ];
+    let mut learned = Router::new(&seed, RouterConfig::default()).unwrap();
+    // Corrections of every fourth request: 100 corrections.
+    for (request, expert) in requests.iter().step_by(4) {
+        learned
+            .learn(&Correction::new(request.text.clone(), expert.clone()))
+            .unwrap();
+    }
+    seeded.push(("learned", learned));
+    #[cfg(feature = "semantic")]
+    let model_dir = tempfile::TempDir::new().unwrap();
+    #[cfg(feature = "semantic")]
+    let model = {
+        let words: Vec<&str> = requests
+            .iter()
+            .flat_map(|(r, _)| r.text.split(|c: char| !c.is_alphanumeric()))
+            .filter(|w| !w.is_empty())
+            .collect();
+        semantic_model::load(&vocabulary, &words, model_dir.path())
+    };
+    #[cfg(feature = "semantic")]
+    seeded.push((
+        "semantic",
+        Router::new(&seed, RouterConfig::default())
+            .unwrap()
+            .with_semantic(model.clone()),
+    ));
+
+    let mut group = c.benchmark_group("levers/8_seed_varied");
+    for (name, router) in &seeded {
+        let mut next = requests.iter().cycle();
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| black_box(router.route(black_box(&next.next().unwrap().0))));
+        });
+    }
+    group.finish();
+
+    let request = synthetic_request(&vocabulary);
+    let mut group = c.benchmark_group("levers/growth");
+    for n in [8, 100, 1_000, 10_000] {
+        let experts = synthetic(&vocabulary, n);
+        let mut sampled = experts.clone();
+        with_examples(&vocabulary, &mut sampled);
+        let mut taught = Router::new(&experts, RouterConfig::default()).unwrap();
+        teach(&mut taught, &vocabulary, n, 1_000);
+        #[cfg_attr(
+            not(feature = "semantic"),
+            expect(unused_mut, reason = "the semantic feature adds a case")
+        )]
+        let mut cases: Vec<(&str, Router)> = vec![
+            (
+                "lexical",
+                Router::new(&experts, RouterConfig::default()).unwrap(),
+            ),
+            (
+                "examples",
+                Router::new(&sampled, RouterConfig::default()).unwrap(),
+            ),
+            ("learned", taught),
+        ];
+        #[cfg(feature = "semantic")]
+        cases.push((
+            "semantic",
+            Router::new(&experts, RouterConfig::default())
+                .unwrap()
+                .with_semantic(model.clone()),
+        ));
+        for (name, router) in &cases {
+            group.bench_function(BenchmarkId::new(*name, n), |b| {
+                b.iter(|| black_box(router.route(black_box(&request))));
+            });
+        }
+    }
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let seed = load_registry(seeds::EXPERT_REGISTRY).unwrap();
     let vocabulary = Vocabulary::new();
@@ -209,5 +414,5 @@ fn bench(c: &mut Criterion) {
     build.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, levers);
 criterion_main!(benches);

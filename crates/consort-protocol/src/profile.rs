@@ -64,6 +64,11 @@ pub struct ExpertProfile {
     /// Extra routing keywords; may hold phrases (`"cash flow"`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
+    /// Sample requests the expert should get, in users' words ("Move my
+    /// 3pm with Dana to Thursday"); routing indexes them like the other
+    /// fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
     /// Where the expert is reached (`/mcp/experts/finance`).
     pub mcp_endpoint: String,
     /// Standing among experts.
@@ -99,6 +104,7 @@ impl ExpertProfile {
             collaboration_capabilities: Vec::new(),
             data_sharing: Vec::new(),
             keywords: Vec::new(),
+            examples: Vec::new(),
             priority_level: PriorityLevel::Medium,
             response_time_sla: Duration::from_secs(3),
             complexity_range: None,
@@ -127,6 +133,7 @@ impl ExpertProfile {
             ),
             ("data_sharing", &self.data_sharing),
             ("keywords", &self.keywords),
+            ("examples", &self.examples),
         ] {
             if let Some(index) = list.iter().position(|entry| entry.trim().is_empty()) {
                 return Err(ProtocolError::invalid(

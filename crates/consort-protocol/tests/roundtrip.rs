@@ -44,6 +44,7 @@ prop_compose! {
         capabilities in words(),
         sharing in words(),
         keywords in words(),
+        examples in words(),
         priority in prop_oneof![Just(PriorityLevel::Low), Just(PriorityLevel::Medium),
                                 Just(PriorityLevel::High), Just(PriorityLevel::Coordinator)],
         sla_ms in 0u64..600_000,
@@ -56,7 +57,7 @@ prop_compose! {
         ExpertProfile {
             mcp_endpoint: format!("/mcp/experts/{id}"),
             id: id.into(), name, description, expertise_domains: domains,
-            collaboration_capabilities: capabilities, data_sharing: sharing, keywords,
+            collaboration_capabilities: capabilities, data_sharing: sharing, keywords, examples,
             priority_level: priority, response_time_sla: Duration::from_millis(sla_ms),
             complexity_range, current_load, max_concurrent, availability_status: availability,
         }

@@ -126,7 +126,7 @@ pub struct RouterConfig {
     /// 0.5): no evidence of fit either way.
     pub unknown_complexity_fit: f64,
     /// Lexical relevance (the larger of the domain and capability scores) an
-    /// expert needs to count as a strong match (default 0.45): strong matches
+    /// expert needs to count as a strong match (default 0.35): strong matches
     /// are the collaboration candidates and the "domains hit" of the
     /// complexity assessment; a request with none can be a follow-up.
     pub strong_relevance: f64,
@@ -144,6 +144,34 @@ pub struct RouterConfig {
     /// Whether the built-in related-terms table expands requests (default
     /// true).
     pub related_terms: bool,
+    /// A two-word profile phrase (`cash flow`) found in a request counts this
+    /// share of its field's weight on top of its two words' own matches
+    /// (default 1.0, at least 0): adjacent words mean more together.
+    pub phrase_weight: f64,
+    /// Whether request words common in everyday English ("people", "look",
+    /// "year") count less, by the general word-frequency prior (default
+    /// true; see the crate docs).
+    pub word_frequency_prior: bool,
+    /// An expert whose only lexical evidence is weak associations (related
+    /// terms reached from words the word-frequency prior marks as common,
+    /// such as "look" → design) needs at least this many of them to lead or
+    /// join a decision (default 1: off). At 2, a single weak association
+    /// cannot decide a request on its own; on the evaluation set that cost
+    /// 0.6-1.8 points of top-1 (docs/routing.md), so it is opt-in.
+    pub min_related_matches: usize,
+    /// Whether a request nothing matches goes to the registry's coordinator
+    /// (an expert with `priority_level: coordinator`, not offline) when no
+    /// `fallback_expert` is set (default true). Off, such a request is
+    /// `NoMatch` with no primary.
+    pub coordinator_fallback: bool,
+    /// With a semantic model attached (feature `semantic`), an expert's
+    /// rescaled similarity adds this much to its domain evidence (default
+    /// 1.0, at least 0): at 1, a perfect match counts like one distinctive
+    /// expertise domain.
+    pub semantic_weight: f64,
+    /// Cosine similarities at or below this count as no semantic evidence;
+    /// above it they are rescaled to `0..=1` (default 0.2, in `0..1`).
+    pub semantic_floor: f64,
 }
 
 impl Default for RouterConfig {
@@ -157,12 +185,18 @@ impl Default for RouterConfig {
             load_penalty: 0.3,
             tie_epsilon: 0.01,
             unknown_complexity_fit: 0.5,
-            strong_relevance: 0.45,
+            strong_relevance: 0.35,
             collaboration_ratio: 0.5,
             collaboration_novelty: 0.5,
             max_collaborators: 3,
             follow_up_max_words: 6,
             related_terms: true,
+            phrase_weight: 1.0,
+            word_frequency_prior: true,
+            min_related_matches: 1,
+            coordinator_fallback: true,
+            semantic_weight: 1.0,
+            semantic_floor: 0.2,
         }
     }
 }
@@ -182,6 +216,12 @@ impl RouterConfig {
         max_collaborators: usize => with_max_collaborators,
         follow_up_max_words: usize => with_follow_up_max_words,
         related_terms: bool => with_related_terms,
+        phrase_weight: f64 => with_phrase_weight,
+        word_frequency_prior: bool => with_word_frequency_prior,
+        min_related_matches: usize => with_min_related_matches,
+        coordinator_fallback: bool => with_coordinator_fallback,
+        semantic_weight: f64 => with_semantic_weight,
+        semantic_floor: f64 => with_semantic_floor,
     }
 
     /// Sets [`fallback_expert`](Self::fallback_expert).
@@ -211,6 +251,25 @@ impl RouterConfig {
                     reason: unit,
                 });
             }
+        }
+        for (field, value) in [
+            ("phrase_weight", self.phrase_weight),
+            ("semantic_weight", self.semantic_weight),
+        ] {
+            if !(value >= 0.0 && value.is_finite()) {
+                return Err(RouterError::InvalidConfig {
+                    field,
+                    value,
+                    reason: "must be a finite number >= 0",
+                });
+            }
+        }
+        if !(0.0..1.0).contains(&self.semantic_floor) {
+            return Err(RouterError::InvalidConfig {
+                field: "semantic_floor",
+                value: self.semantic_floor,
+                reason: "must be a finite number in 0..1",
+            });
         }
         if !(self.tie_epsilon > 0.0 && self.tie_epsilon <= 1.0) {
             return Err(RouterError::InvalidConfig {

@@ -13,9 +13,22 @@ use serde::{Deserialize, Serialize};
 pub enum RouteOutcome {
     /// A primary expert was chosen on the merits (or kept for a follow-up).
     Routed,
-    /// No candidate cleared `min_score`; `primary` is the fallback expert, if
-    /// one is configured and not offline.
+    /// Nothing matched well enough; `primary` is the fallback chosen for
+    /// the reason in `RouteDecision::fallback`.
+    Fallback,
+    /// Nothing matched well enough and there is no fallback: no primary.
     NoMatch,
+}
+
+/// Why a request went to a fallback expert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FallbackReason {
+    /// The configured `RouterConfig::fallback_expert`.
+    FallbackExpert,
+    /// The registry's coordinator (`RouterConfig::coordinator_fallback`).
+    Coordinator,
 }
 
 /// One routing decision.
@@ -33,6 +46,9 @@ pub struct RouteDecision {
     /// Whether the request was taken as a follow-up and kept with the
     /// previous expert.
     pub follow_up: bool,
+    /// Why `primary` is a fallback, when the outcome is `Fallback`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FallbackReason>,
     /// The assessed complexity of the request.
     pub complexity: ComplexityLevel,
     /// The best candidates, best first (at most `top_k`).
@@ -68,9 +84,22 @@ pub struct Breakdown {
     pub context: f64,
     /// Availability and load factor the weighted sum was multiplied by.
     pub availability: f64,
+    /// How much learned corrections contributed to the domain signal:
+    /// `1 - e^-w` of their weight `w` alone (0 when none did).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub learned: f64,
+    /// The semantic signal (feature `semantic`): the request's largest
+    /// cosine similarity to the expert's profile items, rescaled so that
+    /// `semantic_floor` is 0 (0 when no model is attached).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub semantic: f64,
     /// Extra signals by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, f64>,
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 impl RouteDecision {
@@ -90,7 +119,13 @@ impl fmt::Display for RouteDecision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.outcome, &self.primary) {
             (RouteOutcome::Routed, Some(primary)) => write!(f, "routed to {primary}")?,
-            (_, Some(fallback)) => write!(f, "no match; falling back to {fallback}")?,
+            (_, Some(fallback)) => match self.fallback {
+                Some(FallbackReason::Coordinator) => write!(
+                    f,
+                    "no expert matched; handed to the registry's coordinator {fallback}"
+                )?,
+                _ => write!(f, "no expert matched; falling back to {fallback}")?,
+            },
             (_, None) => f.write_str("no match")?,
         }
         if !self.collaborators.is_empty() {
@@ -117,6 +152,12 @@ impl fmt::Display for RouteDecision {
                 b.complexity,
                 b.context
             )?;
+            if b.learned > 0.0 {
+                write!(f, ", learned {:.2}", b.learned)?;
+            }
+            if b.semantic > 0.0 {
+                write!(f, ", semantic {:.2}", b.semantic)?;
+            }
             for (name, value) in &b.extra {
                 write!(f, ", {name} {value:.2}")?;
             }

@@ -48,6 +48,17 @@ pub enum RouterError {
         /// The closest registered id, when one is close.
         suggestion: Option<ExpertId>,
     },
+    /// A Model2Vec model directory could not be loaded.
+    #[cfg(feature = "semantic")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "semantic")))]
+    #[error("semantic model {}: {source}", path.display())]
+    SemanticModel {
+        /// The model directory.
+        path: std::path::PathBuf,
+        /// What the loader said.
+        #[source]
+        source: crate::ModelError,
+    },
     /// A signal weight is negative, infinite or NaN.
     #[error("weight of signal {signal:?} must be a finite number >= 0, got {value}")]
     InvalidWeight {

@@ -26,6 +26,7 @@ mod field {
     pub(super) const DESCRIPTION: Weight = (0.35, 0.35);
     pub(super) const CAPABILITIES: Weight = (0.0, 1.0);
     pub(super) const DATA_SHARING: Weight = (0.0, 0.5);
+    pub(super) const EXAMPLES: Weight = (0.3, 0.0);
 }
 
 /// A term in more than `max(COMMON_MIN_EXPERTS, experts / COMMON_SHARE)`
@@ -33,10 +34,6 @@ mod field {
 /// (see `Index::is_common`).
 const COMMON_MIN_EXPERTS: usize = 64;
 const COMMON_SHARE: usize = 32;
-
-/// A two-word phrase counts this share of its field's weight, on top of its
-/// words' own matches.
-const PHRASE_WEIGHT: f64 = 0.5;
 
 pub(crate) type TermId = u32;
 
@@ -87,13 +84,15 @@ pub(crate) struct Index {
     offsets: Vec<usize>,
     postings: Vec<Posting>,
     pub(crate) data_keys: FoldHashMap<String, Vec<u32>>,
+    /// Coordinator-level experts, fastest SLA first (then by number).
+    pub(crate) coordinators: Vec<u32>,
     common_above: usize,
 }
 
 impl Index {
     pub(crate) fn build(
         profiles: &[ExpertProfile],
-        related_terms: bool,
+        options: IndexOptions,
     ) -> Result<Self, RouterError> {
         let mut sorted: Vec<ExpertProfile> = profiles.to_vec();
         sorted.sort_by(|a, b| a.id.cmp(&b.id));
@@ -116,6 +115,7 @@ impl Index {
         }
 
         let mut builder = Builder {
+            phrase_weight: options.phrase_weight,
             analyzer: Analyzer::english(),
             words: FoldHashMap::default(),
             terms: Terms {
@@ -191,8 +191,17 @@ impl Index {
             }
         }
 
-        let (stems, entries) = builder.lexicon(related_terms);
+        let (stems, entries) = builder.lexicon(options.related_terms);
         let common_above = COMMON_MIN_EXPERTS.max(experts.len() / COMMON_SHARE);
+        let mut coordinators: Vec<u32> = (0..experts.len())
+            .filter(|&n| {
+                experts
+                    .get(n)
+                    .is_some_and(|e| e.priority == PriorityLevel::Coordinator)
+            })
+            .filter_map(|n| u32::try_from(n).ok())
+            .collect();
+        coordinators.sort_by_key(|&n| (experts.get(n as usize).map(|e| e.sla_ms), n));
         Ok(Self {
             analyzer: builder.analyzer,
             experts,
@@ -204,6 +213,7 @@ impl Index {
             offsets,
             postings,
             data_keys,
+            coordinators,
             common_above,
         })
     }
@@ -233,7 +243,27 @@ impl Index {
     }
 }
 
+/// The settings an index is built with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IndexOptions {
+    /// Whether the related-terms table expands request words.
+    pub(crate) related_terms: bool,
+    /// A two-word phrase counts this share of its field's weight, on top of
+    /// its words' own matches.
+    pub(crate) phrase_weight: f64,
+}
+
+impl IndexOptions {
+    pub(crate) fn of(config: &crate::RouterConfig) -> Self {
+        Self {
+            related_terms: config.related_terms,
+            phrase_weight: config.phrase_weight,
+        }
+    }
+}
+
 struct Builder {
+    phrase_weight: f64,
     analyzer: Analyzer,
     /// Lower-cased profile word -> its term (`None` for a stop word).
     /// Profiles repeat words a lot and stemming is most of the cost of a
@@ -282,10 +312,12 @@ impl Builder {
     fn profile_terms(&mut self, profile: &ExpertProfile) -> BTreeMap<TermId, (f64, f64)> {
         let mut found = BTreeMap::new();
         let Self {
+            phrase_weight,
             analyzer,
             words,
             terms,
         } = self;
+        let phrase_weight = *phrase_weight;
         let mut add = |text: &str, weight: field::Weight, phrases: bool| {
             // The previous content word: stop words between two content
             // words do not break a phrase.
@@ -308,7 +340,7 @@ impl Builder {
                     if let Some(first) = previous {
                         let phrase =
                             terms.phrase(first, term, || format!("{previous_text} {lower}"));
-                        merge(&mut found, phrase, weight, PHRASE_WEIGHT);
+                        merge(&mut found, phrase, weight, phrase_weight);
                     }
                     previous_text.clear();
                     previous_text.push_str(lower);
@@ -325,6 +357,7 @@ impl Builder {
             (&profile.keywords, field::KEYWORDS),
             (&profile.collaboration_capabilities, field::CAPABILITIES),
             (&profile.data_sharing, field::DATA_SHARING),
+            (&profile.examples, field::EXAMPLES),
         ] {
             for entry in entries {
                 add(entry, weight, true);
@@ -434,8 +467,12 @@ mod tests {
     use super::*;
     use consort_protocol::{load_registry, seeds};
 
+    fn options() -> IndexOptions {
+        IndexOptions::of(&crate::RouterConfig::default())
+    }
+
     fn seed_index() -> Index {
-        Index::build(&load_registry(seeds::EXPERT_REGISTRY).unwrap(), true).unwrap()
+        Index::build(&load_registry(seeds::EXPERT_REGISTRY).unwrap(), options()).unwrap()
     }
 
     fn term(index: &Index, word: &str) -> TermId {
@@ -495,7 +532,7 @@ mod tests {
     fn duplicate_ids_are_rejected() {
         let mut experts = load_registry(seeds::EXPERT_REGISTRY).unwrap();
         experts.push(experts[0].clone());
-        let err = Index::build(&experts, true).unwrap_err();
+        let err = Index::build(&experts, options()).unwrap_err();
         assert_eq!(
             err,
             RouterError::DuplicateExpert {

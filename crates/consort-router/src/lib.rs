@@ -38,14 +38,31 @@
 //! (Snowball English: `planning` → `plan`). Each multi-word profile entry also
 //! indexes its adjacent word pairs as phrases (`cash flow`, `budget analysis`);
 //! a request matches a phrase when the two words are adjacent in it, stop
-//! words aside (`return on investment`). A phrase counts half its field's
-//! weight on top of its words' own matches.
+//! words aside (`return on investment`). A phrase counts `phrase_weight`
+//! (1.0) of its field's weight on top of its words' own matches.
 //!
 //! A built-in related-terms table (a small business thesaurus, see
 //! `RouterConfig::related_terms`) maps everyday words to profile vocabulary
 //! (`lawyer` → law, `invoice` → accounting, `logo` → design); such a match
 //! counts 0.6 of an exact one and shows as `lawyer→law` in `matched_terms`.
 //! Each distinct term counts once per request, at its strongest weight.
+//!
+//! **Word-frequency prior.** Words common in everyday English say little
+//! about the expert a request needs ("people", "look", "year"). With
+//! `word_frequency_prior` (on), a request word's evidence (exact or related)
+//! is multiplied by 1 up to Zipf frequency 4.5, falling linearly to 0.25 at
+//! Zipf 6, from SUBTLEX-US (51 million words of film and TV subtitles).
+//! Phrases keep their full weight. With `min_related_matches` at 2 (default
+//! 1, off), an expert whose only evidence is related-term matches from such
+//! common words needs two of them to lead or join a decision.
+//!
+//! **Learned corrections.** [`Router::learn`] associates a corrected
+//! request's words with the right expert; such words add to that expert's
+//! domain evidence (shown as `Breakdown::learned` and `word (learned)`).
+//!
+//! **Semantic signal** (feature `semantic`). `Router::with_semantic` adds
+//! Model2Vec similarity between the request and each profile item to the
+//! domain evidence (shown as `Breakdown::semantic`).
 //!
 //! ## Fields and signals
 //!
@@ -57,6 +74,7 @@
 //! | `description` | 0.35 | 0.35 |
 //! | `collaboration_capabilities` | — | 1.0 |
 //! | `data_sharing` | — | 0.5 |
+//! | `examples` (sample requests) | 0.5 | — |
 //!
 //! A term in several fields counts once per signal, at its strongest field.
 //! Each term is weighted by its IDF across the registry,
@@ -116,11 +134,16 @@
 //!
 //! 1. **Follow-up.** When `previous_expert` is set and eligible, the request
 //!    has at most `follow_up_max_words` (6) words and no expert is a strong
-//!    match (relevance below `strong_relevance`, 0.45), the request ("yes, go
+//!    match (relevance below `strong_relevance`, 0.35), the request ("yes, go
 //!    ahead") stays with the previous expert: `Routed`, no collaborators.
-//! 2. **Abstain.** Otherwise, when no candidate scores at least `min_score`
-//!    (0.2), the outcome is `NoMatch`; `primary` is `fallback_expert` when
-//!    configured and not offline, and the best candidates are still listed.
+//! 2. **Fallback.** Otherwise, when no candidate that can lead scores at
+//!    least `min_score` (0.2), the request goes to `fallback_expert` when
+//!    configured and not offline, else (with `coordinator_fallback`, on) to
+//!    the registry's coordinator: the best-ranked coordinator-level
+//!    candidate, else the available coordinator-level expert with the
+//!    fastest SLA. The outcome is `Fallback` and `RouteDecision::fallback`
+//!    says which; with neither, it is `NoMatch` with no primary. The best
+//!    candidates are listed either way.
 //! 3. **Collaboration.** Otherwise the top candidate is chosen. If it is a
 //!    strong match, the next candidates (in rank order, up to
 //!    `max_collaborators`, 3) join when they are strong matches too — score
@@ -169,19 +192,27 @@ mod complexity;
 mod config;
 mod decision;
 mod error;
+mod frequency;
 mod index;
+mod learned;
 mod lexicon;
 mod query;
 mod request;
 mod router;
 mod saturation;
 mod scratch;
+#[cfg(feature = "semantic")]
+mod semantic;
 mod signal;
 
 pub use config::{RouterConfig, Weights};
 pub use consort_protocol::{ComplexityLevel, ExpertId, ExpertProfile};
-pub use decision::{Breakdown, Candidate, RouteDecision, RouteOutcome};
+pub use decision::{Breakdown, Candidate, FallbackReason, RouteDecision, RouteOutcome};
 pub use error::{Result, RouterError};
+pub use learned::Correction;
 pub use request::{RouteContext, RouteRequest};
 pub use router::Router;
+#[cfg(feature = "semantic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "semantic")))]
+pub use semantic::{ModelError, SemanticModel};
 pub use signal::Signal;

@@ -4,7 +4,9 @@
 use std::ops::Range;
 
 use crate::analyzer::{is_constraint_word, is_coordination_cue};
+use crate::frequency;
 use crate::index::{Index, TermId};
+use crate::learned::{Learned, LearnedTerm};
 use crate::lexicon::RELATED_WEIGHT;
 use crate::scratch::{Lookup, WordInfo, WordMemo};
 
@@ -13,14 +15,26 @@ use crate::scratch::{Lookup, WordInfo, WordMemo};
 pub(crate) struct QueryTerm {
     pub(crate) term: TermId,
     /// 1 for an exact word or phrase, [`RELATED_WEIGHT`] through the
-    /// related-terms table.
+    /// related-terms table; a word's weight is scaled by its prior.
     pub(crate) weight: f64,
     /// Where in the request text the word (or phrase) is.
     pub(crate) span: Range<usize>,
     pub(crate) related: bool,
+    /// Whether the match is a weak association: a related term reached from
+    /// a word common in everyday language (prior below 1).
+    pub(crate) weak: bool,
     /// Whether the term is common ([`Index::is_common`]), worked out once
     /// here because routing checks it per touched expert.
     pub(crate) common: bool,
+}
+
+/// What a request is analysed against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sources<'a> {
+    pub(crate) index: &'a Index,
+    pub(crate) learned: &'a Learned,
+    /// Whether the word-frequency prior applies.
+    pub(crate) prior: bool,
 }
 
 #[derive(Debug)]
@@ -28,6 +42,8 @@ pub(crate) struct Query {
     /// Distinct terms, sorted by term id (the accumulation order, which keeps
     /// floating-point sums identical run to run).
     pub(crate) terms: Vec<QueryTerm>,
+    /// Distinct request stems learned from corrections, in request order.
+    pub(crate) learned: Vec<LearnedTerm>,
     /// Every word, stop words included.
     pub(crate) words: usize,
     pub(crate) constraints: usize,
@@ -38,13 +54,19 @@ impl Query {
     /// Parses `text`; `terms` is an empty buffer to reuse (routing keeps one
     /// per scratch space rather than allocating per call).
     pub(crate) fn parse(
-        index: &Index,
+        sources: Sources<'_>,
         text: &str,
         memo: &mut WordMemo,
-        terms: Vec<QueryTerm>,
+        (terms, learned): (Vec<QueryTerm>, Vec<LearnedTerm>),
     ) -> Self {
+        let Sources {
+            index,
+            learned: store,
+            prior,
+        } = sources;
         let mut query = Self {
             terms,
+            learned,
             words: 0,
             constraints: 0,
             coordination: false,
@@ -53,14 +75,28 @@ impl Query {
         // words (stop words between them are skipped) may form a phrase.
         let mut previous: Option<(TermId, usize)> = None;
         index.analyzer.words(text, |span, lower| {
-            let info = memo.get_or_insert(lower, || WordInfo {
-                lookup: match index.analyzer.stem(lower) {
-                    None => Lookup::Stop,
-                    Some(stem) => index.entry(&stem).map_or(Lookup::Unknown, Lookup::Entry),
-                },
-                constraint: is_constraint_word(lower),
-                coordination: is_coordination_cue(lower),
+            let info = memo.get_or_insert(lower, || {
+                let stem = index.analyzer.stem(lower);
+                WordInfo {
+                    learned: stem.as_deref().and_then(|s| store.slot(s)),
+                    lookup: match stem {
+                        None => Lookup::Stop,
+                        Some(stem) => index.entry(&stem).map_or(Lookup::Unknown, Lookup::Entry),
+                    },
+                    prior: if prior { frequency::prior(lower) } else { 1.0 },
+                    constraint: is_constraint_word(lower),
+                    coordination: is_coordination_cue(lower),
+                }
             });
+            if let Some(slot) = info.learned
+                && !query.learned.iter().any(|t| t.slot == slot)
+            {
+                query.learned.push(LearnedTerm {
+                    slot,
+                    weight: info.prior,
+                    span: span.clone(),
+                });
+            }
             query.words += 1;
             query.constraints += usize::from(info.constraint);
             query.coordination |= info.coordination;
@@ -79,13 +115,19 @@ impl Query {
                 {
                     query.push(index, phrase, 1.0, start..span.end, false);
                 }
-                query.push(index, term, 1.0, span.clone(), false);
+                query.push(index, term, info.prior, span.clone(), false);
                 previous = Some((term, span.start));
             } else {
                 previous = None;
             }
             for &related in &entry.related {
-                query.push(index, related, RELATED_WEIGHT, span.clone(), true);
+                query.push(
+                    index,
+                    related,
+                    RELATED_WEIGHT * info.prior,
+                    span.clone(),
+                    true,
+                );
             }
         });
         // Keep one entry per term: the strongest, then the earliest.
@@ -112,6 +154,7 @@ impl Query {
             weight,
             span,
             related,
+            weak: related && weight < RELATED_WEIGHT,
             common: index.is_common(term),
         });
     }

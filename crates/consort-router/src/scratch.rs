@@ -6,6 +6,7 @@ use foldhash::HashMap as FoldHashMap;
 use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
+use crate::learned::LearnedTerm;
 use crate::query::QueryTerm;
 use crate::router::RankKey;
 use crate::saturation::{saturate, upper_bound};
@@ -17,6 +18,10 @@ const MEMO_CAPACITY: usize = 4_096;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WordInfo {
     pub(crate) lookup: Lookup,
+    /// The word's evidence weight from the word-frequency prior (1 without).
+    pub(crate) prior: f64,
+    /// The word's stem in the learned store, if corrections taught it.
+    pub(crate) learned: Option<u32>,
     pub(crate) constraint: bool,
     pub(crate) coordination: bool,
 }
@@ -68,6 +73,14 @@ pub(crate) struct Acc {
     pub(crate) expert: u32,
     pub(crate) domain_raw: f64,
     pub(crate) capability_raw: f64,
+    /// The part of `domain_raw` learned from corrections.
+    pub(crate) learned_raw: f64,
+    /// The semantic signal (0 without a model).
+    pub(crate) semantic: f64,
+    /// Request terms matched exactly (words or phrases).
+    pub(crate) exact: u16,
+    /// Request terms matched only through the related-terms table.
+    pub(crate) related: u16,
     pub(crate) previous: bool,
     pub(crate) collaborator: bool,
     /// Whether `domain`, `capability` and `relevance` are the signals:
@@ -120,8 +133,9 @@ pub(crate) struct Scratch {
     /// Request spans already matched by the experts chosen so far.
     pub(crate) covered: Vec<Range<usize>>,
     pub(crate) memo: WordMemo,
-    /// The query's term buffer, kept between calls.
+    /// The query's term buffers, kept between calls.
     pub(crate) query_terms: Vec<QueryTerm>,
+    pub(crate) learned_terms: Vec<LearnedTerm>,
 }
 
 impl Scratch {
@@ -135,6 +149,7 @@ impl Scratch {
             covered: Vec::new(),
             memo: WordMemo::default(),
             query_terms: Vec::new(),
+            learned_terms: Vec::new(),
         }
     }
 
@@ -170,6 +185,7 @@ impl Scratch {
         self.top.clear();
         self.covered.clear();
         self.query_terms.clear();
+        self.learned_terms.clear();
     }
 }
 

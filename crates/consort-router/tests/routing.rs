@@ -13,8 +13,8 @@ use consort_protocol::{
     seeds,
 };
 use consort_router::{
-    RouteContext, RouteDecision, RouteOutcome, RouteRequest, Router, RouterConfig, RouterError,
-    Signal, Weights,
+    FallbackReason, RouteContext, RouteDecision, RouteOutcome, RouteRequest, Router, RouterConfig,
+    RouterError, Signal, Weights,
 };
 
 fn seed() -> Vec<ExpertProfile> {
@@ -117,33 +117,55 @@ fn single_domain_requests_route_to_one_expert() {
 }
 
 #[test]
-fn nothing_relevant_abstains_and_uses_the_fallback() {
+fn nothing_relevant_goes_to_the_coordinator_and_says_why() {
     let experts = seed();
-    let decision = router(&experts).route(&RouteRequest::new("hello there"));
-    assert_eq!(decision.outcome, RouteOutcome::NoMatch);
-    assert_eq!(decision.primary, None);
+    let router = router(&experts);
+    for text in ["hello there", "Move my 3pm with Dana to Thursday morning"] {
+        let decision = router.route(&RouteRequest::new(text));
+        assert_eq!(decision.outcome, RouteOutcome::Fallback, "{decision}");
+        assert_eq!(decision.primary.as_deref(), Some("personal_assistant"));
+        assert_eq!(decision.fallback, Some(FallbackReason::Coordinator));
+        assert!(
+            decision
+                .to_string()
+                .contains("coordinator personal_assistant"),
+            "{decision}"
+        );
+    }
 
-    let config = RouterConfig::default().with_fallback_expert("personal_assistant");
-    let with_fallback = Router::new(&experts, config).unwrap();
-    let decision = with_fallback.route(&RouteRequest::new("hello there"));
-    assert_eq!(decision.outcome, RouteOutcome::NoMatch);
-    assert_eq!(decision.primary.as_deref(), Some("personal_assistant"));
-
-    let mut context = RouteContext::default();
-    context
-        .availability
-        .insert("personal_assistant".into(), Availability::Offline);
-    let decision = with_fallback.route(&RouteRequest::new("hello there").with_context(context));
-    assert_eq!(decision.primary, None, "an offline fallback is not used");
+    let offline =
+        RouteContext::default().with_availability([("personal_assistant", Availability::Offline)]);
+    let decision = router.route(&RouteRequest::new("hello there").with_context(offline));
+    assert_eq!(decision.outcome, RouteOutcome::NoMatch, "{decision}");
+    assert_eq!(decision.primary, None, "an offline coordinator is not used");
 }
 
 #[test]
-fn a_high_min_score_abstains_but_still_lists_candidates() {
-    let config = RouterConfig::default().with_min_score(0.95);
-    let router = Router::new(&seed(), config).unwrap();
-    let decision = router.route(&RouteRequest::new("tax accounting"));
+fn abstention_stays_available() {
+    let experts = seed();
+    let config = RouterConfig::default().with_coordinator_fallback(false);
+    let decision = Router::new(&experts, config)
+        .unwrap()
+        .route(&RouteRequest::new("hello there"));
     assert_eq!(decision.outcome, RouteOutcome::NoMatch);
-    assert_eq!(decision.candidates[0].expert, "finance_accountant");
+    assert_eq!(decision.primary, None);
+    assert_eq!(decision.fallback, None);
+}
+
+#[test]
+fn a_configured_fallback_expert_comes_first() {
+    let experts = seed();
+    let config = RouterConfig::default().with_fallback_expert("project_management");
+    let with_fallback = Router::new(&experts, config).unwrap();
+    let decision = with_fallback.route(&RouteRequest::new("hello there"));
+    assert_eq!(decision.outcome, RouteOutcome::Fallback);
+    assert_eq!(decision.primary.as_deref(), Some("project_management"));
+    assert_eq!(decision.fallback, Some(FallbackReason::FallbackExpert));
+
+    let offline =
+        RouteContext::default().with_availability([("project_management", Availability::Offline)]);
+    let decision = with_fallback.route(&RouteRequest::new("hello there").with_context(offline));
+    assert_eq!(decision.primary, None, "an offline fallback is not used");
 }
 
 #[test]

@@ -1,17 +1,12 @@
 //! Checking a route context against the registry: every expert id it names
 //! must be one the router knows.
 
-use consort_protocol::ExpertId;
+use consort_protocol::{ExpertId, did_you_mean};
 
 use crate::RouterError;
 use crate::request::RouteContext;
 
 use super::Router;
-
-/// Least Jaro-Winkler similarity for an id to be suggested: close enough to
-/// catch typos and shortened ids (`finance` for `finance_accountant`, 0.88),
-/// far enough to leave unrelated ids alone.
-const SUGGESTION_SIMILARITY: f64 = 0.8;
 
 impl Router {
     /// Checks that every expert id in `context` (`previous_expert`,
@@ -69,16 +64,10 @@ impl Router {
         Ok(())
     }
 
-    /// The registered id most similar to `id`, if any is close; the first
-    /// in id order among equally close ones.
+    /// The registered id closest to `id`, if one is close, by the same rule
+    /// as every other did-you-mean in the workspace.
     fn closest_id(&self, id: &str) -> Option<ExpertId> {
-        let mut best: Option<(f64, &ExpertId)> = None;
-        for expert in &self.index.experts {
-            let similarity = strsim::jaro_winkler(id, &expert.profile.id);
-            if similarity >= SUGGESTION_SIMILARITY && best.is_none_or(|(b, _)| similarity > b) {
-                best = Some((similarity, &expert.profile.id));
-            }
-        }
-        best.map(|(_, id)| id.clone())
+        let ids = self.index.experts.iter().map(|e| e.profile.id.as_str());
+        did_you_mean(id, ids).map(ExpertId::from)
     }
 }

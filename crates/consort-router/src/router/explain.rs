@@ -4,10 +4,14 @@
 use std::collections::BTreeMap;
 
 use crate::decision::{Breakdown, Candidate};
+use crate::saturation::saturate;
 use crate::scratch::Scratch;
 
 use super::Router;
-use super::matches::Scored;
+use super::matches::{Scored, Via};
+
+/// How a word matched through corrections is shown in `matched_terms`.
+const LEARNED: &str = " (learned)";
 
 impl Router {
     pub(super) fn candidate(
@@ -29,17 +33,25 @@ impl Router {
         let mut matched_terms: Vec<String> = Vec::with_capacity(scored.matches.len());
         for m in &scored.matches {
             let word = text.get(m.span.clone()).unwrap_or("");
-            let related = m.related_to.map_or(0, |term| '→'.len_utf8() + term.len());
-            let mut shown = String::with_capacity(word.len() + related);
+            let suffix = match m.via {
+                Via::Profile => 0,
+                Via::Related(term) => '→'.len_utf8() + term.len(),
+                Via::Learned => LEARNED.len(),
+            };
+            let mut shown = String::with_capacity(word.len() + suffix);
             if word.is_ascii() {
                 shown.push_str(word);
                 shown.make_ascii_lowercase();
             } else {
                 shown.push_str(&word.to_lowercase());
             }
-            if let Some(term) = m.related_to {
-                shown.push('→');
-                shown.push_str(term);
+            match m.via {
+                Via::Profile => {}
+                Via::Related(term) => {
+                    shown.push('→');
+                    shown.push_str(term);
+                }
+                Via::Learned => shown.push_str(LEARNED),
             }
             if !matched_terms.contains(&shown) {
                 matched_terms.push(shown);
@@ -54,6 +66,8 @@ impl Router {
                 complexity: acc.complexity,
                 context: acc.context,
                 availability: acc.availability.unwrap_or(0.0),
+                learned: saturate(acc.learned_raw),
+                semantic: acc.semantic,
                 extra,
             },
             matched_terms,

@@ -1,11 +1,14 @@
-//! The fallback expert of a request nothing matches.
+//! The fallback of a request nothing matches: the configured fallback
+//! expert or the registry's coordinator.
 
-use consort_protocol::ExpertId;
+use consort_protocol::{ExpertId, PriorityLevel};
 
 use crate::RouterError;
+use crate::decision::FallbackReason;
 use crate::request::RouteContext;
 
 use super::Router;
+use super::matches::Scored;
 
 impl Router {
     /// Fails when `fallback_expert` is not in the registry.
@@ -18,12 +21,38 @@ impl Router {
         }
     }
 
-    /// The configured fallback expert, unless it is offline.
-    pub(super) fn fallback(&self, context: &RouteContext) -> Option<ExpertId> {
-        let id = self.config.fallback_expert.as_ref()?;
-        let number = *self.index.ids.get(id)?;
+    /// The expert a request nothing matched goes to, and why: the
+    /// configured `fallback_expert` unless it is offline, else (with
+    /// `coordinator_fallback`) the best-ranked coordinator-level candidate,
+    /// else the available coordinator-level expert with the fastest SLA
+    /// (then the smallest id).
+    pub(super) fn fallback(
+        &self,
+        context: &RouteContext,
+        ranked: &[Scored<'_>],
+    ) -> Option<(ExpertId, FallbackReason)> {
+        if let Some(id) = &self.config.fallback_expert {
+            let number = *self.index.ids.get(id)?;
+            let expert = self.index.expert(number)?;
+            return self
+                .availability(number, context)
+                .map(|_| (expert.profile.id.clone(), FallbackReason::FallbackExpert));
+        }
+        if !self.config.coordinator_fallback {
+            return None;
+        }
+        let ranked = ranked
+            .iter()
+            .find(|c| c.expert.priority == PriorityLevel::Coordinator)
+            .map(|c| c.acc.expert);
+        let number = ranked.or_else(|| {
+            self.index
+                .coordinators
+                .iter()
+                .copied()
+                .find(|&n| self.availability(n, context).is_some())
+        })?;
         let expert = self.index.expert(number)?;
-        self.availability(number, context)
-            .map(|_| expert.profile.id.clone())
+        Some((expert.profile.id.clone(), FallbackReason::Coordinator))
     }
 }

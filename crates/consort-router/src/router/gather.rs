@@ -1,9 +1,10 @@
 //! Gathering evidence: the experts a request touches through its terms and
 //! its context, with their raw lexical totals.
 
+use crate::RouteRequest;
 use crate::index::{Posting, TermId};
 use crate::query::{Query, QueryTerm};
-use crate::request::{RouteContext, normalize_data_key};
+use crate::request::normalize_data_key;
 use crate::scratch::{Acc, Scratch};
 
 use super::Router;
@@ -11,7 +12,8 @@ use super::Router;
 impl Router {
     /// Touches every expert with evidence: a shared term, a context link, or
     /// (with extra signals) all of them.
-    pub(super) fn gather(&self, query: &Query, context: &RouteContext, scratch: &mut Scratch) {
+    pub(super) fn gather(&self, query: &Query, request: &RouteRequest, scratch: &mut Scratch) {
+        let context = &request.context;
         let index = &self.index;
         // Collected because the merge below walks them once per touched
         // expert; empty (no allocation) whenever no term is common, which is
@@ -27,6 +29,17 @@ impl Router {
             }
         };
         scan(scratch, &mut query.terms.iter().filter(|t| !t.common));
+        for term in &query.learned {
+            self.learned.each(term, |expert, weight| {
+                if let Some(acc) = scratch.touch(expert) {
+                    acc.domain_raw += weight;
+                    acc.learned_raw += weight;
+                    acc.exact = acc.exact.saturating_add(1);
+                }
+            });
+        }
+        #[cfg(feature = "semantic")]
+        self.gather_semantic(&request.text, scratch);
         // Common terms find candidates only when no other term did;
         // otherwise they are added below to the experts already found.
         let complete_common = !scratch.accs.is_empty();
@@ -90,6 +103,11 @@ impl Router {
 }
 
 fn add(acc: &mut Acc, term: &QueryTerm, posting: &Posting) {
+    if term.weak {
+        acc.related = acc.related.saturating_add(1);
+    } else {
+        acc.exact = acc.exact.saturating_add(1);
+    }
     acc.domain_raw += term.weight * f64::from(posting.domain);
     acc.capability_raw += term.weight * f64::from(posting.capability);
 }

@@ -9,10 +9,13 @@ mod context_check;
 mod explain;
 mod fallback;
 mod gather;
+mod learning;
 mod matches;
 mod ranking;
 mod relevance;
 mod selection;
+#[cfg(feature = "semantic")]
+mod semantic;
 mod weights;
 
 use std::fmt;
@@ -22,8 +25,9 @@ use consort_protocol::ExpertProfile;
 use crate::complexity;
 use crate::config::check_weight;
 use crate::decision::{RouteDecision, RouteOutcome};
-use crate::index::Index;
-use crate::query::Query;
+use crate::index::{Index, IndexOptions};
+use crate::learned::Learned;
+use crate::query::{Query, Sources};
 use crate::scratch::Pool;
 use crate::{RouteRequest, RouterConfig, RouterError, Signal};
 
@@ -45,6 +49,10 @@ pub struct Router {
     /// overrides status or load, which is the usual case.
     resting: Vec<Option<f64>>,
     signals: Vec<ExtraSignal>,
+    /// What corrections taught, kept across `update_profiles`.
+    learned: Learned,
+    #[cfg(feature = "semantic")]
+    semantic: Option<crate::semantic::SemanticIndex>,
     weights: NormalizedWeights,
     pool: Pool,
     /// Whether routing skips the experts whose score bounds rule them out;
@@ -83,12 +91,15 @@ impl Router {
     /// weight, or a `fallback_expert` that is not in `profiles`.
     pub fn new(profiles: &[ExpertProfile], config: RouterConfig) -> Result<Self, RouterError> {
         config.validate()?;
-        let index = Index::build(profiles, config.related_terms)?;
+        let index = Index::build(profiles, IndexOptions::of(&config))?;
         let mut router = Self {
             config,
             index,
             resting: Vec::new(),
             signals: Vec::new(),
+            learned: Learned::default(),
+            #[cfg(feature = "semantic")]
+            semantic: None,
             weights: NormalizedWeights::default(),
             pool: Pool::default(),
             pruning: true,
@@ -145,15 +156,25 @@ impl Router {
         Ok(self)
     }
 
-    /// Rebuilds the index for a new set of profiles, keeping the settings
-    /// and extra signals. Costs the same as [`Router::new`]: a full pass over
+    /// Rebuilds the index for a new set of profiles, keeping the settings,
+    /// extra signals and learned corrections (those of experts no longer in
+    /// the registry are dropped). Costs the same as [`Router::new`]: a full pass over
     /// every profile. On error the router is left unchanged.
     pub fn update_profiles(&mut self, profiles: &[ExpertProfile]) -> Result<(), RouterError> {
-        let index = Index::build(profiles, self.config.related_terms)?;
+        let index = Index::build(profiles, IndexOptions::of(&self.config))?;
         let previous = std::mem::replace(&mut self.index, index);
         if let Err(err) = self.check_fallback() {
             self.index = previous;
             return Err(err);
+        }
+        let (old, new) = (&previous.experts, &self.index.ids);
+        self.learned.renumber(|number| {
+            let id = &old.get(number as usize)?.profile.id;
+            new.get(id).copied()
+        });
+        #[cfg(feature = "semantic")]
+        if let Some(semantic) = &self.semantic {
+            self.semantic = Some(semantic.rebuild(self.profiles()));
         }
         self.resting = self.resting_availability();
         self.pool.clear();
@@ -171,13 +192,22 @@ impl Router {
     }
 
     /// Routes one request. Never fails: a request nothing matches gives
-    /// `RouteOutcome::NoMatch`.
+    /// `RouteOutcome::Fallback` (to the fallback expert or the registry's
+    /// coordinator) or `RouteOutcome::NoMatch`.
     pub fn route(&self, request: &RouteRequest) -> RouteDecision {
         let index = &self.index;
         let mut scratch = self.pool.take(index.experts.len());
-        let terms = std::mem::take(&mut scratch.query_terms);
-        let query = Query::parse(index, &request.text, &mut scratch.memo, terms);
-        self.gather(&query, &request.context, &mut scratch);
+        let buffers = (
+            std::mem::take(&mut scratch.query_terms),
+            std::mem::take(&mut scratch.learned_terms),
+        );
+        let sources = Sources {
+            index,
+            learned: &self.learned,
+            prior: self.config.word_frequency_prior,
+        };
+        let query = Query::parse(sources, &request.text, &mut scratch.memo, buffers);
+        self.gather(&query, request, &mut scratch);
 
         let previous = request
             .context
@@ -206,7 +236,7 @@ impl Router {
                 .iter_mut()
                 .find(|(number, _)| *number == acc.expert)
                 .map_or_else(
-                    || matches(index, expert, &query),
+                    || matches(index, &self.learned, (expert, acc.expert), &query),
                     |(_, found)| std::mem::take(found),
                 );
             Some(Scored {
@@ -223,26 +253,38 @@ impl Router {
             collaborators: Vec::new(),
             requires_collaboration: false,
             follow_up,
+            fallback: None,
             complexity: level,
             candidates: Vec::new(),
         };
-        let best_score = candidates.first().map_or(0.0, |c| c.acc.score);
+        // The first candidate that can lead: weak links alone cannot.
+        let lead = candidates
+            .iter()
+            .position(|c| !self.weak_only(&c.acc))
+            .and_then(|at| candidates.get(at..))
+            .filter(|ranked| {
+                ranked
+                    .first()
+                    .is_some_and(|c| c.acc.score >= self.config.min_score)
+            });
         if follow_up {
             decision.outcome = RouteOutcome::Routed;
             decision.primary = previous
                 .and_then(|p| index.expert(p))
                 .map(|e| e.profile.id.clone());
-        } else if best_score >= self.config.min_score && !candidates.is_empty() {
+        } else if let Some(ranked) = lead {
             decision.outcome = RouteOutcome::Routed;
             self.select(
-                &candidates,
+                ranked,
                 best_relevance,
                 query.coordination,
                 &mut scratch.covered,
                 &mut decision,
             );
-        } else {
-            decision.primary = self.fallback(&request.context);
+        } else if let Some((expert, reason)) = self.fallback(&request.context, &candidates) {
+            decision.outcome = RouteOutcome::Fallback;
+            decision.primary = Some(expert);
+            decision.fallback = Some(reason);
         }
         decision.candidates = candidates
             .iter()
@@ -250,11 +292,14 @@ impl Router {
             .map(|c| self.candidate(c, &scratch, &request.text))
             .collect();
         scratch.query_terms = query.terms;
+        scratch.learned_terms = query.learned;
         self.pool.give_back(scratch);
         decision
     }
 }
 
+#[cfg(test)]
+mod learning_tests;
 #[cfg(test)]
 mod pruning_tests;
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::request::RouteContext;
 use crate::scratch::Scratch;
 
 use super::Router;
-use super::matches::{Match, matches, overlaps};
+use super::matches::{Match, claimed, matches, overlaps};
 
 /// How many strong matches the complexity assessment inspects for distinct
 /// domains.
@@ -77,10 +77,10 @@ impl Router {
             let Some(expert) = self.index.expert(number) else {
                 continue;
             };
-            let found = matches(&self.index, expert, query);
+            let found = matches(&self.index, &self.learned, (expert, number), query);
             if self.is_novel(&found, covered) {
                 domains += 1;
-                covered.extend(found.iter().map(|m| m.span.clone()));
+                covered.extend(claimed(&found));
             }
             all.push((number, found));
         }

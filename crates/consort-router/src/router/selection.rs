@@ -6,13 +6,25 @@ use std::ops::Range;
 use consort_protocol::PriorityLevel;
 
 use crate::decision::RouteDecision;
+use crate::scratch::Acc;
 
 use super::Router;
-use super::matches::Scored;
+use super::matches::{Scored, claimed};
 
 impl Router {
-    /// Chooses primary and collaborators among ranked candidates whose best
-    /// score cleared `min_score`.
+    /// Whether all of an expert's lexical evidence is fewer related-term
+    /// matches than `min_related_matches`: such an expert can neither lead
+    /// nor join a decision. Experts without lexical evidence (found by
+    /// context or an extra signal) are not weak.
+    pub(super) fn weak_only(&self, acc: &Acc) -> bool {
+        acc.exact == 0
+            && acc.related > 0
+            && usize::from(acc.related) < self.config.min_related_matches
+    }
+
+    /// Chooses primary and collaborators among ranked candidates whose
+    /// first one can lead (it cleared `min_score` and its evidence is not
+    /// only weak links).
     pub(super) fn select(
         &self,
         ranked: &[Scored<'_>],
@@ -23,7 +35,8 @@ impl Router {
     ) {
         let cfg = &self.config;
         let strong = |c: &Scored<'_>| {
-            c.acc.score >= cfg.min_score
+            !self.weak_only(&c.acc)
+                && c.acc.score >= cfg.min_score
                 && c.acc.relevance >= cfg.strong_relevance
                 && c.acc.relevance >= cfg.collaboration_ratio * best_relevance
         };
@@ -31,7 +44,7 @@ impl Router {
         covered.clear();
         if let Some(first) = ranked.first() {
             chosen.push(first);
-            covered.extend(first.matches.iter().map(|m| m.span.clone()));
+            covered.extend(claimed(&first.matches));
         }
         if ranked.first().is_some_and(strong) {
             for candidate in ranked.iter().skip(1) {
@@ -42,7 +55,7 @@ impl Router {
                     continue;
                 }
                 if self.is_novel(&candidate.matches, covered) {
-                    covered.extend(candidate.matches.iter().map(|m| m.span.clone()));
+                    covered.extend(claimed(&candidate.matches));
                     chosen.push(candidate);
                 }
             }

@@ -20,7 +20,8 @@ pub(super) const WORDS: &[&str] = &[
 ];
 pub(super) const REQUEST_WORDS: &[&str] = &[
     "budget", "campaign", "design", "tax", "contract", "law", "lawyer", "invoice", "logo", "cash",
-    "flow", "review", "risk", "hiring", "and", "the", "must", "together", "yes", "ok",
+    "flow", "review", "risk", "hiring", "and", "the", "must", "together", "yes", "ok", "people",
+    "look", "year", "money",
 ];
 
 pub(super) fn word(words: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -108,9 +109,10 @@ pub(super) fn config() -> impl Strategy<Value = RouterConfig> {
         prop::sample::select(&[1e-12, 1e-4, 0.01, 0.05, 1.0][..]),
         prop::sample::select(&[0.0, 0.3, 0.45, 0.7, 1.0][..]),
         (0.0_f64..1.0, 0.0_f64..1.0, 0.0_f64..1.0, any::<bool>()),
+        (0.0_f64..2.0, any::<bool>(), 1_usize..4, any::<bool>()),
     )
         .prop_map(
-            |(weights, (top_k, collaborators, min_score), tie, strong, rest)| {
+            |(weights, (top_k, collaborators, min_score), tie, strong, rest, levers)| {
                 let mut c = RouterConfig::default();
                 (
                     c.weights.domain,
@@ -129,6 +131,12 @@ pub(super) fn config() -> impl Strategy<Value = RouterConfig> {
                     c.unknown_complexity_fit,
                     c.related_terms,
                 ) = rest;
+                (
+                    c.phrase_weight,
+                    c.word_frequency_prior,
+                    c.min_related_matches,
+                    c.coordinator_fallback,
+                ) = levers;
                 c
             },
         )
