@@ -11,8 +11,9 @@ use consort_state::StateBackend;
 use consort_workflow::{Engine, EngineConfig, SimulatedExecutor, StepExecutor};
 
 use crate::coordinator::{Coordinator, Shared};
+use crate::corrections;
 use crate::error::{CoordinatorError, Result};
-use crate::follow;
+use crate::follow::{self, Feeds};
 use crate::live::{LiveView, SharedSignal};
 
 /// Builds a [`Coordinator`]. Every setting has a default; see each setter.
@@ -163,6 +164,7 @@ impl CoordinatorBuilder {
         // Watch first, then read the registry: a change between the two is
         // seen twice, never missed.
         let watch = registry.watch().await?;
+        let corrections = self.backend.subscribe(corrections::TOPIC).await?;
         let view = LiveView::load(&registry, self.router, self.policy, self.signals).await?;
         let shared = Arc::new(Shared {
             backend: self.backend,
@@ -177,9 +179,13 @@ impl CoordinatorBuilder {
         } else {
             None
         };
+        let feeds = Feeds {
+            registry: Some(watch),
+            corrections: Some(corrections),
+        };
         let follower = tokio.spawn(follow::follow(
             Arc::downgrade(&shared),
-            watch,
+            feeds,
             self.status_refresh,
         ));
         Ok(Coordinator::new(shared, follower, sweeper))

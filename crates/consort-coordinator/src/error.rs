@@ -3,6 +3,7 @@
 use consort_conflict::ConflictError;
 use consort_registry::RegistryError;
 use consort_router::RouterError;
+use consort_state::StateError;
 use consort_workflow::{Problem, WorkflowError};
 
 /// Why a [`Coordinator`](crate::Coordinator) operation failed. Each variant
@@ -14,6 +15,10 @@ pub enum CoordinatorError {
     /// The expert registry failed (bad profile, unknown expert, backend).
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// The state backend failed outside the parts' own operations (the
+    /// routing corrections log).
+    #[error(transparent)]
+    State(#[from] StateError),
     /// The router could not be built over the registry's experts, or a
     /// route context names experts the registry does not have.
     #[error(transparent)]
@@ -40,6 +45,9 @@ pub enum CoordinatorError {
         /// Every problem found, each naming its JSON path.
         problems: Vec<Problem>,
     },
+    /// A request to learn from has no text.
+    #[error("a routing correction needs the request's text; it is empty")]
+    EmptyRequest,
     /// The coordinator's background task that follows the registry was
     /// started outside a tokio runtime.
     #[error("the coordinator needs a tokio runtime to follow the registry")]
@@ -59,6 +67,7 @@ impl CoordinatorError {
     /// unreachable or timed out. Answers as the wrapped state error does.
     pub fn is_transient(&self) -> bool {
         match self {
+            Self::State(e) => e.is_transient(),
             Self::Registry(e) => e.is_transient(),
             Self::Workflow(e) => e.is_transient(),
             _ => false,

@@ -1,41 +1,56 @@
 //! The follower: a background task that keeps the routing view in line with
-//! the registry, from registry events and a periodic status refresh.
+//! the registry and the corrections log, from their announcements and a
+//! periodic status refresh.
 
 use std::sync::Weak;
 use std::time::Duration;
 
 use consort_protocol::Availability;
 use consort_registry::{RegistryChange, RegistryWatch};
+use consort_state::{Delivery, Subscription};
+use futures_util::StreamExt;
 use tokio::time::MissedTickBehavior;
 
 use crate::coordinator::Shared;
+use crate::corrections;
 
-/// Waits between attempts to subscribe again after the watch ended.
-const RESUBSCRIBE_PAUSE: Duration = Duration::from_millis(500);
+/// What the follower listens to. Either subscription may be missing after
+/// it ended; the next refresh tick subscribes again.
+pub(crate) struct Feeds {
+    pub(crate) registry: Option<RegistryWatch>,
+    pub(crate) corrections: Option<Subscription>,
+}
+
+enum Wake {
+    Registry(Option<RegistryChange>),
+    Correction(Option<Delivery>),
+    Tick,
+}
 
 /// Runs until the coordinator is dropped (its last clone aborts this task;
 /// the weak handle also ends it if the task outlives the coordinator).
-pub(crate) async fn follow(shared: Weak<Shared>, watch: RegistryWatch, refresh: Duration) {
-    let mut watch = Some(watch);
+pub(crate) async fn follow(shared: Weak<Shared>, mut feeds: Feeds, refresh: Duration) {
     let mut tick = tokio::time::interval(refresh);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // The first tick is immediate; the view was just built.
     tick.tick().await;
     loop {
-        let change = tokio::select! {
-            change = next_change(&mut watch) => Some(change),
-            _ = tick.tick() => None,
+        let wake = tokio::select! {
+            change = next(&mut feeds.registry, RegistryWatch::recv) => Wake::Registry(change),
+            delivery = next(&mut feeds.corrections, |s| s.next()) => Wake::Correction(delivery),
+            _ = tick.tick() => Wake::Tick,
         };
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        match change {
-            Some(Some(change)) => apply(&shared, change),
-            Some(None) => resubscribe(&shared, &mut watch).await,
-            None => {
-                if watch.is_none() {
-                    resubscribe(&shared, &mut watch).await;
-                }
+        match wake {
+            Wake::Registry(Some(change)) => apply(&shared, change),
+            // A correction, or missed ones: the next build replays the log.
+            Wake::Correction(Some(_)) => shared.view.invalidate(),
+            Wake::Registry(None) => feeds.registry = None,
+            Wake::Correction(None) => feeds.corrections = None,
+            Wake::Tick => {
+                resubscribe(&shared, &mut feeds).await;
                 refresh_statuses(&shared).await;
             }
         }
@@ -47,10 +62,16 @@ pub(crate) async fn follow(shared: Weak<Shared>, watch: RegistryWatch, refresh: 
     }
 }
 
-/// The next registry change; pending forever while there is no watch.
-async fn next_change(watch: &mut Option<RegistryWatch>) -> Option<RegistryChange> {
-    match watch {
-        Some(watch) => watch.recv().await,
+/// The next item of a feed; pending forever while there is none.
+async fn next<'a, F, T, Fut>(
+    feed: &'a mut Option<F>,
+    recv: impl FnOnce(&'a mut F) -> Fut,
+) -> Option<T>
+where
+    Fut: Future<Output = Option<T>>,
+{
+    match feed {
+        Some(feed) => recv(feed).await,
         None => std::future::pending().await,
     }
 }
@@ -73,17 +94,29 @@ fn apply(shared: &Shared, change: RegistryChange) {
     }
 }
 
-async fn resubscribe(shared: &Shared, watch: &mut Option<RegistryWatch>) {
-    *watch = None;
-    tokio::time::sleep(RESUBSCRIBE_PAUSE).await;
-    match shared.registry.watch().await {
-        Ok(fresh) => {
-            *watch = Some(fresh);
-            // Whatever happened while unsubscribed is unknown.
-            shared.view.invalidate();
+/// Subscribes again to whatever feed ended; what happened meanwhile is
+/// unknown, so the view is rebuilt.
+async fn resubscribe(shared: &Shared, feeds: &mut Feeds) {
+    if feeds.registry.is_none() {
+        match shared.registry.watch().await {
+            Ok(watch) => {
+                feeds.registry = Some(watch);
+                shared.view.invalidate();
+            }
+            Err(error) => {
+                tracing::warn!(%error, "subscribing to registry changes failed; retrying at the next refresh");
+            }
         }
-        Err(error) => {
-            tracing::warn!(%error, "subscribing to registry changes failed; retrying at the next refresh");
+    }
+    if feeds.corrections.is_none() {
+        match shared.backend.subscribe(corrections::TOPIC).await {
+            Ok(subscription) => {
+                feeds.corrections = Some(subscription);
+                shared.view.invalidate();
+            }
+            Err(error) => {
+                tracing::warn!(%error, "subscribing to routing corrections failed; retrying at the next refresh");
+            }
         }
     }
 }

@@ -42,6 +42,7 @@
 mod builder;
 mod conflicts;
 mod coordinator;
+mod corrections;
 mod error;
 mod experts;
 mod follow;

@@ -9,9 +9,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 use consort_conflict::{ConflictResolver, Policy};
 use consort_protocol::{Availability, ExpertId, ExpertProfile};
 use consort_registry::ExpertRegistry;
-use consort_router::{RouteContext, RouteDecision, RouteRequest, Router, RouterConfig, Signal};
+use consort_router::{
+    Correction, RouteContext, RouteDecision, RouteRequest, Router, RouterConfig, Signal,
+};
 use tokio::sync::Mutex;
 
+use crate::corrections;
 use crate::error::Result;
 
 /// An extra routing signal shared by every router the view builds.
@@ -101,7 +104,8 @@ impl LiveView {
         signals: Vec<SharedSignal>,
     ) -> Result<Self> {
         let profiles = registry.snapshot().await?;
-        let router = build_router(&profiles, &router_config, &signals)?;
+        let corrections = corrections::load(registry.backend().as_ref()).await?;
+        let router = build_router(&profiles, &router_config, &signals, &corrections)?;
         let resolver = Arc::new(ConflictResolver::new(&profiles, policy.clone())?);
         Ok(Self {
             router_config,
@@ -153,7 +157,8 @@ impl LiveView {
         // Status updates numbered after this may be missing from the snapshot.
         let seen = self.read(|built| built.status_seq);
         let profiles = registry.snapshot().await?;
-        let router = build_router(&profiles, &self.router_config, &self.signals)?;
+        let corrections = corrections::load(registry.backend().as_ref()).await?;
+        let router = build_router(&profiles, &self.router_config, &self.signals, &corrections)?;
         let resolver = Arc::new(ConflictResolver::new(&profiles, self.policy.clone())?);
         let mut built = self.built.write().unwrap_or_else(PoisonError::into_inner);
         let mut recent = std::mem::take(&mut built.recent);
@@ -257,14 +262,23 @@ fn same_but_status(a: &ExpertProfile, b: &ExpertProfile) -> bool {
     *a == b
 }
 
+/// A router over `profiles` with the extra signals, that has learned the
+/// corrections log in order (the replay contract of `Router::learn`).
 fn build_router(
     profiles: &[ExpertProfile],
     config: &RouterConfig,
     signals: &[SharedSignal],
+    corrections: &[Correction],
 ) -> Result<Router> {
     let mut router = Router::new(profiles, config.clone())?;
     for shared in signals {
         router = router.with_signal(SignalRef(Arc::clone(&shared.signal)), shared.weight)?;
+    }
+    for correction in corrections {
+        // An expert that has left: what was taught about it no longer applies.
+        if let Err(error) = router.learn(correction) {
+            tracing::debug!(%error, "skipping a correction for an expert not registered");
+        }
     }
     Ok(router)
 }

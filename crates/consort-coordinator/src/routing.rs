@@ -3,11 +3,13 @@
 use std::borrow::Cow;
 
 use consort_protocol::{Availability, ExpertId};
-use consort_router::{RouteDecision, RouteRequest};
+use consort_registry::RegistryError;
+use consort_router::{Correction, RouteDecision, RouteRequest};
 use tracing::instrument;
 
 use crate::coordinator::Coordinator;
-use crate::error::Result;
+use crate::corrections;
+use crate::error::{CoordinatorError, Result};
 
 impl Coordinator {
     /// Picks the expert (and collaborators) for `request`, with the
@@ -54,6 +56,31 @@ impl Coordinator {
                     .insert(id.clone(), Availability::Offline);
             }
         }
+    }
+
+    /// Records that `request` should have gone to `expert`: the correction
+    /// is kept in the state backend, and every router built from then on,
+    /// in this process and in every other on the backend, learns it (in this
+    /// process from the next request on; in others when the announcement
+    /// arrives or at their next refresh). Corrections are bounded and decay:
+    /// one bad correction cannot take an expert over. Decisions show a
+    /// learned contribution in `breakdown.learned` and as `word (learned)`
+    /// in the matched terms.
+    ///
+    /// The expert must be registered; the request must have some text.
+    #[instrument(skip(self, request))]
+    pub async fn route_feedback(&self, request: &str, expert: &str) -> Result<()> {
+        let shared = self.shared();
+        shared.view.ensure_current(&shared.registry).await?;
+        if request.trim().is_empty() {
+            return Err(CoordinatorError::EmptyRequest);
+        }
+        if shared.view.status(expert).is_none() {
+            return Err(RegistryError::NotRegistered { id: expert.into() }.into());
+        }
+        corrections::append(shared.backend.as_ref(), &Correction::new(request, expert)).await?;
+        shared.view.invalidate();
+        Ok(())
     }
 
     /// The availability and load that routing uses for `expert` now, or
