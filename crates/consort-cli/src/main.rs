@@ -1,6 +1,8 @@
 //! `consort`: route requests to experts, resolve conflicts between their
 //! recommendations, and validate, render and run collaboration workflows.
 //!
+//! `consort serve` offers the same as MCP tools.
+//!
 //! Exit codes: 0 on success, 2 on bad input (the message names the file and
 //! the JSON path or line), 1 on any other failure, 130 or 143 when Ctrl-C or
 //! SIGTERM paused a workflow run.
@@ -17,8 +19,10 @@ use tracing_subscriber::filter::LevelFilter;
 
 mod cmd_resolve;
 mod cmd_route;
+mod cmd_serve;
 mod cmd_workflow;
 mod error;
+mod signals;
 
 use error::CliError;
 
@@ -41,6 +45,8 @@ enum Command {
     Resolve(cmd_resolve::Args),
     /// Validate, render, run and inspect collaboration workflows.
     Workflow(cmd_workflow::Args),
+    /// Serve the coordinator's tools over MCP (stdio or streamable HTTP).
+    Serve(cmd_serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,5 +88,6 @@ fn run(command: Command, diagnostics: bool) -> Result<ExitCode, CliError> {
         Command::Route(args) => cmd_route::run(args).map(|()| ExitCode::SUCCESS),
         Command::Resolve(args) => cmd_resolve::run(args).map(|()| ExitCode::SUCCESS),
         Command::Workflow(args) => cmd_workflow::run(args, diagnostics),
+        Command::Serve(args) => cmd_serve::run(args),
     }
 }

@@ -148,8 +148,11 @@ impl Coordinator {
         Ok(self.engine().resume(run_id).start().await?)
     }
 
-    /// Builds the graph of `spec`, validated against the registry's experts.
-    pub(crate) async fn build_graph(&self, spec: &WorkflowSpec) -> Result<WorkflowGraph> {
+    /// Builds the graph of `spec`, validated against the registry's experts,
+    /// without adding it: for a run of a one-off definition
+    /// (`coordinator.engine().new_run(&graph)`).
+    #[instrument(skip_all, fields(workflow = %spec.workflow_name))]
+    pub async fn build_graph(&self, spec: &WorkflowSpec) -> Result<WorkflowGraph> {
         let problems = self.validate_workflow(spec).await?;
         if !problems.is_empty() {
             return Err(CoordinatorError::InvalidWorkflow {

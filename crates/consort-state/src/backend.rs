@@ -161,6 +161,8 @@ impl Stream for Subscription {
 /// What a backend can do; the conformance suite skips cases a backend does not claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
+    /// The backend's kind, as users name it (`memory`, `redis`).
+    pub kind: &'static str,
     /// Keys can expire.
     pub ttl: bool,
     /// Versioned compare-and-set and atomic batches.

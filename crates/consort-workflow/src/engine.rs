@@ -252,6 +252,16 @@ impl Engine {
         active.len()
     }
 
+    /// How many runs this engine drives right now (a service shutting down
+    /// waits for this to reach zero after [`pause_all`](Self::pause_all)).
+    pub fn driving(&self) -> usize {
+        self.inner
+            .active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// The run's progress as recorded in the backend, with the engine that
     /// drives it now ([`RunStatus::owner`], from the run's lease).
     #[tracing::instrument(skip(self))]

@@ -27,11 +27,11 @@ impl From<FormatArg> for RenderFormat {
     }
 }
 
-fn load_spec(file: &Path) -> Result<WorkflowSpec, CliError> {
+pub(crate) fn load_spec(file: &Path) -> Result<WorkflowSpec, CliError> {
     from_json_str(&read_input(file)?).map_err(|e| CliError::in_file(file, &e))
 }
 
-fn problems_error(file: &Path, problems: &[Problem]) -> CliError {
+pub(crate) fn problems_error(file: &Path, problems: &[Problem]) -> CliError {
     let lines: Vec<String> = problems
         .iter()
         .map(|p| format!("{}: {p}", file.display()))

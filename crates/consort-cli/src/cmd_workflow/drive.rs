@@ -11,6 +11,7 @@ use consort_workflow::{
 use tokio::task::JoinHandle;
 
 use super::duration::parse_duration;
+use crate::signals::{Interrupt, Signals};
 use super::progress::Progress;
 use super::report::report;
 use crate::error::CliError;
@@ -229,25 +230,6 @@ async fn finish(
     }
 }
 
-/// A signal that asks the command to stop.
-#[derive(Debug, Clone, Copy)]
-enum Interrupt {
-    /// Ctrl-C.
-    Int,
-    /// `kill`, a service manager stopping.
-    Term,
-}
-
-impl Interrupt {
-    /// 128 + the signal's number, as shells report it.
-    fn exit_code(self) -> u8 {
-        match self {
-            Self::Int => 130,
-            Self::Term => 143,
-        }
-    }
-}
-
 /// Waits for the run; the first Ctrl-C or SIGTERM pauses it with a grace
 /// period for the steps in flight, a second one abandons them.
 async fn drive_until_signalled(
@@ -281,46 +263,6 @@ async fn drive_until_signalled(
                     ));
                 }
             }
-        }
-    }
-}
-
-/// Ctrl-C and, on Unix, SIGTERM.
-struct Signals {
-    #[cfg(unix)]
-    int: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    #[cfg(unix)]
-    fn new() -> std::io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            int: signal(SignalKind::interrupt())?,
-            term: signal(SignalKind::terminate())?,
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn new() -> std::io::Result<Self> {
-        Ok(Self {})
-    }
-
-    #[cfg(unix)]
-    async fn next(&mut self) -> Interrupt {
-        tokio::select! {
-            Some(()) = self.int.recv() => Interrupt::Int,
-            Some(()) = self.term.recv() => Interrupt::Term,
-        }
-    }
-
-    #[cfg(not(unix))]
-    async fn next(&mut self) -> Interrupt {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => Interrupt::Int,
-            Err(_) => std::future::pending().await,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use jiff::SignedDuration;
 
 /// A non-negative duration in jiff's friendly or ISO 8601 format, for clap.
-pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let signed: SignedDuration = text
         .parse()
         .map_err(|e| format!("{text:?} is not a duration like 30s, 1m 30s or 500ms: {e}"))?;

@@ -6,12 +6,12 @@
 //! under the namespace `consort` unless `--namespace` says otherwise, so
 //! `status` and `resume` work from another process.
 
-mod definition;
+pub(crate) mod definition;
 mod drive;
-mod duration;
+pub(crate) mod duration;
 mod progress;
 mod report;
-mod store;
+pub(crate) mod store;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -125,7 +125,7 @@ enum Command {
 
 /// How steps are executed.
 #[derive(Debug, clap::Args)]
-struct Simulation {
+pub(crate) struct Simulation {
     /// Simulate the experts: each step returns its declared outputs with
     /// placeholder values.
     #[arg(long)]
@@ -137,12 +137,17 @@ struct Simulation {
 
 impl Simulation {
     fn executor(&self) -> Result<SimulatedExecutor, CliError> {
-        if !self.simulate {
-            return Err(CliError::BadInput(
+        self.simulated().ok_or_else(|| {
+            CliError::BadInput(
                 "only simulated execution exists until MCP executors land: pass --simulate".into(),
-            ));
-        }
-        Ok(SimulatedExecutor::new().with_delay(Duration::from_millis(self.delay_ms)))
+            )
+        })
+    }
+
+    /// The simulated executor, when `--simulate` asks for it.
+    pub(crate) fn simulated(&self) -> Option<SimulatedExecutor> {
+        self.simulate
+            .then(|| SimulatedExecutor::new().with_delay(Duration::from_millis(self.delay_ms)))
     }
 }
 

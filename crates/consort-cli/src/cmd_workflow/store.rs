@@ -15,7 +15,7 @@ const DEFAULT_NAMESPACE: &str = "consort";
 
 /// Where runs are recorded.
 #[derive(Debug, clap::Args)]
-pub(super) struct Store {
+pub(crate) struct Store {
     /// State backend: `memory` (this process only), `redis://[user:password@]host:port/db`
     /// or `rediss://...` (TLS). Read from `CONSORT_REDIS_URL` when not given,
     /// which keeps a password out of `ps`.
@@ -58,7 +58,7 @@ impl Store {
     }
 
     /// Connects to the backend.
-    pub(super) async fn connect(&self) -> Result<Arc<dyn StateBackend>, CliError> {
+    pub(crate) async fn connect(&self) -> Result<Arc<dyn StateBackend>, CliError> {
         let url = self.url();
         let bad_namespace = |e: StateError| CliError::BadInput(format!("--namespace: {e}"));
         if url == "memory" {
@@ -85,14 +85,19 @@ impl Store {
         }
     }
 
-    /// An engine over the backend, running steps with `executor`.
-    pub(super) async fn engine(&self, executor: SimulatedExecutor) -> Result<Engine, CliError> {
-        let backend = self.connect().await?;
+    /// The engine settings these options ask for.
+    pub(crate) fn engine_config(&self) -> EngineConfig {
         let mut config = EngineConfig::default();
         if let Some(ttl) = self.lease_ttl {
             config = config.with_lease_ttl(ttl);
         }
-        Engine::new(backend, Arc::new(executor), config)
+        config
+    }
+
+    /// An engine over the backend, running steps with `executor`.
+    pub(super) async fn engine(&self, executor: SimulatedExecutor) -> Result<Engine, CliError> {
+        let backend = self.connect().await?;
+        Engine::new(backend, Arc::new(executor), self.engine_config())
             .map_err(|e| CliError::BadInput(e.to_string()))
     }
 }

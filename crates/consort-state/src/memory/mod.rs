@@ -330,6 +330,7 @@ impl StateBackend for MemoryBackend {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            kind: "memory",
             ttl: true,
             cas: true,
             leases: true,

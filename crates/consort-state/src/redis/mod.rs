@@ -106,6 +106,7 @@ impl StateBackend for RedisBackend {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            kind: "redis",
             ttl: true,
             cas: true,
             leases: true,

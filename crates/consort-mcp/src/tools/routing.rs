@@ -1,0 +1,83 @@
+//! The `route` tool.
+
+use std::borrow::Cow;
+
+use consort_router::{RouteContext, RouteDecision, RouteRequest};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+use super::{Call, ToolOutput, schema};
+use crate::error::ToolError;
+
+/// Arguments of `route`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteArgs {
+    /// The request, in the user's own words.
+    request: String,
+    /// Where the conversation stands, all optional: `previous_expert`,
+    /// `collaborators`, `shared_data`, and `availability` and `load` by
+    /// expert id (overriding the registry's for this request).
+    #[serde(default)]
+    #[schemars(schema_with = "schema::optional_object")]
+    context: Option<RouteContext>,
+}
+
+/// The decision, as the router returns it.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub(crate) struct RouteResult(RouteDecision);
+
+impl JsonSchema for RouteResult {
+    fn schema_name() -> Cow<'static, str> {
+        "RouteDecision".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "required": ["outcome", "primary", "collaborators", "requires_collaboration",
+                         "follow_up", "complexity", "candidates"],
+            "properties": {
+                "outcome": {
+                    "description": "`routed` on the merits; `fallback` when nothing matched and `primary` is the fallback; `no_match` when nothing matched and there is no fallback (the router abstains).",
+                    "type": "string", "enum": ["routed", "fallback", "no_match"]
+                },
+                "primary": {"description": "The expert that leads the request; null when the router abstains.", "type": ["string", "null"]},
+                "collaborators": {"description": "Experts that work with the primary, best first.", "type": "array", "items": {"type": "string"}},
+                "requires_collaboration": {"description": "Whether the request needs several experts.", "type": "boolean"},
+                "follow_up": {"description": "Whether the request was taken as a follow-up and kept with the previous expert.", "type": "boolean"},
+                "fallback": {"description": "Why `primary` is a fallback: `fallback_expert` or `coordinator`.", "type": "string"},
+                "complexity": {"description": "The assessed complexity of the request.", "type": "string"},
+                "candidates": {
+                    "description": "The best candidates, best first, each with its score and per-signal breakdown.",
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "expert": {"description": "The expert.", "type": "string"},
+                            "score": {"description": "Final score in 0..=1: the weighted signals times availability.", "type": "number"},
+                            "breakdown": {"description": "Per-signal scores in 0..=1 before weighting: domain, capability, complexity, context, availability, and learned, semantic and extra signals when they contributed.", "type": "object"},
+                            "matched_terms": {"description": "Request words that matched the expert's profile.", "type": "array", "items": {"type": "string"}}
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl ToolOutput for RouteResult {}
+
+pub(crate) async fn route(call: Call, args: RouteArgs) -> Result<RouteResult, ToolError> {
+    if args.request.trim().is_empty() {
+        return Err(ToolError::InvalidArguments(
+            "request: the text is empty; there is nothing to route".to_owned(),
+        ));
+    }
+    let mut request = RouteRequest::new(args.request);
+    if let Some(context) = args.context {
+        request = request.with_context(context);
+    }
+    Ok(RouteResult(call.coordinator.route(&request).await?))
+}
