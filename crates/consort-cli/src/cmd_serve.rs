@@ -17,6 +17,7 @@ use crate::cmd_workflow::duration::parse_duration;
 use crate::cmd_workflow::store::Store;
 use crate::cmd_workflow::Simulation;
 use crate::error::{CliError, load_experts};
+use crate::say;
 use crate::signals::{Interrupt, Signals};
 
 /// Why `workflow_start` is refused without `--simulate`.
@@ -142,7 +143,7 @@ async fn serve_http(
         config = config.with_bearer_token(token);
     }
     let bound = listener.local_addr().unwrap_or(addr);
-    tracing::info!(%bound, path = config.path(), "serving MCP over streamable HTTP");
+    say(&format!("serving MCP at http://{bound}{}", config.path()));
     consort_mcp::serve_http(server, listener, config, async move {
         let _ = stopped.await;
     })
@@ -159,7 +160,9 @@ async fn pause_runs(coordinator: &Coordinator, grace: Duration) {
     if paused == 0 {
         return;
     }
-    tracing::warn!(runs = paused, "pausing the runs in flight");
+    say(&format!(
+        "pausing {paused} run(s) in flight; consort workflow resume (or any server's tasks/get) continues them"
+    ));
     let deadline = Instant::now() + grace + Duration::from_secs(2);
     while engine.driving() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

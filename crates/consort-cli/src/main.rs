@@ -5,7 +5,7 @@
 //!
 //! Exit codes: 0 on success, 2 on bad input (the message names the file and
 //! the JSON path or line), 1 on any other failure, 130 or 143 when Ctrl-C or
-//! SIGTERM paused a workflow run.
+//! SIGTERM paused a workflow run or stopped `consort serve`.
 //!
 //! Diagnostics go to stderr through `tracing`: warnings by default, more with
 //! `-v` (info) and `-vv` (debug), or exactly what `RUST_LOG` asks for
@@ -62,6 +62,15 @@ fn main() -> ExitCode {
             err.exit_code()
         }
     }
+}
+
+/// A line for the operator on stderr (stdout carries results, or the MCP
+/// stream of `consort serve --stdio`).
+pub(crate) fn say(line: &str) {
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr().lock(),
+        format!("{line}\n").as_bytes(),
+    );
 }
 
 /// Diagnostics to stderr, at the level `-v`s ask for, refined by `RUST_LOG`.

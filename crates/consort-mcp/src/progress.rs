@@ -1,15 +1,16 @@
 //! Progress notifications for a run: one per finished step (`n of N`, with
 //! the step's name) to a client that sent a progress token.
 
-use consort_workflow::{ProgressKind, RunWatch};
+use consort_workflow::{ProgressKind, RunState, RunWatch};
 use rmcp::RoleServer;
 use rmcp::model::ProgressNotificationParam;
 use rmcp::service::RequestContext;
 use tokio::task::JoinHandle;
 
 /// Forwards `watch` to the client of `request` as progress notifications,
-/// until the run ends or the client goes away; `None` (and the watch
-/// dropped) when the request carries no progress token.
+/// until the run stops moving on its own (it finished, waits for a human or
+/// was paused) or the client goes away; `None` (and the watch dropped) when
+/// the request carries no progress token.
 pub(crate) fn forward(
     request: &RequestContext<RoleServer>,
     mut watch: RunWatch,
@@ -41,6 +42,14 @@ pub(crate) fn forward(
                     "{} of {}: run {}",
                     update.completed, update.total, update.run_state
                 ),
+                (ProgressKind::Paused, _) => format!(
+                    "{} of {}: run paused",
+                    update.completed, update.total
+                ),
+                _ if update.run_state == RunState::WaitingForHuman => format!(
+                    "{} of {}: waiting for a human",
+                    update.completed, update.total
+                ),
                 _ => continue,
             };
             #[expect(
@@ -50,7 +59,9 @@ pub(crate) fn forward(
             let param = ProgressNotificationParam::new(token.clone(), update.completed as f64)
                 .with_total(update.total as f64)
                 .with_message(message);
-            if peer.notify_progress(param).await.is_err() {
+            let settled = update.run_state.is_finished()
+                || matches!(update.run_state, RunState::WaitingForHuman | RunState::Paused);
+            if peer.notify_progress(param).await.is_err() || settled {
                 return;
             }
         }

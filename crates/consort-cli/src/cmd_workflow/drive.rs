@@ -11,6 +11,7 @@ use consort_workflow::{
 use tokio::task::JoinHandle;
 
 use super::duration::parse_duration;
+use crate::say;
 use crate::signals::{Interrupt, Signals};
 use super::progress::Progress;
 use super::report::report;
@@ -267,10 +268,3 @@ async fn drive_until_signalled(
     }
 }
 
-/// A line for the operator on stderr.
-fn say(line: &str) {
-    let _ = std::io::Write::write_all(
-        &mut std::io::stderr().lock(),
-        format!("{line}\n").as_bytes(),
-    );
-}

@@ -459,8 +459,10 @@ pub(crate) async fn cancel(call: Call, args: RunArgs) -> Result<RunReport, ToolE
 
 pub(crate) async fn resume(call: Call, args: RunArgs) -> Result<RunReport, ToolError> {
     call.check_runs_allowed()?;
-    let handle = call.coordinator.resume_workflow(&args.run_id).await?;
-    Ok(RunReport::of(handle.run_id(), RunState::Running))
+    call.coordinator.resume_workflow(&args.run_id).await?;
+    // A finished run resumes to nothing: report its state as it is.
+    let status = call.coordinator.workflow_status(&args.run_id).await?;
+    Ok(RunReport::of(&args.run_id, status.state))
 }
 
 /// The run behind task `task_id`, as a task. A run left without a driver

@@ -1,0 +1,299 @@
+//! `consort serve` as a real child process, reached by rmcp's client over
+//! stdio and over streamable HTTP: tools with schemas, the bearer token,
+//! graceful shutdown, and a task that outlives its server on Redis.
+
+// Integration tests: unwrap/panic report failures.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
+    GetTaskParams, Implementation, TaskPayload,
+};
+use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use support::{Files, Redis, Running, command};
+
+type Client = RunningService<RoleClient, ClientConfig>;
+
+fn client_config(tasks: bool) -> ClientConfig {
+    let capabilities = if tasks {
+        ClientCapabilities::builder().enable_tasks().build()
+    } else {
+        ClientCapabilities::default()
+    };
+    ClientConfig::new(capabilities, Implementation::new("serve-test", "1.0"))
+}
+
+async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments must be an object")
+    };
+    client
+        .peer()
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments))
+        .await
+        .unwrap()
+}
+
+fn structured(tool: &str, result: CallToolResult) -> Value {
+    assert_ne!(result.is_error, Some(true), "{tool}: {:?}", result.content);
+    result.structured_content.unwrap()
+}
+
+/// A workflows directory holding the seed marketing workflow.
+fn workflows(files: &Files) -> String {
+    let dir = files.path("workflows");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        format!("{dir}/marketing.json"),
+        consort_protocol::seeds::MARKETING_CAMPAIGN_WORKFLOW,
+    )
+    .unwrap();
+    dir
+}
+
+fn marketing_name() -> String {
+    let spec: Value =
+        serde_json::from_str(consort_protocol::seeds::MARKETING_CAMPAIGN_WORKFLOW).unwrap();
+    spec["workflow_name"].as_str().unwrap().to_owned()
+}
+
+/// A Redis for `test` (or a skip), found outside the test's runtime.
+async fn redis(test: &'static str) -> Option<Redis> {
+    tokio::task::spawn_blocking(move || Redis::or_skip(test)).await.unwrap()
+}
+
+/// Starts `consort serve --http 127.0.0.1:0 ARGS` and returns it with its
+/// endpoint, read from the line it prints.
+fn serve_http(args: &[&str], token: Option<&str>) -> (Running, String) {
+    let mut cmd = command();
+    cmd.args(["serve", "--http", "127.0.0.1:0"]).args(args);
+    if let Some(token) = token {
+        cmd.env("CONSORT_MCP_TOKEN", token);
+    }
+    let mut server = Running::spawn(&mut cmd);
+    let line = server.wait_for(|l| l.starts_with("serving MCP at "));
+    let url = line.trim_start_matches("serving MCP at ").to_owned();
+    (server, url)
+}
+
+async fn http_client(url: &str, token: Option<&str>, tasks: bool) -> Client {
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+    if let Some(token) = token {
+        config = config.auth_header(token);
+    }
+    let transport = StreamableHttpClientTransport::from_config(config);
+    client_config(tasks).serve(transport).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_serves_every_tool_to_a_child_process_client() {
+    let files = Files::new();
+    let dir = workflows(&files);
+    let mut cmd = tokio::process::Command::from(command());
+    cmd.args([
+        "serve",
+        "--stdio",
+        "--simulate",
+        "--experts",
+        &files.path("registry.json"),
+        "--workflows",
+        &dir,
+    ]);
+    let client = client_config(false)
+        .serve(TokioChildProcess::new(cmd).unwrap())
+        .await
+        .unwrap();
+    let info = client.peer().peer_info().unwrap();
+    assert_eq!(info.server_info.as_ref().unwrap().name, "consort");
+
+    let tools = client.peer().list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 17);
+    assert!(tools.iter().all(|t| t.output_schema.is_some()));
+
+    let decision = structured(
+        "route",
+        call(&client, "consort_route", json!({"request": "Review the NDA before we sign"})).await,
+    );
+    assert_eq!(decision["primary"], "legal_consultant");
+    let listed = structured("workflows", call(&client, "consort_workflows_list", json!({})).await);
+    assert_eq!(listed["workflows"][0]["name"], marketing_name().as_str());
+    let run = structured(
+        "start",
+        call(&client, "consort_workflow_start", json!({"name": marketing_name(), "wait": true})).await,
+    );
+    assert_eq!(run["state"], "completed");
+
+    let bad = call(&client, "consort_route", json!({"request": 3})).await;
+    assert_eq!(bad.is_error, Some(true));
+    let text = bad.content[0].as_text().unwrap().text.clone();
+    assert!(text.starts_with("invalid arguments: request"), "{text}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_requires_the_bearer_token_and_refuses_runs_without_an_executor() {
+    let files = Files::new();
+    let (server, url) = serve_http(&["--experts", &files.path("registry.json")], Some("s3cret"));
+
+    let status = raw_post_status(&url, None);
+    assert_eq!(status, 401, "a request without the token");
+    let status = raw_post_status(&url, Some("wrong"));
+    assert_eq!(status, 401, "a request with the wrong token");
+
+    let client = http_client(&url, Some("s3cret"), false).await;
+    let pong = structured("ping", call(&client, "consort_ping", json!({})).await);
+    assert_eq!(pong["ok"], true);
+    let capabilities = structured("capabilities", call(&client, "consort_capabilities", json!({})).await);
+    assert_eq!(capabilities["experts"], 8);
+    assert_eq!(capabilities["runs_workflows"], false);
+    let refused = call(
+        &client,
+        "consort_workflow_start",
+        json!({"definition": serde_json::from_str::<Value>(consort_protocol::seeds::MARKETING_CAMPAIGN_WORKFLOW).unwrap()}),
+    )
+    .await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(refused.content[0].as_text().unwrap().text.contains("--simulate"));
+    client.cancel().await.unwrap();
+
+    server.signal("TERM");
+    let (code, _, stderr) = server.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+}
+
+/// The HTTP status of a bare `initialize` POST to `url`.
+fn raw_post_status(url: &str, token: Option<&str>) -> u16 {
+    let rest = url.trim_start_matches("http://");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap());
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let mut stream = TcpStream::connect(authority).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_outlives_its_server_and_servers_share_a_redis() {
+    let Some(redis) = redis("a_task_outlives_its_server_and_servers_share_a_redis").await else {
+        return;
+    };
+    let files = Files::new();
+    let dir = workflows(&files);
+    let registry = files.path("registry.json");
+    let mut args = vec![
+        "--simulate", "--delay-ms", "150", "--experts", &registry, "--workflows", &dir,
+        "--lease-ttl", "2s",
+    ];
+    args.extend(redis.args());
+    let (first, first_url) = serve_http(&args, None);
+    let (second, second_url) = serve_http(&args, None);
+
+    // Experts registered through one server are seen by the other.
+    let one = http_client(&first_url, None, true).await;
+    let two = http_client(&second_url, None, true).await;
+    structured(
+        "register",
+        call(&one, "consort_expert_register", json!({"profile": {"id": "tax_advisor", "expertise_domains": ["tax"], "mcp_endpoint": "/mcp/experts/tax", "priority_level": "medium", "response_time_sla": "< 3 seconds"}})).await,
+    );
+    let listed = structured("list", call(&two, "consort_experts_list", json!({})).await);
+    assert!(listed["experts"].as_array().unwrap().iter().any(|e| e["id"] == "tax_advisor"));
+
+    // A run started as a task through the first server...
+    let response = one
+        .peer()
+        .call_tool_once(
+            CallToolRequestParams::new("consort_workflow_start")
+                .with_arguments(json!({"name": marketing_name()}).as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    let CallToolResponse::Task(created) = response else {
+        panic!("a client with tasks gets a task: {response:?}");
+    };
+    let task_id = created.task.task_id;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // ...is watched through the second while the first still drives it...
+    let status = structured("status", call(&two, "consort_workflow_status", json!({"run_id": task_id})).await);
+    assert_eq!(status["state"], "running", "{status}");
+    // ...and goes on through the second after the first is killed outright.
+    one.cancel().await.ok();
+    first.signal("KILL");
+    first.finish();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let result = loop {
+        let got = two.peer().get_task(GetTaskParams::new(task_id.clone())).await.unwrap();
+        match got.task.payload {
+            TaskPayload::Completed { result } => break result,
+            TaskPayload::Working => {}
+            other => panic!("unexpected task state {other:?}"),
+        }
+        assert!(std::time::Instant::now() < deadline, "the task never completed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(result["structuredContent"]["state"], "completed", "{result:?}");
+    two.cancel().await.ok();
+    second.signal("TERM");
+    let (code, _, stderr) = second.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_pauses_the_runs_in_flight_and_releases_their_leases() {
+    let Some(redis) = redis("sigterm_pauses_the_runs_in_flight_and_releases_their_leases").await
+    else {
+        return;
+    };
+    let files = Files::new();
+    let dir = workflows(&files);
+    let registry = files.path("registry.json");
+    let mut args = vec![
+        "--simulate", "--delay-ms", "300", "--experts", &registry, "--workflows", &dir,
+        "--shutdown-grace", "5s",
+    ];
+    args.extend(redis.args());
+    let (server, url) = serve_http(&args, None);
+    let client = http_client(&url, None, false).await;
+    let started = structured(
+        "start",
+        call(&client, "consort_workflow_start", json!({"name": marketing_name(), "run_id": "term-1"})).await,
+    );
+    assert_eq!(started["run_id"], "term-1");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    client.cancel().await.ok();
+    server.signal("TERM");
+    let (code, _, stderr) = server.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("pausing 1 run(s)"), "{stderr}");
+
+    // The lease is released: another process resumes at once.
+    let mut status = command();
+    status.args(["workflow", "status", "term-1", "--json"]).args(redis.args());
+    let out = status.output().unwrap();
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["state"], "paused", "{status}");
+    assert!(status.get("owner").is_none(), "{status}");
+    let mut resume = command();
+    resume
+        .args(["workflow", "resume", "term-1", "--simulate", "--quiet"])
+        .args(redis.args());
+    let out = resume.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,0 +1,118 @@
+//! A real rmcp client talking to a server over an in-memory pipe, with the
+//! notifications it received.
+
+#![allow(dead_code, reason = "each test file uses part of it")]
+
+use std::sync::{Arc, Mutex};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
+    Implementation, NumberOrString, ProgressNotificationParam, ProgressToken, RequestMetaObject,
+};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::{ClientHandler, RoleClient, ServerHandler, ServiceExt};
+use serde_json::Value;
+
+/// A client that records the progress notifications it gets.
+#[derive(Clone)]
+pub struct Recorder {
+    config: ClientConfig,
+    pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl Recorder {
+    pub fn new(name: &str, tasks: bool) -> Self {
+        let capabilities = if tasks {
+            ClientCapabilities::builder().enable_tasks().build()
+        } else {
+            ClientCapabilities::default()
+        };
+        Self {
+            config: ClientConfig::new(capabilities, Implementation::new(name, "1.0")),
+            progress: Arc::default(),
+        }
+    }
+
+    pub fn messages(&self) -> Vec<String> {
+        self.progress
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.message.clone())
+            .collect()
+    }
+}
+
+impl ClientHandler for Recorder {
+    fn get_info(&self) -> ClientConfig {
+        self.config.clone()
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.lock().unwrap().push(params);
+    }
+}
+
+pub type Client = RunningService<RoleClient, Recorder>;
+
+/// Serves `server` on one end of a pipe and connects `client` to the other.
+pub async fn connect<S: ServerHandler>(server: S, client: Recorder) -> Client {
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        let running = server.serve(server_io).await.expect("server starts");
+        let _ = running.waiting().await;
+    });
+    client.serve(client_io).await.expect("client connects")
+}
+
+/// Calls `tool` with `arguments` (a JSON object).
+pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
+    match call_once(client, tool, arguments, None).await {
+        CallToolResponse::Complete(result) => result,
+        other => panic!("{tool}: expected a complete result, got {other:?}"),
+    }
+}
+
+/// Calls `tool`, optionally with a progress token, and returns the raw
+/// response (a task, when the server made one).
+pub async fn call_once(
+    client: &Client,
+    tool: &str,
+    arguments: Value,
+    progress: Option<i64>,
+) -> CallToolResponse {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments must be an object");
+    };
+    let mut params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
+    if let Some(token) = progress {
+        let mut meta = RequestMetaObject::default();
+        meta.set_progress_token(ProgressToken(NumberOrString::Number(token)));
+        params.meta = Some(meta);
+    }
+    client.peer().call_tool_once(params).await.expect("the call reaches the server")
+}
+
+/// The structured content of a successful result.
+pub fn ok(tool: &str, result: CallToolResult) -> Value {
+    assert_ne!(result.is_error, Some(true), "{tool} failed: {:?}", result.content);
+    result
+        .structured_content
+        .unwrap_or_else(|| panic!("{tool}: no structured content"))
+}
+
+/// The message of a tool error.
+pub fn error(tool: &str, result: CallToolResult) -> String {
+    assert_eq!(result.is_error, Some(true), "{tool} should fail: {result:?}");
+    result
+        .content
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .unwrap_or_else(|| panic!("{tool}: error without text"))
+}
+

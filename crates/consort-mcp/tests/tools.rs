@@ -1,0 +1,397 @@
+//! Every tool through a real rmcp client, with good and bad input: schemas,
+//! strict arguments with JSON paths, prefixes, chosen tools, rate limits,
+//! progress notifications, human answers and tasks.
+
+// Integration tests: unwrap/panic report failures.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use consort_coordinator::Coordinator;
+use consort_mcp::{ConsortServer, ConsortTool, McpError, RateLimit, ToolsConfig, consort_tools};
+use consort_protocol::{load_registry, load_workflow, seeds};
+use consort_state::MemoryBackend;
+use consort_workflow::{JsonMap, SimulatedExecutor, StepContext, StepExecutor, StepKind, StepOutcome};
+use rmcp::model::{CallToolResponse, GetTaskParams, TaskPayload, TaskStatus};
+use serde_json::{Value, json};
+use support::{Recorder, call, call_once, connect, error, ok};
+
+/// Step 2 of a workflow asks a human, then completes with the answer.
+struct AsksForBudget;
+
+#[async_trait]
+impl StepExecutor for AsksForBudget {
+    async fn execute(&self, ctx: StepContext) -> StepOutcome {
+        if ctx.step().number == 2 && *ctx.kind() == StepKind::Execute {
+            return match ctx.inputs().human_answer() {
+                Some(answer) => {
+                    let mut outputs = JsonMap::new();
+                    for output in &ctx.step().outputs {
+                        outputs.insert(output.clone(), answer.clone());
+                    }
+                    StepOutcome::Completed(outputs)
+                }
+                None => StepOutcome::NeedsHuman {
+                    question: "What budget may we spend?".into(),
+                },
+            };
+        }
+        SimulatedExecutor::new().execute(ctx).await
+    }
+}
+
+async fn coordinator(executor: Arc<dyn StepExecutor>) -> Coordinator {
+    let backend = Arc::new(MemoryBackend::new("mcp-tools").unwrap());
+    let coordinator = Coordinator::builder(backend)
+        .with_executor(executor)
+        .build()
+        .await
+        .unwrap();
+    for expert in load_registry(seeds::EXPERT_REGISTRY).unwrap() {
+        coordinator.register_expert(&expert).await.unwrap();
+    }
+    coordinator
+        .add_workflow(load_workflow(seeds::MARKETING_CAMPAIGN_WORKFLOW).unwrap())
+        .await
+        .unwrap();
+    coordinator
+}
+
+async fn client_with(config: ToolsConfig, executor: Arc<dyn StepExecutor>) -> support::Client {
+    let server = ConsortServer::new(coordinator(executor).await, config).unwrap();
+    connect(server, Recorder::new("tools-test", false)).await
+}
+
+async fn client() -> support::Client {
+    client_with(ToolsConfig::default(), Arc::new(SimulatedExecutor::new())).await
+}
+
+fn marketing_json() -> Value {
+    serde_json::from_str(seeds::MARKETING_CAMPAIGN_WORKFLOW).unwrap()
+}
+
+#[tokio::test]
+async fn every_tool_is_listed_with_described_inputs_and_an_output_schema() {
+    let client = client().await;
+    let tools = client.peer().list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(tools.len(), ConsortTool::ALL.len(), "{names:?}");
+    for tool in &tools {
+        let name = tool.name.as_ref();
+        assert!(name.starts_with("consort_"), "{name}");
+        let base = ConsortTool::from_base_name(&name["consort_".len()..]).unwrap();
+        assert!(tool.description.as_deref().is_some_and(|d| d.len() > 20), "{name}");
+        assert!(tool.output_schema.is_some(), "{name} has no outputSchema");
+        let schema = &tool.input_schema;
+        assert_eq!(schema.get("type"), Some(&json!("object")), "{name}");
+        if let Some(Value::Object(properties)) = schema.get("properties") {
+            for (field, property) in properties {
+                assert!(
+                    property.get("description").is_some(),
+                    "{name}.{field} has no description: {property}"
+                );
+            }
+        }
+        let hints = tool.annotations.as_ref().unwrap();
+        assert_eq!(hints.read_only_hint, Some(base.is_read_only()), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn experts_are_registered_listed_updated_and_removed() {
+    let client = client().await;
+    let profile = json!({"id": "tax_advisor", "expertise_domains": ["tax", "vat"],
+                         "mcp_endpoint": "/mcp/experts/tax", "priority_level": "medium", "response_time_sla": "< 3 seconds"});
+    let registered = ok("register", call(&client, "consort_expert_register", json!({"profile": profile})).await);
+    assert_eq!(registered["id"], "tax_advisor");
+    assert_eq!(registered["availability"], "available");
+
+    let listed = ok("list", call(&client, "consort_experts_list", json!({})).await);
+    let tax = listed["experts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "tax_advisor")
+        .unwrap();
+    assert_eq!(tax["heartbeat_live"], true);
+    assert_eq!(tax["current_load"], 0);
+
+    let busy = ok(
+        "update",
+        call(&client, "consort_expert_update", json!({"id": "tax_advisor", "availability": "offline"})).await,
+    );
+    assert_eq!(busy["availability"], "offline");
+    let available = ok("list", call(&client, "consort_experts_list", json!({"available_only": true})).await);
+    assert!(available["experts"].as_array().unwrap().iter().all(|e| e["id"] != "tax_advisor"));
+
+    ok("heartbeat", call(&client, "consort_expert_heartbeat", json!({"id": "tax_advisor"})).await);
+    let gone = ok("deregister", call(&client, "consort_expert_deregister", json!({"id": "tax_advisor"})).await);
+    assert_eq!(gone["change"], "deregistered");
+    let message = error("heartbeat", call(&client, "consort_expert_heartbeat", json!({"id": "tax_advisor"})).await);
+    assert!(message.contains("tax_advisor"), "{message}");
+}
+
+#[tokio::test]
+async fn bad_expert_input_names_the_json_path_and_stores_nothing() {
+    let client = client().await;
+    let message = error(
+        "register",
+        call(&client, "consort_expert_register", json!({"profile": {"id": "x", "expertise_domain": ["a"], "mcp_endpoint": "/x", "priority_level": "low", "response_time_sla": "< 3 seconds"}})).await,
+    );
+    assert!(message.starts_with("invalid arguments: profile.expertise_domain"), "{message}");
+    assert!(message.contains("did you mean \"expertise_domains\""), "{message}");
+
+    let message = error(
+        "register",
+        call(&client, "consort_expert_register", json!({"profile": {"id": "x", "expertise_domains": ["a"], "mcp_endpoint": "/x", "priority_level": "urgent", "response_time_sla": "< 3 seconds"}})).await,
+    );
+    assert!(message.contains("profile.priority_level"), "{message}");
+
+    let message = error("register", call(&client, "consort_expert_register", json!({"profil": {}})).await);
+    assert!(message.contains("did you mean \"profile\""), "{message}");
+
+    let message = error(
+        "update",
+        call(&client, "consort_expert_update", json!({"id": "legal_consultant", "profile": {"id": "other", "expertise_domains": ["a"], "mcp_endpoint": "/x", "priority_level": "low", "response_time_sla": "< 3 seconds"}})).await,
+    );
+    assert!(message.contains("profile.id"), "{message}");
+    let message = error("update", call(&client, "consort_expert_update", json!({"id": "legal_consultant"})).await);
+    assert!(message.contains("nothing to update"), "{message}");
+
+    let listed = ok("list", call(&client, "consort_experts_list", json!({})).await);
+    assert!(listed["experts"].as_array().unwrap().iter().all(|e| e["id"] != "x" && e["id"] != "other"));
+}
+
+#[tokio::test]
+async fn route_explains_its_decision_and_rejects_bad_requests() {
+    let client = client().await;
+    let decision = ok("route", call(&client, "consort_route", json!({"request": "Review the NDA before we sign"})).await);
+    assert_eq!(decision["outcome"], "routed");
+    assert_eq!(decision["primary"], "legal_consultant");
+    let best = &decision["candidates"][0];
+    assert_eq!(best["expert"], "legal_consultant");
+    assert!(best["breakdown"]["domain"].as_f64().unwrap() > 0.0);
+
+    let with_context = ok(
+        "route",
+        call(&client, "consort_route", json!({"request": "and the budget for it?",
+            "context": {"previous_expert": "finance_accountant"}})).await,
+    );
+    assert!(with_context["primary"].is_string());
+
+    let message = error("route", call(&client, "consort_route", json!({"request": "  "})).await);
+    assert!(message.contains("request"), "{message}");
+    let message = error(
+        "route",
+        call(&client, "consort_route", json!({"request": "x", "context": {"previous_expert": "nobody"}})).await,
+    );
+    assert!(message.contains("nobody"), "{message}");
+    let message = error("route", call(&client, "consort_route", json!({"requset": "x"})).await);
+    assert!(message.contains("did you mean \"request\""), "{message}");
+}
+
+#[tokio::test]
+async fn conflicts_are_resolved_with_rationale_and_bad_input_is_refused() {
+    let client = client().await;
+    let input: Value = serde_json::from_str(consort_conflict::BUDGET_DISAGREEMENT).unwrap();
+    let report = ok("resolve", call(&client, "consort_resolve_conflicts", input.clone()).await);
+    let conflicts = report["conflicts"].as_array().unwrap();
+    assert!(!conflicts.is_empty());
+    assert!(conflicts.iter().all(|c| c["rationale"].as_str().is_some_and(|r| !r.is_empty())));
+    assert!(report["unified"]["allocations"].is_object());
+
+    let mut bad = input.clone();
+    bad["recommendations"][1]["confidence_level"] = json!(1.5);
+    let message = error("resolve", call(&client, "consort_resolve_conflicts", bad).await);
+    assert!(message.contains("recommendations[1].confidence_level"), "{message}");
+    let message = error("resolve", call(&client, "consort_resolve_conflicts", json!({"recommendations": []})).await);
+    assert!(message.contains("empty"), "{message}");
+}
+
+#[tokio::test]
+async fn workflows_are_validated_rendered_and_listed() {
+    let client = client().await;
+    let valid = ok("validate", call(&client, "consort_workflow_validate", json!({"definition": marketing_json()})).await);
+    assert_eq!(valid["valid"], true);
+
+    let mut unknown = marketing_json();
+    unknown["workflow_steps"][0]["primary_expert"] = json!("nobody");
+    let invalid = ok("validate", call(&client, "consort_workflow_validate", json!({"definition": unknown})).await);
+    assert_eq!(invalid["valid"], false);
+    assert_eq!(invalid["problems"][0]["path"], "workflow_steps[0].primary_expert");
+
+    let message = error(
+        "validate",
+        call(&client, "consort_workflow_validate", json!({"definition": {"workflow_name": "x", "workflow_step": []}})).await,
+    );
+    assert!(message.contains("definition.workflow_step"), "{message}");
+
+    let listed = ok("list", call(&client, "consort_workflows_list", json!({})).await);
+    assert_eq!(listed["workflows"][0]["name"], marketing_json()["workflow_name"]);
+
+    let mermaid = ok("render", call(&client, "consort_workflow_render", json!({"definition": marketing_json()})).await);
+    assert!(mermaid["text"].as_str().unwrap().starts_with("flowchart TD"));
+    let name = marketing_json()["workflow_name"].clone();
+    let dot = ok("render", call(&client, "consort_workflow_render", json!({"name": name, "format": "dot"})).await);
+    assert!(dot["text"].as_str().unwrap().starts_with("digraph"));
+    let message = error("render", call(&client, "consort_workflow_render", json!({"name": "nope"})).await);
+    assert!(message.contains("nope"), "{message}");
+    let message = error("render", call(&client, "consort_workflow_render", json!({"format": "svg", "name": name})).await);
+    assert!(message.contains("format"), "{message}");
+}
+
+#[tokio::test]
+async fn a_run_reports_progress_per_step_and_can_be_inspected() {
+    let server = ConsortServer::new(
+        coordinator(Arc::new(SimulatedExecutor::new())).await,
+        ToolsConfig::default(),
+    )
+    .unwrap();
+    let recorder = Recorder::new("progress-test", false);
+    let client = connect(server, recorder.clone()).await;
+    let name = marketing_json()["workflow_name"].clone();
+    let CallToolResponse::Complete(result) =
+        call_once(&client, "consort_workflow_start", json!({"name": name, "wait": true}), Some(7)).await
+    else {
+        panic!("a client without tasks gets a result");
+    };
+    let report = ok("start", result);
+    assert_eq!(report["state"], "completed");
+    let steps = report["status"]["steps"].as_array().unwrap().len();
+    let messages = recorder.messages();
+    let completed: Vec<&String> = messages.iter().filter(|m| m.contains("completed")).collect();
+    assert!(completed.len() >= steps, "{messages:?}");
+    assert!(completed[0].starts_with(&format!("1 of {steps}: ")), "{messages:?}");
+
+    let run_id = report["run_id"].as_str().unwrap();
+    let status = ok("status", call(&client, "consort_workflow_status", json!({"run_id": run_id})).await);
+    assert_eq!(status["percent_complete"], 100.0);
+    let coloured = ok("render", call(&client, "consort_workflow_render", json!({"name": name, "run_id": run_id})).await);
+    assert!(coloured["text"].as_str().unwrap().contains("#c8e6c9"));
+    let resumed = ok("resume", call(&client, "consort_workflow_resume", json!({"run_id": run_id})).await);
+    assert_eq!(resumed["state"], "completed");
+    let message = error("status", call(&client, "consort_workflow_status", json!({"run_id": "no-such-run"})).await);
+    assert!(message.contains("not found"), "{message}");
+}
+
+#[tokio::test]
+async fn a_human_answers_a_waiting_step_through_the_tools() {
+    let client = client_with(ToolsConfig::default(), Arc::new(AsksForBudget)).await;
+    let name = marketing_json()["workflow_name"].clone();
+    let waiting = ok("start", call(&client, "consort_workflow_start", json!({"name": name, "wait": true})).await);
+    assert_eq!(waiting["state"], "waiting_for_human");
+    let run_id = waiting["run_id"].as_str().unwrap().to_owned();
+    let asking = waiting["status"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["state"] == "waiting_for_human")
+        .unwrap();
+    assert_eq!(asking["question"], "What budget may we spend?");
+
+    let message = error(
+        "answer",
+        call(&client, "consort_workflow_answer", json!({"run_id": run_id, "step": 1, "answer": 5})).await,
+    );
+    assert!(message.contains("not waiting for a human"), "{message}");
+    ok("answer", call(&client, "consort_workflow_answer", json!({"run_id": run_id, "step": 2, "answer": 30000})).await);
+    let done = ok("status", call(&client, "consort_workflow_status", json!({"run_id": run_id, "wait": true})).await);
+    assert_eq!(done["state"], "completed", "{done}");
+}
+
+#[tokio::test]
+async fn a_run_is_started_inline_and_cancelled() {
+    let slow = SimulatedExecutor::new().with_delay(Duration::from_secs(30));
+    let client = client_with(ToolsConfig::default(), Arc::new(slow)).await;
+    let started = ok(
+        "start",
+        call(&client, "consort_workflow_start", json!({"definition": marketing_json(), "run_id": "inline-1", "params": {"budget": 1}})).await,
+    );
+    assert_eq!(started["run_id"], "inline-1");
+    assert_eq!(started["state"], "running");
+    let message = error(
+        "start",
+        call(&client, "consort_workflow_start", json!({"definition": marketing_json(), "run_id": "inline-1"})).await,
+    );
+    assert!(message.contains("\"inline-1\""), "{message}");
+    let message = error(
+        "start",
+        call(&client, "consort_workflow_start", json!({"definition": marketing_json(), "name": "x"})).await,
+    );
+    assert!(message.contains("not both"), "{message}");
+
+    ok("cancel", call(&client, "consort_workflow_cancel", json!({"run_id": "inline-1"})).await);
+    let status = ok("status", call(&client, "consort_workflow_status", json!({"run_id": "inline-1", "wait": true})).await);
+    assert_eq!(status["state"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_client_with_tasks_gets_the_run_as_a_task() {
+    let server = ConsortServer::new(
+        coordinator(Arc::new(SimulatedExecutor::new().with_delay(Duration::from_millis(5)))).await,
+        ToolsConfig::default(),
+    )
+    .unwrap();
+    let client = connect(server, Recorder::new("tasks-test", true)).await;
+    let name = marketing_json()["workflow_name"].clone();
+    let CallToolResponse::Task(created) =
+        call_once(&client, "consort_workflow_start", json!({"name": name}), None).await
+    else {
+        panic!("a client with tasks gets a task");
+    };
+    let task_id = created.task.task_id.clone();
+    let result = loop {
+        let got = client.peer().get_task(GetTaskParams::new(task_id.clone())).await.unwrap();
+        match got.task.payload {
+            TaskPayload::Completed { result } => break result,
+            TaskPayload::Working => tokio::time::sleep(Duration::from_millis(20)).await,
+            other => panic!("unexpected task state {other:?}"),
+        }
+    };
+    assert_eq!(result["structuredContent"]["state"], "completed", "{result:?}");
+    assert_eq!(result["structuredContent"]["run_id"], task_id.as_str());
+    let missing = client.peer().get_task(GetTaskParams::new("no-such-task")).await;
+    assert!(missing.is_err());
+    let again = client.peer().get_task(GetTaskParams::new(task_id)).await.unwrap();
+    assert_eq!(again.task.task.status, TaskStatus::Completed);
+}
+
+#[tokio::test]
+async fn tools_can_be_renamed_chosen_limited_and_runs_refused() {
+    let one = NonZeroU32::MIN;
+    let config = ToolsConfig::default()
+        .with_prefix("coord.")
+        .read_only()
+        .with_tool_rate_limit(ConsortTool::Ping, RateLimit::per_minute(one))
+        .with_runs_refused("no executor here");
+    let client = client_with(config, Arc::new(SimulatedExecutor::new())).await;
+    let tools = client.peer().list_all_tools().await.unwrap();
+    assert!(tools.iter().all(|t| t.name.starts_with("coord.")));
+    assert!(tools.iter().all(|t| !t.name.contains("register") && !t.name.contains("start")));
+    ok("ping", call(&client, "coord.ping", json!({})).await);
+    let message = error("ping", call(&client, "coord.ping", json!({})).await);
+    assert!(message.contains("rate limit") && message.contains("retry in"), "{message}");
+    let capabilities = ok("capabilities", call(&client, "coord.capabilities", json!({})).await);
+    assert_eq!(capabilities["backend"], "memory");
+    assert_eq!(capabilities["runs_workflows"], false);
+    assert_eq!(capabilities["runs_refused"], "no executor here");
+    assert_eq!(capabilities["experts"], 8);
+
+    let refusing = client_with(
+        ToolsConfig::default().with_runs_refused("no executor here"),
+        Arc::new(SimulatedExecutor::new()),
+    )
+    .await;
+    let name = marketing_json()["workflow_name"].clone();
+    let message = error("start", call(&refusing, "consort_workflow_start", json!({"name": name})).await);
+    assert_eq!(message, "no executor here");
+
+    let bad = consort_tools::<Coordinator>(ToolsConfig::default().with_prefix("bad prefix "));
+    assert!(matches!(bad, Err(McpError::InvalidPrefix { bad: ' ', .. })));
+}
+
