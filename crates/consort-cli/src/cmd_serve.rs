@@ -12,10 +12,10 @@ use consort_mcp::{ConsortServer, HttpConfig, ToolsConfig};
 use consort_workflow::{SimulatedExecutor, StepExecutor};
 use tokio::sync::oneshot;
 
+use crate::cmd_workflow::Simulation;
 use crate::cmd_workflow::definition::{load_spec, problems_error};
 use crate::cmd_workflow::duration::parse_duration;
 use crate::cmd_workflow::store::Store;
-use crate::cmd_workflow::Simulation;
 use crate::error::{CliError, load_experts};
 use crate::say;
 use crate::signals::{Interrupt, Signals};
@@ -139,7 +139,10 @@ async fn serve_http(
         .await
         .map_err(|e| CliError::Failed(format!("--http {addr}: {e}")))?;
     let mut config = HttpConfig::default();
-    if let Some(token) = std::env::var("CONSORT_MCP_TOKEN").ok().filter(|t| !t.is_empty()) {
+    if let Some(token) = std::env::var("CONSORT_MCP_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
         config = config.with_bearer_token(token);
     }
     let bound = listener.local_addr().unwrap_or(addr);

@@ -38,7 +38,10 @@ fn the_official_python_sdk_uses_every_transport_and_mode() {
         "workflows/marketing.json",
         consort_protocol::seeds::MARKETING_CAMPAIGN_WORKFLOW,
     );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/python_client.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/python_client.py"
+    );
     let out = Command::new(python)
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_consort"))

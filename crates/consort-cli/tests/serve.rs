@@ -69,7 +69,9 @@ fn marketing_name() -> String {
 
 /// A Redis for `test` (or a skip), found outside the test's runtime.
 async fn redis(test: &'static str) -> Option<Redis> {
-    tokio::task::spawn_blocking(move || Redis::or_skip(test)).await.unwrap()
+    tokio::task::spawn_blocking(move || Redis::or_skip(test))
+        .await
+        .unwrap()
 }
 
 /// Starts `consort serve --http 127.0.0.1:0 ARGS` and returns it with its
@@ -122,14 +124,27 @@ async fn stdio_serves_every_tool_to_a_child_process_client() {
 
     let decision = structured(
         "route",
-        call(&client, "consort_route", json!({"request": "Review the NDA before we sign"})).await,
+        call(
+            &client,
+            "consort_route",
+            json!({"request": "Review the NDA before we sign"}),
+        )
+        .await,
     );
     assert_eq!(decision["primary"], "legal_consultant");
-    let listed = structured("workflows", call(&client, "consort_workflows_list", json!({})).await);
+    let listed = structured(
+        "workflows",
+        call(&client, "consort_workflows_list", json!({})).await,
+    );
     assert_eq!(listed["workflows"][0]["name"], marketing_name().as_str());
     let run = structured(
         "start",
-        call(&client, "consort_workflow_start", json!({"name": marketing_name(), "wait": true})).await,
+        call(
+            &client,
+            "consort_workflow_start",
+            json!({"name": marketing_name(), "wait": true}),
+        )
+        .await,
     );
     assert_eq!(run["state"], "completed");
 
@@ -153,7 +168,10 @@ async fn http_requires_the_bearer_token_and_refuses_runs_without_an_executor() {
     let client = http_client(&url, Some("s3cret"), false).await;
     let pong = structured("ping", call(&client, "consort_ping", json!({})).await);
     assert_eq!(pong["ok"], true);
-    let capabilities = structured("capabilities", call(&client, "consort_capabilities", json!({})).await);
+    let capabilities = structured(
+        "capabilities",
+        call(&client, "consort_capabilities", json!({})).await,
+    );
     assert_eq!(capabilities["experts"], 8);
     assert_eq!(capabilities["runs_workflows"], false);
     let refused = call(
@@ -163,7 +181,13 @@ async fn http_requires_the_bearer_token_and_refuses_runs_without_an_executor() {
     )
     .await;
     assert_eq!(refused.is_error, Some(true));
-    assert!(refused.content[0].as_text().unwrap().text.contains("--simulate"));
+    assert!(
+        refused.content[0]
+            .as_text()
+            .unwrap()
+            .text
+            .contains("--simulate")
+    );
     client.cancel().await.unwrap();
 
     server.signal("TERM");
@@ -199,8 +223,15 @@ async fn a_task_outlives_its_server_and_servers_share_a_redis() {
     let dir = workflows(&files);
     let registry = files.path("registry.json");
     let mut args = vec![
-        "--simulate", "--delay-ms", "150", "--experts", &registry, "--workflows", &dir,
-        "--lease-ttl", "2s",
+        "--simulate",
+        "--delay-ms",
+        "150",
+        "--experts",
+        &registry,
+        "--workflows",
+        &dir,
+        "--lease-ttl",
+        "2s",
     ];
     args.extend(redis.args());
     let (first, first_url) = serve_http(&args, None);
@@ -214,14 +245,24 @@ async fn a_task_outlives_its_server_and_servers_share_a_redis() {
         call(&one, "consort_expert_register", json!({"profile": {"id": "tax_advisor", "expertise_domains": ["tax"], "mcp_endpoint": "/mcp/experts/tax", "priority_level": "medium", "response_time_sla": "< 3 seconds"}})).await,
     );
     let listed = structured("list", call(&two, "consort_experts_list", json!({})).await);
-    assert!(listed["experts"].as_array().unwrap().iter().any(|e| e["id"] == "tax_advisor"));
+    assert!(
+        listed["experts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == "tax_advisor")
+    );
 
     // A run started as a task through the first server...
     let response = one
         .peer()
         .call_tool_once(
-            CallToolRequestParams::new("consort_workflow_start")
-                .with_arguments(json!({"name": marketing_name()}).as_object().unwrap().clone()),
+            CallToolRequestParams::new("consort_workflow_start").with_arguments(
+                json!({"name": marketing_name()})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
         )
         .await
         .unwrap();
@@ -231,7 +272,10 @@ async fn a_task_outlives_its_server_and_servers_share_a_redis() {
     let task_id = created.task.task_id;
     tokio::time::sleep(Duration::from_millis(400)).await;
     // ...is watched through the second while the first still drives it...
-    let status = structured("status", call(&two, "consort_workflow_status", json!({"run_id": task_id})).await);
+    let status = structured(
+        "status",
+        call(&two, "consort_workflow_status", json!({"run_id": task_id})).await,
+    );
     assert_eq!(status["state"], "running", "{status}");
     // ...and goes on through the second after the first is killed outright.
     one.cancel().await.ok();
@@ -239,16 +283,26 @@ async fn a_task_outlives_its_server_and_servers_share_a_redis() {
     first.finish();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let result = loop {
-        let got = two.peer().get_task(GetTaskParams::new(task_id.clone())).await.unwrap();
+        let got = two
+            .peer()
+            .get_task(GetTaskParams::new(task_id.clone()))
+            .await
+            .unwrap();
         match got.task.payload {
             TaskPayload::Completed { result } => break result,
             TaskPayload::Working => {}
             other => panic!("unexpected task state {other:?}"),
         }
-        assert!(std::time::Instant::now() < deadline, "the task never completed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the task never completed"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(result["structuredContent"]["state"], "completed", "{result:?}");
+    assert_eq!(
+        result["structuredContent"]["state"], "completed",
+        "{result:?}"
+    );
     two.cancel().await.ok();
     second.signal("TERM");
     let (code, _, stderr) = second.finish();
@@ -265,15 +319,27 @@ async fn sigterm_pauses_the_runs_in_flight_and_releases_their_leases() {
     let dir = workflows(&files);
     let registry = files.path("registry.json");
     let mut args = vec![
-        "--simulate", "--delay-ms", "300", "--experts", &registry, "--workflows", &dir,
-        "--shutdown-grace", "5s",
+        "--simulate",
+        "--delay-ms",
+        "300",
+        "--experts",
+        &registry,
+        "--workflows",
+        &dir,
+        "--shutdown-grace",
+        "5s",
     ];
     args.extend(redis.args());
     let (server, url) = serve_http(&args, None);
     let client = http_client(&url, None, false).await;
     let started = structured(
         "start",
-        call(&client, "consort_workflow_start", json!({"name": marketing_name(), "run_id": "term-1"})).await,
+        call(
+            &client,
+            "consort_workflow_start",
+            json!({"name": marketing_name(), "run_id": "term-1"}),
+        )
+        .await,
     );
     assert_eq!(started["run_id"], "term-1");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -285,7 +351,9 @@ async fn sigterm_pauses_the_runs_in_flight_and_releases_their_leases() {
 
     // The lease is released: another process resumes at once.
     let mut status = command();
-    status.args(["workflow", "status", "term-1", "--json"]).args(redis.args());
+    status
+        .args(["workflow", "status", "term-1", "--json"])
+        .args(redis.args());
     let out = status.output().unwrap();
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["state"], "paused", "{status}");
@@ -295,5 +363,9 @@ async fn sigterm_pauses_the_runs_in_flight_and_releases_their_leases() {
         .args(["workflow", "resume", "term-1", "--simulate", "--quiet"])
         .args(redis.args());
     let out = resume.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

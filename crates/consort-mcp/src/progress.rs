@@ -25,42 +25,39 @@ pub(crate) fn forward(
                 return;
             };
             let message = match (update.kind, &update.step_name) {
-                (ProgressKind::StepCompleted, Some(name)) => format!(
-                    "{} of {}: {name} completed",
-                    update.completed, update.total
-                ),
+                (ProgressKind::StepCompleted, Some(name)) => {
+                    format!("{} of {}: {name} completed", update.completed, update.total)
+                }
                 (ProgressKind::WaitingForHuman, _) => format!(
                     "{} of {}: waiting for a human: {}",
                     update.completed,
                     update.total,
                     update.detail.as_deref().unwrap_or("see workflow_status")
                 ),
-                (
-                    ProgressKind::Completed | ProgressKind::Failed | ProgressKind::Cancelled,
-                    _,
-                ) => format!(
-                    "{} of {}: run {}",
-                    update.completed, update.total, update.run_state
-                ),
-                (ProgressKind::Paused, _) => format!(
-                    "{} of {}: run paused",
-                    update.completed, update.total
-                ),
+                (ProgressKind::Completed | ProgressKind::Failed | ProgressKind::Cancelled, _) => {
+                    format!(
+                        "{} of {}: run {}",
+                        update.completed, update.total, update.run_state
+                    )
+                }
+                (ProgressKind::Paused, _) => {
+                    format!("{} of {}: run paused", update.completed, update.total)
+                }
                 _ if update.run_state == RunState::WaitingForHuman => format!(
                     "{} of {}: waiting for a human",
                     update.completed, update.total
                 ),
                 _ => continue,
             };
-            #[expect(
-                clippy::cast_precision_loss,
-                reason = "step counts are far below 2^52"
-            )]
+            #[expect(clippy::cast_precision_loss, reason = "step counts are far below 2^52")]
             let param = ProgressNotificationParam::new(token.clone(), update.completed as f64)
                 .with_total(update.total as f64)
                 .with_message(message);
             let settled = update.run_state.is_finished()
-                || matches!(update.run_state, RunState::WaitingForHuman | RunState::Paused);
+                || matches!(
+                    update.run_state,
+                    RunState::WaitingForHuman | RunState::Paused
+                );
             if peer.notify_progress(param).await.is_err() || settled {
                 return;
             }

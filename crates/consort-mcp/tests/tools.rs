@@ -16,7 +16,9 @@ use consort_coordinator::Coordinator;
 use consort_mcp::{ConsortServer, ConsortTool, McpError, RateLimit, ToolsConfig, consort_tools};
 use consort_protocol::{load_registry, load_workflow, seeds};
 use consort_state::MemoryBackend;
-use consort_workflow::{JsonMap, SimulatedExecutor, StepContext, StepExecutor, StepKind, StepOutcome};
+use consort_workflow::{
+    JsonMap, SimulatedExecutor, StepContext, StepExecutor, StepKind, StepOutcome,
+};
 use rmcp::model::{CallToolResponse, GetTaskParams, TaskPayload, TaskStatus};
 use serde_json::{Value, json};
 use support::{Recorder, call, call_once, connect, error, ok};
@@ -85,7 +87,10 @@ async fn every_tool_is_listed_with_described_inputs_and_an_output_schema() {
         let name = tool.name.as_ref();
         assert!(name.starts_with("consort_"), "{name}");
         let base = ConsortTool::from_base_name(&name["consort_".len()..]).unwrap();
-        assert!(tool.description.as_deref().is_some_and(|d| d.len() > 20), "{name}");
+        assert!(
+            tool.description.as_deref().is_some_and(|d| d.len() > 20),
+            "{name}"
+        );
         assert!(tool.output_schema.is_some(), "{name} has no outputSchema");
         let schema = &tool.input_schema;
         assert_eq!(schema.get("type"), Some(&json!("object")), "{name}");
@@ -107,11 +112,22 @@ async fn experts_are_registered_listed_updated_and_removed() {
     let client = client().await;
     let profile = json!({"id": "tax_advisor", "expertise_domains": ["tax", "vat"],
                          "mcp_endpoint": "/mcp/experts/tax", "priority_level": "medium", "response_time_sla": "< 3 seconds"});
-    let registered = ok("register", call(&client, "consort_expert_register", json!({"profile": profile})).await);
+    let registered = ok(
+        "register",
+        call(
+            &client,
+            "consort_expert_register",
+            json!({"profile": profile}),
+        )
+        .await,
+    );
     assert_eq!(registered["id"], "tax_advisor");
     assert_eq!(registered["availability"], "available");
 
-    let listed = ok("list", call(&client, "consort_experts_list", json!({})).await);
+    let listed = ok(
+        "list",
+        call(&client, "consort_experts_list", json!({})).await,
+    );
     let tax = listed["experts"]
         .as_array()
         .unwrap()
@@ -123,16 +139,59 @@ async fn experts_are_registered_listed_updated_and_removed() {
 
     let busy = ok(
         "update",
-        call(&client, "consort_expert_update", json!({"id": "tax_advisor", "availability": "offline"})).await,
+        call(
+            &client,
+            "consort_expert_update",
+            json!({"id": "tax_advisor", "availability": "offline"}),
+        )
+        .await,
     );
     assert_eq!(busy["availability"], "offline");
-    let available = ok("list", call(&client, "consort_experts_list", json!({"available_only": true})).await);
-    assert!(available["experts"].as_array().unwrap().iter().all(|e| e["id"] != "tax_advisor"));
+    let available = ok(
+        "list",
+        call(
+            &client,
+            "consort_experts_list",
+            json!({"available_only": true}),
+        )
+        .await,
+    );
+    assert!(
+        available["experts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["id"] != "tax_advisor")
+    );
 
-    ok("heartbeat", call(&client, "consort_expert_heartbeat", json!({"id": "tax_advisor"})).await);
-    let gone = ok("deregister", call(&client, "consort_expert_deregister", json!({"id": "tax_advisor"})).await);
+    ok(
+        "heartbeat",
+        call(
+            &client,
+            "consort_expert_heartbeat",
+            json!({"id": "tax_advisor"}),
+        )
+        .await,
+    );
+    let gone = ok(
+        "deregister",
+        call(
+            &client,
+            "consort_expert_deregister",
+            json!({"id": "tax_advisor"}),
+        )
+        .await,
+    );
     assert_eq!(gone["change"], "deregistered");
-    let message = error("heartbeat", call(&client, "consort_expert_heartbeat", json!({"id": "tax_advisor"})).await);
+    let message = error(
+        "heartbeat",
+        call(
+            &client,
+            "consort_expert_heartbeat",
+            json!({"id": "tax_advisor"}),
+        )
+        .await,
+    );
     assert!(message.contains("tax_advisor"), "{message}");
 }
 
@@ -143,8 +202,14 @@ async fn bad_expert_input_names_the_json_path_and_stores_nothing() {
         "register",
         call(&client, "consort_expert_register", json!({"profile": {"id": "x", "expertise_domain": ["a"], "mcp_endpoint": "/x", "priority_level": "low", "response_time_sla": "< 3 seconds"}})).await,
     );
-    assert!(message.starts_with("invalid arguments: profile.expertise_domain"), "{message}");
-    assert!(message.contains("did you mean \"expertise_domains\""), "{message}");
+    assert!(
+        message.starts_with("invalid arguments: profile.expertise_domain"),
+        "{message}"
+    );
+    assert!(
+        message.contains("did you mean \"expertise_domains\""),
+        "{message}"
+    );
 
     let message = error(
         "register",
@@ -152,7 +217,10 @@ async fn bad_expert_input_names_the_json_path_and_stores_nothing() {
     );
     assert!(message.contains("profile.priority_level"), "{message}");
 
-    let message = error("register", call(&client, "consort_expert_register", json!({"profil": {}})).await);
+    let message = error(
+        "register",
+        call(&client, "consort_expert_register", json!({"profil": {}})).await,
+    );
     assert!(message.contains("did you mean \"profile\""), "{message}");
 
     let message = error(
@@ -160,17 +228,42 @@ async fn bad_expert_input_names_the_json_path_and_stores_nothing() {
         call(&client, "consort_expert_update", json!({"id": "legal_consultant", "profile": {"id": "other", "expertise_domains": ["a"], "mcp_endpoint": "/x", "priority_level": "low", "response_time_sla": "< 3 seconds"}})).await,
     );
     assert!(message.contains("profile.id"), "{message}");
-    let message = error("update", call(&client, "consort_expert_update", json!({"id": "legal_consultant"})).await);
+    let message = error(
+        "update",
+        call(
+            &client,
+            "consort_expert_update",
+            json!({"id": "legal_consultant"}),
+        )
+        .await,
+    );
     assert!(message.contains("nothing to update"), "{message}");
 
-    let listed = ok("list", call(&client, "consort_experts_list", json!({})).await);
-    assert!(listed["experts"].as_array().unwrap().iter().all(|e| e["id"] != "x" && e["id"] != "other"));
+    let listed = ok(
+        "list",
+        call(&client, "consort_experts_list", json!({})).await,
+    );
+    assert!(
+        listed["experts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["id"] != "x" && e["id"] != "other")
+    );
 }
 
 #[tokio::test]
 async fn route_explains_its_decision_and_rejects_bad_requests() {
     let client = client().await;
-    let decision = ok("route", call(&client, "consort_route", json!({"request": "Review the NDA before we sign"})).await);
+    let decision = ok(
+        "route",
+        call(
+            &client,
+            "consort_route",
+            json!({"request": "Review the NDA before we sign"}),
+        )
+        .await,
+    );
     assert_eq!(decision["outcome"], "routed");
     assert_eq!(decision["primary"], "legal_consultant");
     let best = &decision["candidates"][0];
@@ -179,19 +272,35 @@ async fn route_explains_its_decision_and_rejects_bad_requests() {
 
     let with_context = ok(
         "route",
-        call(&client, "consort_route", json!({"request": "and the budget for it?",
-            "context": {"previous_expert": "finance_accountant"}})).await,
+        call(
+            &client,
+            "consort_route",
+            json!({"request": "and the budget for it?",
+            "context": {"previous_expert": "finance_accountant"}}),
+        )
+        .await,
     );
     assert!(with_context["primary"].is_string());
 
-    let message = error("route", call(&client, "consort_route", json!({"request": "  "})).await);
+    let message = error(
+        "route",
+        call(&client, "consort_route", json!({"request": "  "})).await,
+    );
     assert!(message.contains("request"), "{message}");
     let message = error(
         "route",
-        call(&client, "consort_route", json!({"request": "x", "context": {"previous_expert": "nobody"}})).await,
+        call(
+            &client,
+            "consort_route",
+            json!({"request": "x", "context": {"previous_expert": "nobody"}}),
+        )
+        .await,
     );
     assert!(message.contains("nobody"), "{message}");
-    let message = error("route", call(&client, "consort_route", json!({"requset": "x"})).await);
+    let message = error(
+        "route",
+        call(&client, "consort_route", json!({"requset": "x"})).await,
+    );
     assert!(message.contains("did you mean \"request\""), "{message}");
 }
 
@@ -199,49 +308,132 @@ async fn route_explains_its_decision_and_rejects_bad_requests() {
 async fn conflicts_are_resolved_with_rationale_and_bad_input_is_refused() {
     let client = client().await;
     let input: Value = serde_json::from_str(consort_conflict::BUDGET_DISAGREEMENT).unwrap();
-    let report = ok("resolve", call(&client, "consort_resolve_conflicts", input.clone()).await);
+    let report = ok(
+        "resolve",
+        call(&client, "consort_resolve_conflicts", input.clone()).await,
+    );
     let conflicts = report["conflicts"].as_array().unwrap();
     assert!(!conflicts.is_empty());
-    assert!(conflicts.iter().all(|c| c["rationale"].as_str().is_some_and(|r| !r.is_empty())));
+    assert!(
+        conflicts
+            .iter()
+            .all(|c| c["rationale"].as_str().is_some_and(|r| !r.is_empty()))
+    );
     assert!(report["unified"]["allocations"].is_object());
 
     let mut bad = input.clone();
     bad["recommendations"][1]["confidence_level"] = json!(1.5);
-    let message = error("resolve", call(&client, "consort_resolve_conflicts", bad).await);
-    assert!(message.contains("recommendations[1].confidence_level"), "{message}");
-    let message = error("resolve", call(&client, "consort_resolve_conflicts", json!({"recommendations": []})).await);
+    let message = error(
+        "resolve",
+        call(&client, "consort_resolve_conflicts", bad).await,
+    );
+    assert!(
+        message.contains("recommendations[1].confidence_level"),
+        "{message}"
+    );
+    let message = error(
+        "resolve",
+        call(
+            &client,
+            "consort_resolve_conflicts",
+            json!({"recommendations": []}),
+        )
+        .await,
+    );
     assert!(message.contains("empty"), "{message}");
 }
 
 #[tokio::test]
 async fn workflows_are_validated_rendered_and_listed() {
     let client = client().await;
-    let valid = ok("validate", call(&client, "consort_workflow_validate", json!({"definition": marketing_json()})).await);
+    let valid = ok(
+        "validate",
+        call(
+            &client,
+            "consort_workflow_validate",
+            json!({"definition": marketing_json()}),
+        )
+        .await,
+    );
     assert_eq!(valid["valid"], true);
 
     let mut unknown = marketing_json();
     unknown["workflow_steps"][0]["primary_expert"] = json!("nobody");
-    let invalid = ok("validate", call(&client, "consort_workflow_validate", json!({"definition": unknown})).await);
+    let invalid = ok(
+        "validate",
+        call(
+            &client,
+            "consort_workflow_validate",
+            json!({"definition": unknown}),
+        )
+        .await,
+    );
     assert_eq!(invalid["valid"], false);
-    assert_eq!(invalid["problems"][0]["path"], "workflow_steps[0].primary_expert");
+    assert_eq!(
+        invalid["problems"][0]["path"],
+        "workflow_steps[0].primary_expert"
+    );
 
     let message = error(
         "validate",
-        call(&client, "consort_workflow_validate", json!({"definition": {"workflow_name": "x", "workflow_step": []}})).await,
+        call(
+            &client,
+            "consort_workflow_validate",
+            json!({"definition": {"workflow_name": "x", "workflow_step": []}}),
+        )
+        .await,
     );
     assert!(message.contains("definition.workflow_step"), "{message}");
 
-    let listed = ok("list", call(&client, "consort_workflows_list", json!({})).await);
-    assert_eq!(listed["workflows"][0]["name"], marketing_json()["workflow_name"]);
+    let listed = ok(
+        "list",
+        call(&client, "consort_workflows_list", json!({})).await,
+    );
+    assert_eq!(
+        listed["workflows"][0]["name"],
+        marketing_json()["workflow_name"]
+    );
 
-    let mermaid = ok("render", call(&client, "consort_workflow_render", json!({"definition": marketing_json()})).await);
-    assert!(mermaid["text"].as_str().unwrap().starts_with("flowchart TD"));
+    let mermaid = ok(
+        "render",
+        call(
+            &client,
+            "consort_workflow_render",
+            json!({"definition": marketing_json()}),
+        )
+        .await,
+    );
+    assert!(
+        mermaid["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("flowchart TD")
+    );
     let name = marketing_json()["workflow_name"].clone();
-    let dot = ok("render", call(&client, "consort_workflow_render", json!({"name": name, "format": "dot"})).await);
+    let dot = ok(
+        "render",
+        call(
+            &client,
+            "consort_workflow_render",
+            json!({"name": name, "format": "dot"}),
+        )
+        .await,
+    );
     assert!(dot["text"].as_str().unwrap().starts_with("digraph"));
-    let message = error("render", call(&client, "consort_workflow_render", json!({"name": "nope"})).await);
+    let message = error(
+        "render",
+        call(&client, "consort_workflow_render", json!({"name": "nope"})).await,
+    );
     assert!(message.contains("nope"), "{message}");
-    let message = error("render", call(&client, "consort_workflow_render", json!({"format": "svg", "name": name})).await);
+    let message = error(
+        "render",
+        call(
+            &client,
+            "consort_workflow_render",
+            json!({"format": "svg", "name": name}),
+        )
+        .await,
+    );
     assert!(message.contains("format"), "{message}");
 }
 
@@ -255,8 +447,13 @@ async fn a_run_reports_progress_per_step_and_can_be_inspected() {
     let recorder = Recorder::new("progress-test", false);
     let client = connect(server, recorder.clone()).await;
     let name = marketing_json()["workflow_name"].clone();
-    let CallToolResponse::Complete(result) =
-        call_once(&client, "consort_workflow_start", json!({"name": name, "wait": true}), Some(7)).await
+    let CallToolResponse::Complete(result) = call_once(
+        &client,
+        "consort_workflow_start",
+        json!({"name": name, "wait": true}),
+        Some(7),
+    )
+    .await
     else {
         panic!("a client without tasks gets a result");
     };
@@ -264,18 +461,56 @@ async fn a_run_reports_progress_per_step_and_can_be_inspected() {
     assert_eq!(report["state"], "completed");
     let steps = report["status"]["steps"].as_array().unwrap().len();
     let messages = recorder.messages();
-    let completed: Vec<&String> = messages.iter().filter(|m| m.contains("completed")).collect();
+    let completed: Vec<&String> = messages
+        .iter()
+        .filter(|m| m.contains("completed"))
+        .collect();
     assert!(completed.len() >= steps, "{messages:?}");
-    assert!(completed[0].starts_with(&format!("1 of {steps}: ")), "{messages:?}");
+    assert!(
+        completed[0].starts_with(&format!("1 of {steps}: ")),
+        "{messages:?}"
+    );
 
     let run_id = report["run_id"].as_str().unwrap();
-    let status = ok("status", call(&client, "consort_workflow_status", json!({"run_id": run_id})).await);
+    let status = ok(
+        "status",
+        call(
+            &client,
+            "consort_workflow_status",
+            json!({"run_id": run_id}),
+        )
+        .await,
+    );
     assert_eq!(status["percent_complete"], 100.0);
-    let coloured = ok("render", call(&client, "consort_workflow_render", json!({"name": name, "run_id": run_id})).await);
+    let coloured = ok(
+        "render",
+        call(
+            &client,
+            "consort_workflow_render",
+            json!({"name": name, "run_id": run_id}),
+        )
+        .await,
+    );
     assert!(coloured["text"].as_str().unwrap().contains("#c8e6c9"));
-    let resumed = ok("resume", call(&client, "consort_workflow_resume", json!({"run_id": run_id})).await);
+    let resumed = ok(
+        "resume",
+        call(
+            &client,
+            "consort_workflow_resume",
+            json!({"run_id": run_id}),
+        )
+        .await,
+    );
     assert_eq!(resumed["state"], "completed");
-    let message = error("status", call(&client, "consort_workflow_status", json!({"run_id": "no-such-run"})).await);
+    let message = error(
+        "status",
+        call(
+            &client,
+            "consort_workflow_status",
+            json!({"run_id": "no-such-run"}),
+        )
+        .await,
+    );
     assert!(message.contains("not found"), "{message}");
 }
 
@@ -283,7 +518,15 @@ async fn a_run_reports_progress_per_step_and_can_be_inspected() {
 async fn a_human_answers_a_waiting_step_through_the_tools() {
     let client = client_with(ToolsConfig::default(), Arc::new(AsksForBudget)).await;
     let name = marketing_json()["workflow_name"].clone();
-    let waiting = ok("start", call(&client, "consort_workflow_start", json!({"name": name, "wait": true})).await);
+    let waiting = ok(
+        "start",
+        call(
+            &client,
+            "consort_workflow_start",
+            json!({"name": name, "wait": true}),
+        )
+        .await,
+    );
     assert_eq!(waiting["state"], "waiting_for_human");
     let run_id = waiting["run_id"].as_str().unwrap().to_owned();
     let asking = waiting["status"]["steps"]
@@ -296,11 +539,32 @@ async fn a_human_answers_a_waiting_step_through_the_tools() {
 
     let message = error(
         "answer",
-        call(&client, "consort_workflow_answer", json!({"run_id": run_id, "step": 1, "answer": 5})).await,
+        call(
+            &client,
+            "consort_workflow_answer",
+            json!({"run_id": run_id, "step": 1, "answer": 5}),
+        )
+        .await,
     );
     assert!(message.contains("not waiting for a human"), "{message}");
-    ok("answer", call(&client, "consort_workflow_answer", json!({"run_id": run_id, "step": 2, "answer": 30000})).await);
-    let done = ok("status", call(&client, "consort_workflow_status", json!({"run_id": run_id, "wait": true})).await);
+    ok(
+        "answer",
+        call(
+            &client,
+            "consort_workflow_answer",
+            json!({"run_id": run_id, "step": 2, "answer": 30000}),
+        )
+        .await,
+    );
+    let done = ok(
+        "status",
+        call(
+            &client,
+            "consort_workflow_status",
+            json!({"run_id": run_id, "wait": true}),
+        )
+        .await,
+    );
     assert_eq!(done["state"], "completed", "{done}");
 }
 
@@ -310,54 +574,107 @@ async fn a_run_is_started_inline_and_cancelled() {
     let client = client_with(ToolsConfig::default(), Arc::new(slow)).await;
     let started = ok(
         "start",
-        call(&client, "consort_workflow_start", json!({"definition": marketing_json(), "run_id": "inline-1", "params": {"budget": 1}})).await,
+        call(
+            &client,
+            "consort_workflow_start",
+            json!({"definition": marketing_json(), "run_id": "inline-1", "params": {"budget": 1}}),
+        )
+        .await,
     );
     assert_eq!(started["run_id"], "inline-1");
     assert_eq!(started["state"], "running");
     let message = error(
         "start",
-        call(&client, "consort_workflow_start", json!({"definition": marketing_json(), "run_id": "inline-1"})).await,
+        call(
+            &client,
+            "consort_workflow_start",
+            json!({"definition": marketing_json(), "run_id": "inline-1"}),
+        )
+        .await,
     );
     assert!(message.contains("\"inline-1\""), "{message}");
     let message = error(
         "start",
-        call(&client, "consort_workflow_start", json!({"definition": marketing_json(), "name": "x"})).await,
+        call(
+            &client,
+            "consort_workflow_start",
+            json!({"definition": marketing_json(), "name": "x"}),
+        )
+        .await,
     );
     assert!(message.contains("not both"), "{message}");
 
-    ok("cancel", call(&client, "consort_workflow_cancel", json!({"run_id": "inline-1"})).await);
-    let status = ok("status", call(&client, "consort_workflow_status", json!({"run_id": "inline-1", "wait": true})).await);
+    ok(
+        "cancel",
+        call(
+            &client,
+            "consort_workflow_cancel",
+            json!({"run_id": "inline-1"}),
+        )
+        .await,
+    );
+    let status = ok(
+        "status",
+        call(
+            &client,
+            "consort_workflow_status",
+            json!({"run_id": "inline-1", "wait": true}),
+        )
+        .await,
+    );
     assert_eq!(status["state"], "cancelled");
 }
 
 #[tokio::test]
 async fn a_client_with_tasks_gets_the_run_as_a_task() {
     let server = ConsortServer::new(
-        coordinator(Arc::new(SimulatedExecutor::new().with_delay(Duration::from_millis(5)))).await,
+        coordinator(Arc::new(
+            SimulatedExecutor::new().with_delay(Duration::from_millis(5)),
+        ))
+        .await,
         ToolsConfig::default(),
     )
     .unwrap();
     let client = connect(server, Recorder::new("tasks-test", true)).await;
     let name = marketing_json()["workflow_name"].clone();
-    let CallToolResponse::Task(created) =
-        call_once(&client, "consort_workflow_start", json!({"name": name}), None).await
+    let CallToolResponse::Task(created) = call_once(
+        &client,
+        "consort_workflow_start",
+        json!({"name": name}),
+        None,
+    )
+    .await
     else {
         panic!("a client with tasks gets a task");
     };
     let task_id = created.task.task_id.clone();
     let result = loop {
-        let got = client.peer().get_task(GetTaskParams::new(task_id.clone())).await.unwrap();
+        let got = client
+            .peer()
+            .get_task(GetTaskParams::new(task_id.clone()))
+            .await
+            .unwrap();
         match got.task.payload {
             TaskPayload::Completed { result } => break result,
             TaskPayload::Working => tokio::time::sleep(Duration::from_millis(20)).await,
             other => panic!("unexpected task state {other:?}"),
         }
     };
-    assert_eq!(result["structuredContent"]["state"], "completed", "{result:?}");
+    assert_eq!(
+        result["structuredContent"]["state"], "completed",
+        "{result:?}"
+    );
     assert_eq!(result["structuredContent"]["run_id"], task_id.as_str());
-    let missing = client.peer().get_task(GetTaskParams::new("no-such-task")).await;
+    let missing = client
+        .peer()
+        .get_task(GetTaskParams::new("no-such-task"))
+        .await;
     assert!(missing.is_err());
-    let again = client.peer().get_task(GetTaskParams::new(task_id)).await.unwrap();
+    let again = client
+        .peer()
+        .get_task(GetTaskParams::new(task_id))
+        .await
+        .unwrap();
     assert_eq!(again.task.task.status, TaskStatus::Completed);
 }
 
@@ -372,11 +689,21 @@ async fn tools_can_be_renamed_chosen_limited_and_runs_refused() {
     let client = client_with(config, Arc::new(SimulatedExecutor::new())).await;
     let tools = client.peer().list_all_tools().await.unwrap();
     assert!(tools.iter().all(|t| t.name.starts_with("coord.")));
-    assert!(tools.iter().all(|t| !t.name.contains("register") && !t.name.contains("start")));
+    assert!(
+        tools
+            .iter()
+            .all(|t| !t.name.contains("register") && !t.name.contains("start"))
+    );
     ok("ping", call(&client, "coord.ping", json!({})).await);
     let message = error("ping", call(&client, "coord.ping", json!({})).await);
-    assert!(message.contains("rate limit") && message.contains("retry in"), "{message}");
-    let capabilities = ok("capabilities", call(&client, "coord.capabilities", json!({})).await);
+    assert!(
+        message.contains("rate limit") && message.contains("retry in"),
+        "{message}"
+    );
+    let capabilities = ok(
+        "capabilities",
+        call(&client, "coord.capabilities", json!({})).await,
+    );
     assert_eq!(capabilities["backend"], "memory");
     assert_eq!(capabilities["runs_workflows"], false);
     assert_eq!(capabilities["runs_refused"], "no executor here");
@@ -388,10 +715,71 @@ async fn tools_can_be_renamed_chosen_limited_and_runs_refused() {
     )
     .await;
     let name = marketing_json()["workflow_name"].clone();
-    let message = error("start", call(&refusing, "consort_workflow_start", json!({"name": name})).await);
+    let message = error(
+        "start",
+        call(&refusing, "consort_workflow_start", json!({"name": name})).await,
+    );
     assert_eq!(message, "no executor here");
 
     let bad = consort_tools::<Coordinator>(ToolsConfig::default().with_prefix("bad prefix "));
     assert!(matches!(bad, Err(McpError::InvalidPrefix { bad: ' ', .. })));
 }
 
+/// An rmcp server with a tool of its own that adds consort's read-only tools.
+struct Host {
+    coordinator: Coordinator,
+    tool_router: rmcp::handler::server::tool::ToolRouter<Host>,
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Text {
+    /// The text.
+    text: String,
+}
+
+#[rmcp::tool_router]
+impl Host {
+    #[rmcp::tool(description = "Count the words of a text.")]
+    fn word_count(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(Text { text }): rmcp::handler::server::wrapper::Parameters<Text>,
+    ) -> String {
+        text.split_whitespace().count().to_string()
+    }
+}
+
+impl consort_mcp::CoordinatorHost for Host {
+    fn coordinator(&self) -> &Coordinator {
+        &self.coordinator
+    }
+}
+
+#[rmcp::tool_handler(router = self.tool_router)]
+impl rmcp::ServerHandler for Host {}
+
+#[tokio::test]
+async fn an_existing_rmcp_server_gains_consort_tools_with_one_plus() {
+    let host = Host {
+        coordinator: coordinator(Arc::new(SimulatedExecutor::new())).await,
+        tool_router: Host::tool_router()
+            + consort_tools(ToolsConfig::default().read_only()).unwrap(),
+    };
+    let client = connect(host, Recorder::new("embed-test", false)).await;
+    let tools = client.peer().list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert!(names.contains(&"word_count"), "{names:?}");
+    let read_only = ConsortTool::ALL.iter().filter(|t| t.is_read_only()).count();
+    assert_eq!(names.len(), 1 + read_only, "{names:?}");
+    let counted = call(&client, "word_count", json!({"text": "one two three"})).await;
+    assert_eq!(counted.content[0].as_text().unwrap().text, "3");
+    let decision = ok(
+        "route",
+        call(
+            &client,
+            "consort_route",
+            json!({"request": "Review the NDA"}),
+        )
+        .await,
+    );
+    assert_eq!(decision["primary"], "legal_consultant");
+}

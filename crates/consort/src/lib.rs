@@ -147,6 +147,26 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## MCP
+//!
+//! With feature `mcp`, [`mcp`] offers the coordinator as MCP tools on the
+//! official Rust SDK, rmcp: `consort_route`, `consort_workflow_start` and
+//! fifteen more, each with input and output schemas and strict arguments.
+//! Add them to an rmcp server you already have with one `+`, or serve them
+//! alone with [`ConsortServer`](mcp::ConsortServer) (`consort serve` does,
+//! over stdio or streamable HTTP). See `examples/embed_in_rmcp.rs`.
+//!
+//! ```
+//! # #[cfg(feature = "mcp")]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use consort::prelude::*;
+//! use consort::mcp::{ConsortServer, ToolsConfig};
+//!
+//! let coordinator = Coordinator::builder(Arc::new(MemoryBackend::new("tour")?)).build().await?;
+//! ConsortServer::new(coordinator, ToolsConfig::default())?.serve_stdio().await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Feature flags
 //!
 //! | feature | default | what it adds |
@@ -159,6 +179,8 @@
 //! | `state` | with `registry` or `workflow` | [`state`]: the `StateBackend` trait and the memory backend |
 //! | `redis` | no | `RedisBackend` in [`state`] |
 //! | `redis-tls` | no | `rediss://` URLs for the Redis backend |
+//! | `mcp` | no | [`mcp`]: the coordinator's tools over MCP (rmcp), embeddable or served over stdio |
+//! | `mcp-http` | no | streamable HTTP for the MCP server (axum) |
 //!
 //! [`protocol`] (the spec's types: profiles, messages, recommendations,
 //! events, workflow definitions) is always there. With
@@ -197,3 +219,7 @@ pub use consort_workflow as workflow;
 /// The coordinator: every part composed over one backend.
 #[cfg(feature = "coordinator")]
 pub use consort_coordinator as coordinator;
+
+/// The coordinator's tools over MCP.
+#[cfg(feature = "mcp")]
+pub use consort_mcp as mcp;

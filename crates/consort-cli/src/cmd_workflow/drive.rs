@@ -11,11 +11,11 @@ use consort_workflow::{
 use tokio::task::JoinHandle;
 
 use super::duration::parse_duration;
-use crate::say;
-use crate::signals::{Interrupt, Signals};
 use super::progress::Progress;
 use super::report::report;
 use crate::error::CliError;
+use crate::say;
+use crate::signals::{Interrupt, Signals};
 
 /// How long the steps in flight get to finish after Ctrl-C or SIGTERM; a
 /// second signal abandons them at once.
@@ -267,4 +267,3 @@ async fn drive_until_signalled(
         }
     }
 }
-

@@ -3,10 +3,10 @@
 //! [`Coordinator`] and returns structured content.
 
 mod conflicts;
-mod schema;
 mod experts;
 mod meta;
 mod routing;
+mod schema;
 mod workflows;
 
 use std::future::Future;
@@ -198,7 +198,9 @@ where
 
 /// Parses a call's arguments strictly: an unknown field is an error with
 /// the field it most likely means, and every error names its JSON path.
-fn parse<In: DeserializeOwned>(arguments: Option<JsonObject>) -> std::result::Result<In, ToolError> {
+fn parse<In: DeserializeOwned>(
+    arguments: Option<JsonObject>,
+) -> std::result::Result<In, ToolError> {
     from_json_value(serde_json::Value::Object(arguments.unwrap_or_default()))
         .map_err(|e| ToolError::arguments(&e))
 }
@@ -268,7 +270,9 @@ fn description(tool: ConsortTool) -> &'static str {
         ConsortTool::WorkflowRender => {
             "Draw a workflow as Mermaid or Graphviz DOT, optionally coloured by the state of each step of a run."
         }
-        ConsortTool::WorkflowsList => "List the workflow definitions this server was given, by name.",
+        ConsortTool::WorkflowsList => {
+            "List the workflow definitions this server was given, by name."
+        }
         ConsortTool::WorkflowStart => {
             "Start a durable run of a workflow, by name or from an inline definition, with parameters. \
              Returns the run id at once (or a task, when the client supports MCP tasks); progress \
@@ -281,7 +285,9 @@ fn description(tool: ConsortTool) -> &'static str {
         ConsortTool::WorkflowAnswer => {
             "Answer the question of a step that waits for a human; the run goes on."
         }
-        ConsortTool::WorkflowCancel => "Cancel a run: steps in flight are dropped, the rest skipped.",
+        ConsortTool::WorkflowCancel => {
+            "Cancel a run: steps in flight are dropped, the rest skipped."
+        }
         ConsortTool::WorkflowResume => {
             "Drive on a run that was paused or whose process died; completed steps never run again."
         }

@@ -474,8 +474,8 @@ pub(crate) async fn task_status(
     drive: bool,
 ) -> Result<(Task, Option<RunStatus>), consort_coordinator::CoordinatorError> {
     let mut status = coordinator.workflow_status(task_id).await?;
-    let orphaned = matches!(status.state, RunState::Running | RunState::Paused)
-        && status.owner.is_none();
+    let orphaned =
+        matches!(status.state, RunState::Running | RunState::Paused) && status.owner.is_none();
     if drive && orphaned {
         match coordinator.resume_workflow(task_id).await {
             Ok(_) => status = coordinator.workflow_status(task_id).await?,
@@ -492,7 +492,10 @@ pub(crate) async fn task_status(
         RunState::Completed => (TaskStatus::Completed, "completed".to_owned()),
         RunState::Failed => (
             TaskStatus::Completed,
-            format!("failed: {}", status.error.as_deref().unwrap_or("see the run's steps")),
+            format!(
+                "failed: {}",
+                status.error.as_deref().unwrap_or("see the run's steps")
+            ),
         ),
         RunState::Cancelled => (TaskStatus::Cancelled, "cancelled".to_owned()),
         _ => (

@@ -1,7 +1,15 @@
 //! A real rmcp client talking to a server over an in-memory pipe, with the
 //! notifications it received.
 
-#![allow(dead_code, reason = "each test file uses part of it")]
+// Test support: failing loudly is the right reaction to a broken fixture.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::needless_pass_by_value,
+    dead_code,
+    unreachable_pub
+)]
 
 use std::sync::{Arc, Mutex};
 
@@ -94,12 +102,21 @@ pub async fn call_once(
         meta.set_progress_token(ProgressToken(NumberOrString::Number(token)));
         params.meta = Some(meta);
     }
-    client.peer().call_tool_once(params).await.expect("the call reaches the server")
+    client
+        .peer()
+        .call_tool_once(params)
+        .await
+        .expect("the call reaches the server")
 }
 
 /// The structured content of a successful result.
 pub fn ok(tool: &str, result: CallToolResult) -> Value {
-    assert_ne!(result.is_error, Some(true), "{tool} failed: {:?}", result.content);
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "{tool} failed: {:?}",
+        result.content
+    );
     result
         .structured_content
         .unwrap_or_else(|| panic!("{tool}: no structured content"))
@@ -107,7 +124,11 @@ pub fn ok(tool: &str, result: CallToolResult) -> Value {
 
 /// The message of a tool error.
 pub fn error(tool: &str, result: CallToolResult) -> String {
-    assert_eq!(result.is_error, Some(true), "{tool} should fail: {result:?}");
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "{tool} should fail: {result:?}"
+    );
     result
         .content
         .first()
@@ -115,4 +136,3 @@ pub fn error(tool: &str, result: CallToolResult) -> String {
         .map(|t| t.text.clone())
         .unwrap_or_else(|| panic!("{tool}: error without text"))
 }
-
