@@ -57,7 +57,9 @@ impl Echo {
 impl rmcp::ServerHandler for Echo {}
 
 /// A client connected over an in-memory pipe to `server`.
-async fn over_pipe<S: rmcp::ServerHandler>(server: S) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+async fn over_pipe<S: rmcp::ServerHandler>(
+    server: S,
+) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         let running = server.serve(server_io).await.unwrap();
@@ -101,7 +103,11 @@ fn route(c: &mut Criterion) {
         b.iter(|| black_box(router.route(black_box(&request))));
     });
     group.bench_function("coordinator", |b| {
-        b.iter(|| runtime.block_on(coordinator.route(black_box(&request))).unwrap());
+        b.iter(|| {
+            runtime
+                .block_on(coordinator.route(black_box(&request)))
+                .unwrap()
+        });
     });
     group.bench_function("tool_over_pipe", |b| {
         b.iter(|| {

@@ -1,0 +1,333 @@
+//! `consort serve` on the wire, against peers measured in the same run.
+//!
+//! - `wire/{stdio,http}/{sequential,32_in_flight}/…`: calls per second of
+//!   `consort_route` (8 seed experts) against a bare rmcp server whose one
+//!   tool echoes its input (this bench binary, re-executed), and, when
+//!   `CONSORT_PYTHON` names a Python with `mcp` 2.x, the official Python
+//!   SDK's server with the same echo tool. One rmcp client drives all; each
+//!   server runs in its own process. The goal is consort at 90% or more of
+//!   the bare rmcp server.
+//! - `cold_start/…`: from spawning the server over stdio to the first tool
+//!   result (`consort serve --stdio` with the seed registry; the goal is
+//!   under 20 ms).
+//!
+//! `cargo bench -p consort-cli --bench mcp_wire -- --warm-up-time 1 --measurement-time 3`
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "benchmark setup fails loudly"
+)]
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use futures_util::future::join_all;
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::RunningService;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::json;
+
+const REQUEST: &str = "Review the NDA and the budget before we sign the agency contract";
+const IN_FLIGHT: usize = 32;
+
+/// The bare rmcp server: one tool that returns its input.
+#[derive(Clone)]
+struct Echo {
+    tool_router: rmcp::handler::server::tool::ToolRouter<Echo>,
+}
+
+#[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+struct EchoArgs {
+    /// Returned as given.
+    request: String,
+}
+
+#[rmcp::tool_router]
+impl Echo {
+    fn new() -> Self {
+        Self {
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[rmcp::tool(description = "Return the input.")]
+    fn echo(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(args): rmcp::handler::server::wrapper::Parameters<EchoArgs>,
+    ) -> rmcp::Json<EchoArgs> {
+        rmcp::Json(args)
+    }
+}
+
+#[rmcp::tool_handler(router = self.tool_router)]
+impl rmcp::ServerHandler for Echo {}
+
+/// Serves the echo server as this process was asked to, if it was.
+fn serve_echo_if_asked() -> bool {
+    let Ok(how) = std::env::var("CONSORT_BENCH_ECHO") else {
+        return false;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        if how == "stdio" {
+            let running = Echo::new()
+                .serve((tokio::io::stdin(), tokio::io::stdout()))
+                .await
+                .unwrap();
+            let _ = running.waiting().await;
+        } else {
+            use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+            use rmcp::transport::streamable_http_server::{
+                StreamableHttpServerConfig, StreamableHttpService,
+            };
+            let service = StreamableHttpService::new(
+                || Ok(Echo::new()),
+                std::sync::Arc::new(LocalSessionManager::default()),
+                StreamableHttpServerConfig::default(),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            eprintln!(
+                "serving MCP at http://{}/mcp",
+                listener.local_addr().unwrap()
+            );
+            let app = axum::Router::new().route_service("/mcp", service);
+            axum::serve(listener, app).await.unwrap();
+        }
+    });
+    true
+}
+
+/// A server under test, and how to reach it.
+struct Peer {
+    name: &'static str,
+    tool: &'static str,
+    stdio: Command,
+    http: Command,
+}
+
+fn registry() -> PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "consort-bench-registry-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&path, consort_protocol::seeds::EXPERT_REGISTRY).unwrap();
+    path
+}
+
+fn peers(registry: &PathBuf) -> Vec<Peer> {
+    let consort = env!("CARGO_BIN_EXE_consort");
+    let serve = |transport: &[&str]| {
+        let mut cmd = Command::new(consort);
+        cmd.arg("serve")
+            .args(transport)
+            .arg("--experts")
+            .arg(registry);
+        cmd
+    };
+    let echo = |how: &str| {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.env("CONSORT_BENCH_ECHO", how);
+        cmd
+    };
+    let mut peers = vec![
+        Peer {
+            name: "consort_route",
+            tool: "consort_route",
+            stdio: serve(&["--stdio"]),
+            http: serve(&["--http", "127.0.0.1:0"]),
+        },
+        Peer {
+            name: "rmcp_echo",
+            tool: "echo",
+            stdio: echo("stdio"),
+            http: echo("http"),
+        },
+    ];
+    if let Some(python) = std::env::var_os("CONSORT_PYTHON") {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/interop/python_echo_server.py"
+        );
+        let port = free_port().to_string();
+        let mut stdio = Command::new(&python);
+        stdio.args([script, "stdio"]);
+        let mut http = Command::new(&python);
+        http.args([script, "http", &port]);
+        peers.push(Peer {
+            name: "python_echo",
+            tool: "echo",
+            stdio,
+            http,
+        });
+    }
+    peers
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+type Client = RunningService<RoleClient, ()>;
+
+/// Starts `command` as an HTTP server and returns it with its endpoint, read
+/// from the line it prints on stderr.
+fn start_http(command: &mut Command) -> (Child, String) {
+    let mut child = command
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the server announces its address")
+            .unwrap();
+        if let Some(url) = line.strip_prefix("serving MCP at ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining stderr so the server never blocks on it.
+    std::thread::spawn(move || lines.for_each(drop));
+    // The Python server prints its address before it listens.
+    let authority = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(&authority).is_err() {
+        assert!(Instant::now() < deadline, "{url} never accepted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, url)
+}
+
+async fn call(client: &Client, tool: &'static str) {
+    let arguments = json!({"request": REQUEST}).as_object().unwrap().clone();
+    let result = client
+        .peer()
+        .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments))
+        .await
+        .unwrap();
+    assert_ne!(result.is_error, Some(true), "{tool}: {result:?}");
+}
+
+fn bench_client(
+    c: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    transport: &str,
+    peer: &str,
+    tool: &'static str,
+    client: &Client,
+) {
+    let mut group = c.benchmark_group(format!("wire/{transport}"));
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(BenchmarkId::new("sequential", peer), |b| {
+        b.iter(|| runtime.block_on(call(client, tool)));
+    });
+    group.throughput(Throughput::Elements(IN_FLIGHT as u64));
+    group.bench_function(BenchmarkId::new("32_in_flight", peer), |b| {
+        b.iter(|| runtime.block_on(join_all((0..IN_FLIGHT).map(|_| call(client, tool)))));
+    });
+    group.finish();
+}
+
+fn wire(c: &mut Criterion, runtime: &tokio::runtime::Runtime, peers: &mut [Peer]) {
+    for peer in peers.iter_mut() {
+        let client = runtime.block_on(async {
+            ().serve(
+                TokioChildProcess::new(tokio::process::Command::from(clone(&peer.stdio))).unwrap(),
+            )
+            .await
+            .unwrap()
+        });
+        bench_client(c, runtime, "stdio", peer.name, peer.tool, &client);
+        runtime.block_on(client.cancel()).ok();
+
+        let (mut child, url) = start_http(&mut peer.http);
+        let client = runtime.block_on(async {
+            ().serve(StreamableHttpClientTransport::from_uri(url))
+                .await
+                .unwrap()
+        });
+        bench_client(c, runtime, "http", peer.name, peer.tool, &client);
+        runtime.block_on(client.cancel()).ok();
+        child.kill().ok();
+        child.wait().ok();
+    }
+}
+
+/// A copy of `command` (program, arguments, environment).
+fn clone(command: &Command) -> Command {
+    let mut copy = Command::new(command.get_program());
+    copy.args(command.get_args());
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            copy.env(key, value);
+        }
+    }
+    copy
+}
+
+fn cold_start(c: &mut Criterion, runtime: &tokio::runtime::Runtime, peers: &[Peer]) {
+    let mut group = c.benchmark_group("cold_start");
+    group.sample_size(20);
+    for peer in peers {
+        group.bench_function(BenchmarkId::new("stdio_first_result", peer.name), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let started = Instant::now();
+                    runtime.block_on(async {
+                        let transport = TokioChildProcess::new(tokio::process::Command::from(
+                            clone(&peer.stdio),
+                        ))
+                        .unwrap();
+                        let client = ().serve(transport).await.unwrap();
+                        call(&client, peer.tool).await;
+                        total += started.elapsed();
+                        client.cancel().await.ok();
+                    });
+                }
+                total
+            });
+        });
+    }
+    group.finish();
+}
+
+fn main() {
+    if serve_echo_if_asked() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let registry = registry();
+    let mut peers = peers(&registry);
+    let mut c = Criterion::default().configure_from_args();
+    wire(&mut c, &runtime, &mut peers);
+    cold_start(&mut c, &runtime, &peers);
+    c.final_summary();
+    std::fs::remove_file(registry).ok();
+}
