@@ -22,6 +22,10 @@
     missing_docs,
     reason = "criterion's macros generate undocumented items"
 )]
+#![allow(
+    clippy::print_stderr,
+    reason = "the echo server announces its address as consort serve does"
+)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
