@@ -30,7 +30,7 @@ pub enum CoordinatorError {
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
     /// No workflow of this name was added to the coordinator.
-    #[error("no workflow named {name:?}; known: {}", known.join(", "))]
+    #[error("no workflow named {name:?}; {}", known_text(.known))]
     UnknownWorkflow {
         /// The name asked for.
         name: String,
@@ -52,6 +52,14 @@ pub enum CoordinatorError {
     /// started outside a tokio runtime.
     #[error("the coordinator needs a tokio runtime to follow the registry")]
     NoRuntime,
+}
+
+fn known_text(known: &[String]) -> String {
+    if known.is_empty() {
+        "none was added".to_owned()
+    } else {
+        format!("known: {}", known.join(", "))
+    }
 }
 
 fn join(problems: &[Problem]) -> String {

@@ -57,7 +57,7 @@ pub enum ToolError {
     Refused(String),
     /// A rate limit refused the call.
     #[error(
-        "rate limit: {tool} allows {burst} call(s) per {interval_ms} ms per client; retry in {retry_after_ms} ms"
+        "rate limit: {tool} allows {burst} call(s) at once, then one per {interval_ms} ms, per client; retry in {retry_after_ms} ms"
     )]
     RateLimited {
         /// The tool's wire name.
