@@ -46,6 +46,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
+mod elicitation;
 mod error;
 #[cfg(feature = "http")]
 mod http;

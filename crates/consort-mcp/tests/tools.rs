@@ -569,6 +569,39 @@ async fn a_human_answers_a_waiting_step_through_the_tools() {
 }
 
 #[tokio::test]
+async fn a_client_with_elicitation_is_asked_the_question_and_the_run_goes_on() {
+    let server = ConsortServer::new(
+        coordinator(Arc::new(AsksForBudget)).await,
+        ToolsConfig::default(),
+    )
+    .unwrap();
+    let recorder = Recorder::answering("elicitation-test", "30000");
+    let client = connect(server, recorder.clone()).await;
+    let name = marketing_json()["workflow_name"].clone();
+    let done = ok(
+        "start",
+        call(
+            &client,
+            "consort_workflow_start",
+            json!({"name": name, "wait": true}),
+        )
+        .await,
+    );
+    assert_eq!(done["state"], "completed", "{done}");
+    let asked = recorder.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(asked[0].contains("What budget may we spend?"), "{asked:?}");
+    let step = done["status"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == 2)
+        .unwrap();
+    let outputs = step["outputs"].as_object().unwrap();
+    assert!(outputs.values().all(|v| v == &json!(30000)), "{outputs:?}");
+}
+
+#[tokio::test]
 async fn a_run_is_started_inline_and_cancelled() {
     let slow = SimulatedExecutor::new().with_delay(Duration::from_secs(30));
     let client = client_with(ToolsConfig::default(), Arc::new(slow)).await;

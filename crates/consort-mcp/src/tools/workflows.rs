@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Call, ToolOutput, schema};
 use crate::error::ToolError;
-use crate::progress;
+use crate::{elicitation, progress};
 
 /// The graph of the workflow a call names, one the server was given (by
 /// `name`) or one written inline (`definition`), validated against the
@@ -341,14 +341,28 @@ pub(crate) async fn start(call: Call, args: StartArgs) -> Result<RunReport, Tool
     Ok(RunReport::of(&run_id, RunState::Running))
 }
 
-/// Waits for the end of a run (or a question for a human), unless the
-/// client cancels the request first.
+/// Waits for the end of a run, unless the client cancels the request
+/// first. A question for a human is asked through MCP elicitation when the
+/// client supports it (and the run goes on with the answer); otherwise, or
+/// when the user declines, the wait returns with the run waiting, for
+/// `workflow_answer`.
 async fn wait_for(call: &Call, run_id: &str) -> Result<RunStatus, ToolError> {
-    tokio::select! {
-        status = call.coordinator.await_workflow(run_id) => Ok(status?),
-        () = call.request.ct.cancelled() => Err(ToolError::Refused(format!(
-            "the request was cancelled; run {run_id:?} goes on (workflow_status follows it)"
-        ))),
+    loop {
+        let status = tokio::select! {
+            status = call.coordinator.await_workflow(run_id) => status?,
+            () = call.request.ct.cancelled() => return Err(ToolError::Refused(format!(
+                "the request was cancelled; run {run_id:?} goes on (workflow_status follows it)"
+            ))),
+        };
+        if status.state != RunState::WaitingForHuman || call.check_runs_allowed().is_err() {
+            return Ok(status);
+        }
+        let Some((step, answer)) = elicitation::ask(&call.request, &status).await else {
+            return Ok(status);
+        };
+        call.coordinator
+            .answer_workflow(run_id, step, answer)
+            .await?;
     }
 }
 

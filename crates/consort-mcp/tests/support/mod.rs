@@ -17,8 +17,9 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
     Implementation, NumberOrString, ProgressNotificationParam, ProgressToken, RequestMetaObject,
 };
-use rmcp::service::{NotificationContext, RunningService};
-use rmcp::{ClientHandler, RoleClient, ServerHandler, ServiceExt};
+use rmcp::model::{ElicitRequestParams, ElicitResult, ElicitationAction};
+use rmcp::service::{NotificationContext, RequestContext, RunningService};
+use rmcp::{ClientHandler, ErrorData, RoleClient, ServerHandler, ServiceExt};
 use serde_json::Value;
 
 /// A client that records the progress notifications it gets.
@@ -26,6 +27,10 @@ use serde_json::Value;
 pub struct Recorder {
     config: ClientConfig,
     pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    /// What the user answers to elicitation requests (none: no elicitation).
+    answer: Option<String>,
+    /// The questions the server asked.
+    pub asked: Arc<Mutex<Vec<String>>>,
 }
 
 impl Recorder {
@@ -38,7 +43,18 @@ impl Recorder {
         Self {
             config: ClientConfig::new(capabilities, Implementation::new(name, "1.0")),
             progress: Arc::default(),
+            answer: None,
+            asked: Arc::default(),
         }
+    }
+
+    /// A client that supports elicitation and answers every question with
+    /// `answer`.
+    pub fn answering(name: &str, answer: &str) -> Self {
+        let mut recorder = Self::new(name, false);
+        recorder.config.capabilities = ClientCapabilities::builder().enable_elicitation().build();
+        recorder.answer = Some(answer.to_owned());
+        recorder
     }
 
     pub fn messages(&self) -> Vec<String> {
@@ -62,6 +78,22 @@ impl ClientHandler for Recorder {
         _context: NotificationContext<RoleClient>,
     ) {
         self.progress.lock().unwrap().push(params);
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        if let ElicitRequestParams::FormElicitationParams { message, .. } = &request {
+            self.asked.lock().unwrap().push(message.clone());
+        }
+        let mut result = ElicitResult::new(ElicitationAction::Decline);
+        if let Some(answer) = &self.answer {
+            result = ElicitResult::new(ElicitationAction::Accept);
+            result.content = Some(serde_json::json!({"answer": answer}));
+        }
+        Ok(result)
     }
 }
 
