@@ -2,13 +2,14 @@
 //! streamable HTTP.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consort_coordinator::Coordinator;
-use consort_mcp::{ConsortServer, HttpConfig, ToolsConfig};
+use consort_mcp::{ConsortServer, HttpConfig, RateLimit, ToolsConfig};
 use consort_workflow::{SimulatedExecutor, StepExecutor};
 use tokio::sync::oneshot;
 
@@ -52,6 +53,10 @@ pub(crate) struct Args {
     /// Offer only the tools that change nothing.
     #[arg(long)]
     read_only: bool,
+    /// Allow each client at most N calls per second of each tool (in bursts
+    /// of up to N); an excess is a tool error that says when to retry.
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<NonZeroU32>,
     /// How long runs in flight get to settle on SIGTERM or Ctrl-C before
     /// their steps are abandoned (they run again on resume).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
@@ -93,6 +98,9 @@ async fn serve(args: Args) -> Result<ExitCode, CliError> {
     let mut config = ToolsConfig::default().with_prefix(args.tool_prefix);
     if args.read_only {
         config = config.read_only();
+    }
+    if let Some(calls) = args.rate_limit {
+        config = config.with_rate_limit(RateLimit::per_second(calls));
     }
     if args.sim.simulated().is_none() {
         config = config.with_runs_refused(NO_EXECUTOR);

@@ -195,6 +195,39 @@ async fn http_requires_the_bearer_token_and_refuses_runs_without_an_executor() {
     assert_eq!(code, Some(143), "{stderr}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_and_bad_definitions_are_reported() {
+    let files = Files::new();
+    let (server, url) = serve_http(&["--rate-limit", "2"], None);
+    let client = http_client(&url, None, false).await;
+    structured("ping", call(&client, "consort_ping", json!({})).await);
+    structured("ping", call(&client, "consort_ping", json!({})).await);
+    let limited = call(&client, "consort_ping", json!({})).await;
+    assert_eq!(limited.is_error, Some(true));
+    let text = limited.content[0].as_text().unwrap().text.clone();
+    assert!(
+        text.starts_with("rate limit: consort_ping allows 2 call(s) at once"),
+        "{text}"
+    );
+    client.cancel().await.unwrap();
+    server.signal("TERM");
+    server.finish();
+
+    // A definition naming an expert the registry lacks stops the server at
+    // start, as bad input, naming the file and the JSON path.
+    let dir = workflows(&files);
+    let out = command()
+        .args(["serve", "--stdio", "--workflows", &dir])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("marketing.json: workflow_steps[0].primary_expert"),
+        "{stderr}"
+    );
+}
+
 /// The HTTP status of a bare `initialize` POST to `url`.
 fn raw_post_status(url: &str, token: Option<&str>) -> u16 {
     let rest = url.trim_start_matches("http://");
