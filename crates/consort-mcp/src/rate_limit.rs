@@ -87,17 +87,20 @@ impl Limiters {
         Self { by_tool }
     }
 
-    /// Counts one call of `tool` by `client`, or says when it may retry.
-    pub(crate) fn check(&self, tool: ConsortTool, client: &str) -> Result<(), Refused> {
+    /// Counts one call of `tool` by the client `client` names (asked only
+    /// when the tool is limited), or says when it may retry.
+    pub(crate) fn check(
+        &self,
+        tool: ConsortTool,
+        client: impl FnOnce() -> String,
+    ) -> Result<(), Refused> {
         let Some((limit, limiter)) = self.by_tool.get(&tool) else {
             return Ok(());
         };
-        limiter
-            .check_key(&client.to_owned())
-            .map_err(|not_until| Refused {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-                limit: *limit,
-            })
+        limiter.check_key(&client()).map_err(|not_until| Refused {
+            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            limit: *limit,
+        })
     }
 }
 
@@ -119,21 +122,43 @@ mod tests {
             Some(RateLimit::per_minute(two())),
             &BTreeMap::from([(ConsortTool::Ping, RateLimit::per_second(NonZeroU32::MIN))]),
         );
-        assert!(limiters.check(ConsortTool::Route, "a").is_ok());
-        assert!(limiters.check(ConsortTool::Route, "a").is_ok());
-        let refused = limiters.check(ConsortTool::Route, "a").unwrap_err();
+        assert!(
+            limiters
+                .check(ConsortTool::Route, || "a".to_owned())
+                .is_ok()
+        );
+        assert!(
+            limiters
+                .check(ConsortTool::Route, || "a".to_owned())
+                .is_ok()
+        );
+        let refused = limiters
+            .check(ConsortTool::Route, || "a".to_owned())
+            .unwrap_err();
         assert!(refused.retry_after > std::time::Duration::from_secs(20));
-        assert!(limiters.check(ConsortTool::Route, "b").is_ok());
+        assert!(
+            limiters
+                .check(ConsortTool::Route, || "b".to_owned())
+                .is_ok()
+        );
         // Ping has its own, tighter limit.
-        assert!(limiters.check(ConsortTool::Ping, "a").is_ok());
-        assert!(limiters.check(ConsortTool::Ping, "a").is_err());
+        assert!(limiters.check(ConsortTool::Ping, || "a".to_owned()).is_ok());
+        assert!(
+            limiters
+                .check(ConsortTool::Ping, || "a".to_owned())
+                .is_err()
+        );
     }
 
     #[test]
     fn no_limit_means_no_limit() {
         let limiters = Limiters::new(None, &BTreeMap::new());
         for _ in 0..1000 {
-            assert!(limiters.check(ConsortTool::Route, "a").is_ok());
+            assert!(
+                limiters
+                    .check(ConsortTool::Route, || "a".to_owned())
+                    .is_ok()
+            );
         }
     }
 }

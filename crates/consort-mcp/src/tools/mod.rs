@@ -184,7 +184,7 @@ where
             let answer = async {
                 call.tools
                     .limiters
-                    .check(tool, &client_of(&call.request))
+                    .check(tool, || client_of(&call.request))
                     .map_err(|refused| {
                         ToolError::rate_limited(name, refused.limit, refused.retry_after)
                     })?;
