@@ -81,7 +81,7 @@ impl Limiters {
             .into_iter()
             .filter_map(|tool| {
                 let limit = per_tool.get(&tool).copied().or(default)?;
-                Some((tool, (limit, DefaultKeyedRateLimiter::dashmap(limit.quota))))
+                Some((tool, (limit, DefaultKeyedRateLimiter::keyed(limit.quota))))
             })
             .collect();
         Self { by_tool }
