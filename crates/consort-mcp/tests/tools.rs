@@ -135,6 +135,7 @@ async fn experts_are_registered_listed_updated_and_removed() {
         .find(|e| e["id"] == "tax_advisor")
         .unwrap();
     assert_eq!(tax["heartbeat_live"], true);
+    assert!(tax["heartbeat_age_ms"].as_u64().unwrap() < 30_000, "{tax}");
     assert_eq!(tax["current_load"], 0);
 
     let busy = ok(

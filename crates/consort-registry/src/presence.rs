@@ -1,5 +1,8 @@
 //! [`ExpertRegistry::alive`]: which experts' heartbeats are current, in one
-//! backend call, for callers that must never hand work to a lapsed expert.
+//! backend call, for callers that must never hand work to a lapsed expert;
+//! and [`ExpertRegistry::heartbeat_ages`]: how long ago each one beat.
+
+use std::time::Duration;
 
 use consort_protocol::ExpertId;
 use tracing::instrument;
@@ -28,5 +31,28 @@ impl ExpertRegistry {
             .await
             .during("alive", None)?;
         Ok(found.iter().map(Option::is_some).collect())
+    }
+
+    /// How long ago each of `ids` last sent a heartbeat (in the same
+    /// order): the heartbeat TTL less what is left of it. `None` when its
+    /// heartbeat has lapsed or the expert is not registered. One backend
+    /// call.
+    #[instrument(skip_all, fields(experts = ids.len()))]
+    pub async fn heartbeat_ages(&self, ids: &[ExpertId]) -> Result<Vec<Option<Duration>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let heartbeat_keys: Vec<String> = ids.iter().map(|id| keys::heartbeat(id)).collect();
+        let left = self
+            .inner
+            .backend
+            .time_to_live(&heartbeat_keys)
+            .await
+            .during("heartbeat_ages", None)?;
+        let ttl = self.inner.config.heartbeat_ttl;
+        Ok(left
+            .into_iter()
+            .map(|left| left.map(|left| ttl.saturating_sub(left)))
+            .collect())
     }
 }

@@ -406,6 +406,11 @@ pub trait StateBackend: Send + Sync + fmt::Debug + 'static {
     /// Sets a new TTL on an existing value; `false` if the key does not exist.
     async fn expire(&self, key: &str, ttl: Duration) -> Result<bool>;
 
+    /// How long each of `keys` has left to live, in one call: `None` for a
+    /// key that does not exist or never expires. (A registry derives the
+    /// age of a heartbeat from it: the TTL it set, less what is left.)
+    async fn time_to_live(&self, keys: &[String]) -> Result<Vec<Option<Duration>>>;
+
     /// Lists value keys starting with `prefix`, at most `limit` per page
     /// (capped at [`MAX_LIST_LIMIT`](crate::MAX_LIST_LIMIT)).
     ///

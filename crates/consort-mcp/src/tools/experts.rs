@@ -30,6 +30,9 @@ pub(crate) struct ExpertEntry {
     max_concurrent: Option<u32>,
     /// Whether its heartbeat is current.
     heartbeat_live: bool,
+    /// Milliseconds since its last heartbeat (or registration); `null`
+    /// once its heartbeat has lapsed.
+    heartbeat_age_ms: Option<u64>,
     /// The whole profile, as registered (fields as in docs/inputs.md).
     #[schemars(schema_with = "schema::object")]
     profile: ExpertProfile,
@@ -47,24 +50,25 @@ impl ToolOutput for ExpertList {}
 pub(crate) async fn list(call: Call, args: ListArgs) -> Result<ExpertList, ToolError> {
     let experts = call.coordinator.experts().await?;
     let ids: Vec<_> = experts.iter().map(|e| e.id.clone()).collect();
-    let alive = call
+    let ages = call
         .coordinator
         .registry()
-        .alive(&ids)
+        .heartbeat_ages(&ids)
         .await
         .map_err(consort_coordinator::CoordinatorError::from)?;
     let experts = experts
         .into_iter()
-        .zip(alive)
+        .zip(ages)
         .filter(|(profile, _)| {
             !args.available_only || profile.availability_status != Availability::Offline
         })
-        .map(|(profile, heartbeat_live)| ExpertEntry {
+        .map(|(profile, age)| ExpertEntry {
             id: profile.id.to_string(),
             availability: profile.availability_status,
             current_load: profile.current_load,
             max_concurrent: profile.max_concurrent,
-            heartbeat_live,
+            heartbeat_live: age.is_some(),
+            heartbeat_age_ms: age.map(|age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX)),
             profile,
         })
         .collect();

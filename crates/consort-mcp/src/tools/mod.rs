@@ -240,7 +240,7 @@ fn describe<In: JsonSchema + 'static, Out: JsonSchema + 'static>(
 fn description(tool: ConsortTool) -> &'static str {
     match tool {
         ConsortTool::ExpertsList => {
-            "List the registered experts with their live availability, load and heartbeat. \
+            "List the registered experts with their live availability, load and heartbeat age. \
              `available_only` leaves out offline experts."
         }
         ConsortTool::ExpertRegister => {

@@ -24,6 +24,7 @@ macro_rules! registry_cases {
             register_update_deregister,
             invalid_profile_rejected,
             heartbeat_unknown_expert,
+            heartbeat_ages,
             heartbeat_lapse,
             unswept_lapse_reported_by_heartbeat,
             concurrent_sweepers_report_once,
@@ -199,6 +200,27 @@ pub(crate) async fn heartbeat_unknown_expert(backend: Arc<dyn StateBackend>) {
         registry.acquire_slot("nobody").await,
         Err(RegistryError::NotRegistered { .. })
     ));
+}
+
+/// A heartbeat's age grows from zero and a heartbeat resets it; a lapsed
+/// or unknown expert has none.
+pub(crate) async fn heartbeat_ages(backend: Arc<dyn StateBackend>) {
+    let ttl = Duration::from_secs(60);
+    let registry = registry(backend, ttl, "age-test");
+    registry.register(&profile("beating", None)).await.unwrap();
+    let ids = [ExpertId::from("beating"), ExpertId::from("nobody")];
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ages = registry.heartbeat_ages(&ids).await.unwrap();
+    let age = ages[0].expect("a registered expert has a heartbeat age");
+    assert!(age >= Duration::from_millis(250) && age < ttl, "{age:?}");
+    assert_eq!(ages[1], None, "an unknown expert has no heartbeat");
+    registry.heartbeat("beating").await.unwrap();
+    let renewed = registry.heartbeat_ages(&ids[..1]).await.unwrap()[0].unwrap();
+    assert!(
+        renewed < age,
+        "a heartbeat resets the age: {renewed:?} after {age:?}"
+    );
+    assert!(registry.heartbeat_ages(&[]).await.unwrap().is_empty());
 }
 
 /// A lapse is visible at once without any sweep, is reported by a sweeper

@@ -95,6 +95,50 @@ pub async fn version_uniqueness(b: Arc<dyn StateBackend>) {
     }
 }
 
+/// `time_to_live` answers for several keys at once: what is left of a TTL,
+/// `None` for a key without expiry and for a missing one, in key order.
+pub async fn time_to_live(b: Arc<dyn StateBackend>) {
+    let w = who(&*b);
+    b.set(
+        "ttl-left:short",
+        Bytes::from_static(b"x"),
+        Some(Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    b.set("ttl-left:forever", Bytes::from_static(b"y"), None)
+        .await
+        .unwrap();
+    let keys: Vec<String> = ["ttl-left:short", "ttl-left:forever", "ttl-left:missing"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let left = b.time_to_live(&keys).await.unwrap();
+    assert_eq!(left.len(), 3, "{w}");
+    let short = left[0].unwrap_or_else(|| panic!("{w}: a key with a TTL has time left"));
+    assert!(
+        short <= Duration::from_secs(30) && short > Duration::from_secs(20),
+        "{w}: {short:?} left of 30 s"
+    );
+    assert_eq!(left[1], None, "{w}: a key without expiry");
+    assert_eq!(left[2], None, "{w}: a missing key");
+    assert!(
+        b.expire("ttl-left:short", Duration::from_secs(300))
+            .await
+            .unwrap()
+    );
+    let renewed = b.time_to_live(&keys[..1]).await.unwrap()[0].unwrap();
+    assert!(
+        renewed > Duration::from_secs(200),
+        "{w}: {renewed:?} after renewal"
+    );
+    assert!(b.time_to_live(&[]).await.unwrap().is_empty(), "{w}");
+    assert!(
+        b.time_to_live(&[String::new()]).await.is_err(),
+        "{w}: an empty key is refused"
+    );
+}
+
 /// Expired values are absent for get, get_many, list, CAS and delete.
 pub async fn ttl_expiry(b: Arc<dyn StateBackend>) {
     let w = who(&*b);

@@ -39,7 +39,7 @@ pub use concurrency::{cas_race, counter_atomicity, lease_mutual_exclusion};
 pub use inputs::{bad_input, json_helpers};
 pub use kv::{
     basic_crud, batch_atomicity, batch_guard, compare_and_set, list_pagination,
-    namespace_isolation, ttl_expiry, version_uniqueness,
+    namespace_isolation, time_to_live, ttl_expiry, version_uniqueness,
 };
 pub use leases::{lease_expiry_and_renewal, lease_reacquire_and_release};
 pub use pubsub::{pubsub_delivery, pubsub_lag_reported, pubsub_patterns};
@@ -80,6 +80,7 @@ macro_rules! conformance_tests {
             json_helpers one [],
             namespace_isolation pair [],
             ttl_expiry one [ttl],
+            time_to_live one [ttl],
             compare_and_set one [cas],
             cas_race one [cas],
             batch_atomicity one [cas],

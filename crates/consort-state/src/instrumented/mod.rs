@@ -170,6 +170,11 @@ impl<B: StateBackend + ?Sized> StateBackend for Instrumented<B> {
             .await
     }
 
+    async fn time_to_live(&self, keys: &[String]) -> Result<Vec<Option<Duration>>> {
+        self.observe(StateOp::TimeToLive, self.inner.time_to_live(keys))
+            .await
+    }
+
     async fn list(&self, prefix: &str, cursor: Option<&Cursor>, limit: usize) -> Result<Page> {
         self.observe(StateOp::List, self.inner.list(prefix, cursor, limit))
             .await

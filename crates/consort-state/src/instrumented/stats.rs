@@ -26,6 +26,8 @@ pub enum StateOp {
     Increment,
     /// [`expire`](crate::StateBackend::expire).
     Expire,
+    /// `time_to_live`.
+    TimeToLive,
     /// [`list`](crate::StateBackend::list).
     List,
     /// [`apply`](crate::StateBackend::apply).
@@ -46,7 +48,7 @@ pub enum StateOp {
 
 impl StateOp {
     /// Every operation, in declaration order.
-    pub const ALL: [StateOp; 15] = [
+    pub const ALL: [StateOp; 16] = [
         StateOp::Get,
         StateOp::GetMany,
         StateOp::Set,
@@ -54,6 +56,7 @@ impl StateOp {
         StateOp::CompareAndSet,
         StateOp::Increment,
         StateOp::Expire,
+        StateOp::TimeToLive,
         StateOp::List,
         StateOp::Apply,
         StateOp::Publish,
@@ -74,6 +77,7 @@ impl StateOp {
             StateOp::CompareAndSet => "compare_and_set",
             StateOp::Increment => "increment",
             StateOp::Expire => "expire",
+            StateOp::TimeToLive => "time_to_live",
             StateOp::List => "list",
             StateOp::Apply => "apply",
             StateOp::Publish => "publish",

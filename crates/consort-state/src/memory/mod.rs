@@ -440,6 +440,23 @@ impl StateBackend for MemoryBackend {
         }
     }
 
+    async fn time_to_live(&self, keys: &[String]) -> Result<Vec<Option<Duration>>> {
+        let _s = debug_span!("state.time_to_live", backend = "memory", n = keys.len()).entered();
+        for k in keys {
+            validate_key(k)?;
+        }
+        let now = Instant::now();
+        Ok(keys
+            .iter()
+            .map(|k| {
+                let h = self.ns.kv.hash(k);
+                let shard = self.ns.kv.read(h.shard());
+                let at = shard.get(h.q())?.expires_at?;
+                (now < at).then(|| at - now)
+            })
+            .collect())
+    }
+
     async fn list(&self, prefix: &str, cursor: Option<&Cursor>, limit: usize) -> Result<Page> {
         let _s = debug_span!("state.list", backend = "memory", prefix).entered();
         let limit = validate_limit(prefix, limit)?;

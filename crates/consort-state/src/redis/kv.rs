@@ -142,6 +142,41 @@ impl RedisBackend {
         }
     }
 
+    pub(super) async fn kv_time_to_live(&self, keys: &[String]) -> Result<Vec<Option<Duration>>> {
+        for k in keys {
+            validate_key(k)?;
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for k in keys {
+            pipe.cmd("PTTL").arg(self.kv(k));
+        }
+        let mut conn = self.conn();
+        let first = keys.first().map(String::as_str).unwrap_or_default();
+        let left: Vec<i64> = self
+            .run("time_to_live", first, pipe.query_async(&mut conn))
+            .instrument(debug_span!(
+                "state.time_to_live",
+                backend = BACKEND,
+                n = keys.len()
+            ))
+            .await?;
+        if left.len() != keys.len() {
+            return Err(unexpected(
+                "time_to_live",
+                first,
+                format!("{} answers for {} keys", left.len(), keys.len()),
+            ));
+        }
+        // PTTL answers -2 for a missing key and -1 for one without expiry.
+        Ok(left
+            .into_iter()
+            .map(|ms| u64::try_from(ms).ok().map(Duration::from_millis))
+            .collect())
+    }
+
     pub(super) async fn kv_expire(&self, key: &str, ttl: Duration) -> Result<bool> {
         validate_key(key)?;
         validate_ttl(key, ttl)?;

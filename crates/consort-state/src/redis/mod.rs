@@ -153,6 +153,10 @@ impl StateBackend for RedisBackend {
         self.kv_expire(key, ttl).await
     }
 
+    async fn time_to_live(&self, keys: &[String]) -> Result<Vec<Option<Duration>>> {
+        self.kv_time_to_live(keys).await
+    }
+
     async fn list(&self, prefix: &str, cursor: Option<&Cursor>, limit: usize) -> Result<Page> {
         self.list_page(prefix, cursor, limit).await
     }
