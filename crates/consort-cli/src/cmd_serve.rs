@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use consort_coordinator::Coordinator;
 use consort_mcp::{ConsortServer, HttpConfig, RateLimit, ToolsConfig};
-use consort_workflow::{SimulatedExecutor, StepExecutor};
+use consort_workflow::StepExecutor;
 use tokio::sync::oneshot;
 
 use crate::cmd_workflow::Simulation;
@@ -76,10 +76,11 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
 async fn serve(args: Args) -> Result<ExitCode, CliError> {
     let experts = args.experts.as_deref().map(load_experts).transpose()?;
     let backend = args.store.connect().await?;
-    let executor: Arc<dyn StepExecutor> = match args.sim.simulated() {
-        Some(simulated) => Arc::new(simulated),
-        None => Arc::new(SimulatedExecutor::new()),
-    };
+    let simulated = args.sim.simulated();
+    // Without --simulate runs are refused below; the coordinator still
+    // needs an executor to exist.
+    let runs_refused = simulated.is_none();
+    let executor: Arc<dyn StepExecutor> = Arc::new(simulated.unwrap_or_default());
     let coordinator = Coordinator::builder(backend)
         .with_engine_config(args.store.engine_config())
         .with_executor(executor)
@@ -102,7 +103,7 @@ async fn serve(args: Args) -> Result<ExitCode, CliError> {
     if let Some(calls) = args.rate_limit {
         config = config.with_rate_limit(RateLimit::per_second(calls));
     }
-    if args.sim.simulated().is_none() {
+    if runs_refused {
         config = config.with_runs_refused(NO_EXECUTOR);
     }
     let server = ConsortServer::new(coordinator.clone(), config)

@@ -37,9 +37,6 @@ pub enum McpError {
         #[source]
         source: std::io::Error,
     },
-    /// The coordinator failed.
-    #[error(transparent)]
-    Coordinator(#[from] CoordinatorError),
 }
 
 /// Why a tool call failed: it reaches the client as a tool result with

@@ -129,12 +129,19 @@ impl Call {
 /// [`into_response`](Self::into_response) may turn it into a task.
 pub(crate) trait ToolOutput: Serialize + JsonSchema + Send + Sized + 'static {
     fn into_response(self) -> std::result::Result<CallToolResponse, ToolError> {
-        let value = serde_json::to_value(self).map_err(|e| ToolError::Failed {
-            message: format!("cannot serialise the result: {e}"),
-            transient: false,
-        })?;
-        Ok(CallToolResult::structured(value).into())
+        structured(&self)
     }
+}
+
+/// `output` as structured content (and the same JSON as text).
+pub(crate) fn structured(
+    output: &impl Serialize,
+) -> std::result::Result<CallToolResponse, ToolError> {
+    let value = serde_json::to_value(output).map_err(|e| ToolError::Failed {
+        message: format!("cannot serialise the result: {e}"),
+        transient: false,
+    })?;
+    Ok(CallToolResult::structured(value).into())
 }
 
 /// The route of `tool`.

@@ -13,7 +13,7 @@ use rmcp::model::{CallToolResponse, CreateTaskResult, Task, TaskStatus};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-use super::{Call, ToolOutput, schema};
+use super::{Call, ToolOutput, schema, structured};
 use crate::error::ToolError;
 use crate::{elicitation, progress};
 
@@ -280,11 +280,7 @@ impl ToolOutput for RunReport {
         if let Some(task) = self.task.take() {
             return Ok(CallToolResponse::Task(CreateTaskResult::new(task)));
         }
-        let value = serde_json::to_value(&self).map_err(|e| ToolError::Failed {
-            message: format!("cannot serialise the result: {e}"),
-            transient: false,
-        })?;
-        Ok(rmcp::model::CallToolResult::structured(value).into())
+        structured(&self)
     }
 }
 
