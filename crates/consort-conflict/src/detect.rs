@@ -65,6 +65,10 @@ pub(crate) fn content_order(a: &Prepared<'_>, b: &Prepared<'_>) -> Ordering {
                 })
         })
         .then_with(|| x.rationale.cmp(&y.rationale))
+        // Equal positions may be written differently (`0` and `0.0`); the
+        // report shows one of them as written, so the order must not leave
+        // the choice to the input order. Reached only on an otherwise full tie.
+        .then_with(|| x.position.to_string().cmp(&y.position.to_string()))
 }
 
 /// The recommendations on one subject.

@@ -251,3 +251,27 @@ fn profiles_are_the_seed_experts() {
     let ids: Vec<String> = experts().into_iter().map(|e| e.id.to_string()).collect();
     assert_eq!(ids, EXPERTS);
 }
+
+/// Found by `deterministic_and_independent_of_input_order`: one expert
+/// recommending the same number written two ways (`0` and `0.0`). The report
+/// shows one of the two as written; which one must not depend on the order.
+#[test]
+fn equal_positions_written_differently_resolve_the_same_in_any_order() {
+    let rec = |position: Value| -> ExpertRecommendation {
+        serde_json::from_value(json!({
+            "expert": "legal_consultant",
+            "subject": "campaign_budget",
+            "position": position,
+            "confidence_level": 0.2,
+            "priority": "high"
+        }))
+        .unwrap()
+    };
+    let (int, float) = (rec(json!(0)), rec(json!(0.0)));
+    let r = resolver();
+    let one = r
+        .resolve(&[int.clone(), float.clone()], &BTreeMap::new())
+        .unwrap();
+    let other = r.resolve(&[float, int], &BTreeMap::new()).unwrap();
+    assert_eq!(serialised(&one), serialised(&other));
+}
