@@ -15,9 +15,10 @@ use crate::error::ToolError;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResolveArgs {
-    /// The recommendations to reconcile, each with `expert_id`,
-    /// `recommendation`, `confidence_level`, `reasoning`, `dependencies` and
-    /// `priority` (docs/inputs.md). Every expert must be registered.
+    /// The recommendations to reconcile, each with `expert`, `subject`,
+    /// `position`, `confidence_level` and `priority`, and optionally
+    /// `domain`, `precedes`, `requested_resources` and `rationale`
+    /// (docs/inputs.md). Every expert must be registered.
     #[schemars(schema_with = "schema::objects")]
     recommendations: Vec<ExpertRecommendation>,
     /// Capacities of scarce resources by name (`{"budget": 50000}`); absent
