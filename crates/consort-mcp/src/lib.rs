@@ -38,6 +38,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The other direction, with the `experts` feature: [`experts::McpExecutor`]
+//! runs workflow steps by calling each expert's own MCP server (stdio, or
+//! streamable HTTP with `experts-http`), as a deployment file says.
+//!
 //! A run started with `consort_workflow_start` is durable: with a client that
 //! supports MCP's tasks extension it is returned as a task that `tasks/get`
 //! follows, across server restarts when the backend is Redis. A client that
@@ -48,6 +52,9 @@
 mod config;
 mod elicitation;
 mod error;
+#[cfg(feature = "experts")]
+#[cfg_attr(docsrs, doc(cfg(feature = "experts")))]
+pub mod experts;
 #[cfg(feature = "http")]
 mod http;
 mod progress;

@@ -89,6 +89,12 @@ pub enum EventKind {
     /// An expert's availability changed.
     #[serde(rename = "expert:availability")]
     ExpertAvailability(ExpertEvent),
+    /// Calls to an expert kept failing; they fail fast until a probe succeeds.
+    #[serde(rename = "expert:circuit_opened")]
+    ExpertCircuitOpened(CircuitEvent),
+    /// A probe call to an expert whose circuit was open succeeded.
+    #[serde(rename = "expert:circuit_closed")]
+    ExpertCircuitClosed(CircuitEvent),
     /// A workflow run started.
     #[serde(rename = "workflow:started")]
     WorkflowStarted(WorkflowProgress),
@@ -98,6 +104,9 @@ pub enum EventKind {
     /// A step completed.
     #[serde(rename = "workflow:step_completed")]
     StepCompleted(WorkflowProgress),
+    /// The expert running a step reported progress (`detail` says how far).
+    #[serde(rename = "workflow:step_progress")]
+    StepProgress(WorkflowProgress),
     /// A step attempt failed (it may be retried).
     #[serde(rename = "workflow:step_failed")]
     StepFailed(WorkflowProgress),
@@ -134,9 +143,12 @@ impl EventKind {
             Self::ExpertDeregistered(_) => "expert:deregistered",
             Self::ExpertExpired(_) => "expert:expired",
             Self::ExpertAvailability(_) => "expert:availability",
+            Self::ExpertCircuitOpened(_) => "expert:circuit_opened",
+            Self::ExpertCircuitClosed(_) => "expert:circuit_closed",
             Self::WorkflowStarted(_) => "workflow:started",
             Self::StepStarted(_) => "workflow:step_started",
             Self::StepCompleted(_) => "workflow:step_completed",
+            Self::StepProgress(_) => "workflow:step_progress",
             Self::StepFailed(_) => "workflow:step_failed",
             Self::WaitingForHuman(_) => "workflow:waiting_for_human",
             Self::WorkflowCompleted(_) => "workflow:completed",
@@ -193,6 +205,18 @@ pub struct ExpertEvent {
     /// Its availability after the change, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability: Option<crate::Availability>,
+}
+
+/// Data of `expert:circuit_opened` and `expert:circuit_closed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitEvent {
+    /// The expert whose calls the circuit guards.
+    pub expert_id: ExpertId,
+    /// Failures in a row that led here (0 when a probe closed the circuit).
+    pub consecutive_failures: u32,
+    /// The last failure, for an opened circuit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Data of the `workflow:*` events.

@@ -57,7 +57,7 @@ pub use complexity::{ComplexityLevel, ComplexityRange};
 pub use confidence::Confidence;
 pub use error::{Location, ProtocolError, Result};
 pub use event::{
-    CacheEvent, Event, EventKind, ExpertEvent, FileLockEvent, HealthEvent, TaskEvent,
+    CacheEvent, CircuitEvent, Event, EventKind, ExpertEvent, FileLockEvent, HealthEvent, TaskEvent,
     WorkflowProgress,
 };
 pub use expert_id::{ExpertId, MAX_EXPERT_ID_LEN, validate_expert_id};

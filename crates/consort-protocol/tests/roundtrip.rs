@@ -209,6 +209,18 @@ fn event_type_strings_are_the_proposals() {
             r#"{"expert_id": "finance_accountant"}"#,
         ),
         ("expert:expired", r#"{"expert_id": "finance_accountant"}"#),
+        (
+            "expert:circuit_opened",
+            r#"{"expert_id": "finance_accountant", "consecutive_failures": 5, "detail": "timed out"}"#,
+        ),
+        (
+            "expert:circuit_closed",
+            r#"{"expert_id": "finance_accountant", "consecutive_failures": 0}"#,
+        ),
+        (
+            "workflow:step_progress",
+            r#"{"run_id": "r", "workflow": "w", "step": "2", "percent_complete": 40.0, "detail": "1/3"}"#,
+        ),
     ] {
         let text = format!(
             r#"{{"type": "{ty}", "source": "s", "data": {data}, "timestamp": "2025-01-15T10:00:00Z"}}"#

@@ -8,13 +8,14 @@
 
 use std::sync::{Arc, OnceLock};
 
-use consort_protocol::{ExpertId, StepNumber};
+use consort_protocol::{ExpertId, StepNumber, WorkflowProgress};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
+use crate::events::ProgressSink;
 use crate::executor::{JsonMap, StepKind};
 use crate::graph::{Plan, StepInfo};
-use crate::records::with_number;
+use crate::records::{percent, with_number};
 
 /// What every call of one run reads: made once per run.
 #[derive(Debug)]
@@ -25,6 +26,9 @@ pub(crate) struct RunShared {
     /// The outputs of each step, by step index, set when it completes. A
     /// completed step never runs again, so each is set at most once.
     pub(crate) outputs: Box<[OnceLock<JsonMap>]>,
+    /// Where [`StepContext::report_progress`] goes; `None` when the engine
+    /// publishes no events.
+    pub(crate) progress: Option<ProgressSink>,
 }
 
 /// A human's answer to a step that asked for one, with the question.
@@ -93,6 +97,42 @@ impl StepContext {
             StepKind::Execute => format!("{run}:{step}"),
             StepKind::Validate { position, .. } => format!("{run}:{step}:check:{position}"),
         }
+    }
+
+    /// Reports how far this call has come, as a `workflow:step_progress`
+    /// event on the backend's bus (followed by [`Engine::watch`] and `consort
+    /// workflow run`): `progress` of `total` units when the total is known,
+    /// with an optional message. A no-op when the engine publishes no events.
+    /// The MCP executor forwards an expert's progress notifications here.
+    ///
+    /// [`Engine::watch`]: crate::Engine::watch
+    pub fn report_progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(sink) = &self.run.progress else {
+            return;
+        };
+        let mut detail = match total {
+            Some(total) => format!("{progress}/{total}"),
+            None => progress.to_string(),
+        };
+        if let Some(message) = message {
+            detail.push_str(": ");
+            detail.push_str(message);
+        }
+        let completed = self
+            .run
+            .outputs
+            .iter()
+            .filter(|o| o.get().is_some())
+            .count();
+        let percent_complete = percent(completed, self.run.outputs.len());
+        sink.emit(WorkflowProgress {
+            run_id: self.run.run_id.to_string(),
+            workflow: sink.workflow().to_owned(),
+            step: Some(self.step.number.to_string()),
+            attempt: Some(self.attempt),
+            percent_complete,
+            detail: Some(detail),
+        });
     }
 
     /// The step's inputs: the run's parameters, the outputs of its

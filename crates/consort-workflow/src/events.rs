@@ -72,12 +72,48 @@ impl Events {
         let _ = sender.send(Event::now(self.source.clone(), kind(progress)));
     }
 
+    /// What executors report their calls' progress through: it holds the
+    /// channel weakly, so that a context outliving the run cannot keep the
+    /// publishing task (and [`close`](Self::close)) waiting.
+    pub(crate) fn progress_sink(&self) -> Option<ProgressSink> {
+        Some(ProgressSink {
+            sender: self.sender.as_ref()?.downgrade(),
+            source: self.source.clone(),
+            workflow: self.workflow.clone(),
+        })
+    }
+
     /// Waits until every queued event is published.
     pub(crate) async fn close(mut self) {
         self.sender = None;
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// Sends `workflow:step_progress` events for one run's calls; see
+/// [`StepContext::report_progress`](crate::StepContext::report_progress).
+#[derive(Debug)]
+pub(crate) struct ProgressSink {
+    sender: mpsc::WeakUnboundedSender<Event>,
+    source: String,
+    workflow: String,
+}
+
+impl ProgressSink {
+    /// Queues the event; a no-op once the run's publisher closed.
+    pub(crate) fn emit(&self, progress: WorkflowProgress) {
+        debug_assert_eq!(progress.workflow, self.workflow);
+        if let Some(sender) = self.sender.upgrade() {
+            let event = Event::now(self.source.clone(), EventKind::StepProgress(progress));
+            // A closed receiver means the run ended: nothing left to tell.
+            let _ = sender.send(event);
+        }
+    }
+
+    pub(crate) fn workflow(&self) -> &str {
+        &self.workflow
     }
 }
 

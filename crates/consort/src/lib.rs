@@ -181,6 +181,8 @@
 //! | `redis-tls` | no | `rediss://` URLs for the Redis backend |
 //! | `mcp` | no | [`mcp`]: the coordinator's tools over MCP (rmcp), embeddable or served over stdio |
 //! | `mcp-http` | no | streamable HTTP for the MCP server (axum) |
+//! | `mcp-experts` | no | [`mcp::experts`]: `McpExecutor`, workflow steps that call experts' MCP servers over stdio |
+//! | `mcp-experts-http` | no | ... and experts over streamable HTTP |
 //!
 //! [`protocol`] (the spec's types: profiles, messages, recommendations,
 //! events, workflow definitions) is always there. With

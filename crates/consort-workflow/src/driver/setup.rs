@@ -88,6 +88,7 @@ impl Driver {
                 plan: graph,
                 params,
                 outputs,
+                progress: events.progress_sink(),
             }),
             records,
             settings,

@@ -1,0 +1,191 @@
+//! One MCP session per expert server, made on first use, shared by every call
+//! to that expert and made again after it breaks (a stdio expert whose
+//! process died is started again).
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use consort_workflow::StepContext;
+use rmcp::model::{
+    ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam, ProgressToken,
+};
+use rmcp::service::{NotificationContext, Peer, RunningService};
+use rmcp::transport::TokioChildProcess;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+
+use super::deployment::Transport;
+
+/// Calls waiting for progress, by the progress token rmcp gave their request.
+#[derive(Debug, Default)]
+pub(crate) struct ProgressRoutes {
+    calls: Mutex<HashMap<ProgressToken, StepContext>>,
+}
+
+impl ProgressRoutes {
+    pub(crate) fn add(&self, token: ProgressToken, ctx: StepContext) {
+        self.lock().insert(token, ctx);
+    }
+
+    pub(crate) fn remove(&self, token: &ProgressToken) {
+        self.lock().remove(token);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProgressToken, StepContext>> {
+        // The map stays consistent through a panic elsewhere: entries are
+        // whole values inserted or removed in one call.
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The client side of a session with an expert: forwards its progress
+/// notifications to the step they belong to.
+#[derive(Debug, Clone)]
+pub(crate) struct ExpertClient {
+    routes: Arc<ProgressRoutes>,
+}
+
+impl ClientHandler for ExpertClient {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let ctx = self.routes.lock().get(&params.progress_token).cloned();
+        if let Some(ctx) = ctx {
+            ctx.report_progress(params.progress, params.total, params.message.as_deref());
+        }
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("consort", env!("CARGO_PKG_VERSION")),
+        )
+    }
+}
+
+type Session = RunningService<RoleClient, ExpertClient>;
+
+/// The session with one expert's server.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    transport: Transport,
+    connect_timeout: Duration,
+    routes: Arc<ProgressRoutes>,
+    session: tokio::sync::Mutex<Option<Session>>,
+}
+
+impl Connection {
+    pub(crate) fn new(transport: Transport, connect_timeout: Duration) -> Self {
+        Self {
+            transport,
+            connect_timeout,
+            routes: Arc::default(),
+            session: tokio::sync::Mutex::default(),
+        }
+    }
+
+    pub(crate) fn routes(&self) -> &ProgressRoutes {
+        &self.routes
+    }
+
+    /// The live session's peer, connecting (again) first when there is none
+    /// or it broke. Calls that find no session wait for one connection
+    /// rather than each starting a process.
+    pub(crate) async fn peer(&self) -> Result<Peer<RoleClient>, String> {
+        let mut session = self.session.lock().await;
+        if let Some(live) = session.as_ref().filter(|s| is_live(s)) {
+            return Ok(live.peer().clone());
+        }
+        // Dropping a broken session cancels it and, for stdio, kills what is
+        // left of its process.
+        *session = None;
+        let client = ExpertClient {
+            routes: Arc::clone(&self.routes),
+        };
+        let connected =
+            tokio::time::timeout(self.connect_timeout, connect(&self.transport, client))
+                .await
+                .map_err(|_| format!("connecting took longer than {:?}", self.connect_timeout))??;
+        let peer = connected.peer().clone();
+        *session = Some(connected);
+        Ok(peer)
+    }
+
+    /// Closes the session (a stdio expert's process is stopped).
+    pub(crate) async fn close(&self) {
+        if let Some(mut session) = self.session.lock().await.take() {
+            let _ = session.close_with_timeout(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+fn is_live(session: &Session) -> bool {
+    !session.is_closed() && !session.peer().is_transport_closed()
+}
+
+async fn connect(transport: &Transport, client: ExpertClient) -> Result<Session, String> {
+    match transport {
+        Transport::Stdio {
+            command,
+            args,
+            env,
+            cwd,
+        } => {
+            let mut cmd = tokio::process::Command::new(command);
+            cmd.args(args).envs(env);
+            if let Some(cwd) = cwd {
+                cmd.current_dir(cwd);
+            }
+            // The expert's log lines are the operator's to read.
+            let (process, _) = TokioChildProcess::builder(cmd)
+                .stderr(Stdio::inherit())
+                .spawn()
+                .map_err(|e| format!("starting {command:?}: {e}"))?;
+            client
+                .serve(process)
+                .await
+                .map_err(|e| format!("initializing the MCP session with {command:?}: {e}"))
+        }
+        Transport::Http { url, headers } => connect_http(url, headers, client).await,
+    }
+}
+
+#[cfg(feature = "experts-http")]
+async fn connect_http(
+    url: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+    client: ExpertClient,
+) -> Result<Session, String> {
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+
+    let mut custom = HashMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name = http::HeaderName::try_from(name.as_str())
+            .map_err(|e| format!("header name {name:?}: {e}"))?;
+        let value = http::HeaderValue::try_from(value.as_str())
+            .map_err(|e| format!("value of header {name}: {e}"))?;
+        custom.insert(name, value);
+    }
+    let config = StreamableHttpClientTransportConfig::with_uri(url)
+        .custom_headers(custom)
+        .reinit_on_expired_session(true);
+    client
+        .serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .map_err(|e| format!("initializing the MCP session at {url}: {e}"))
+}
+
+#[cfg(not(feature = "experts-http"))]
+async fn connect_http(
+    url: &str,
+    _headers: &std::collections::BTreeMap<String, String>,
+    _client: ExpertClient,
+) -> Result<Session, String> {
+    Err(format!(
+        "{url}: reaching experts over HTTP needs consort-mcp's `experts-http` feature"
+    ))
+}
