@@ -23,7 +23,8 @@
 //! before answering; `--hang-step N` never answers step N (until cancelled);
 //! `--crash-once-step N` exits mid-call the first time step N is called
 //! (needs `--journal`); `--fail-calls N` answers the first N calls of the
-//! process with a retryable error.
+//! process with a retryable error; `--omit OUTPUT` leaves a declared output
+//! out, breaking the contract.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -48,6 +49,7 @@ struct Options {
     hang_step: Option<u64>,
     crash_once_step: Option<u64>,
     fail_calls: u32,
+    omit: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -110,10 +112,10 @@ impl ServerHandler for Expert {
             ));
         }
         let args = Value::Object(request.arguments.unwrap_or_default());
-        let key = request
+        // rmcp hands the request's `_meta` to the handler in its context.
+        let key = context
             .meta
-            .as_ref()
-            .and_then(|m| m.get("consort/idempotency_key"))
+            .get("consort/idempotency_key")
             .and_then(Value::as_str)
             .unwrap_or("-")
             .to_owned();
@@ -193,7 +195,11 @@ impl Expert {
             .cloned()
             .unwrap_or_default();
         let mut answer = Map::new();
-        for name in outputs.iter().filter_map(Value::as_str) {
+        let kept = outputs
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|name| !self.options.omit.iter().any(|o| o == name));
+        for name in kept {
             let value = if name.contains("budget") {
                 let proposed = number("proposed_budget").unwrap_or(50_000.0);
                 let limit = number("budget_limit").unwrap_or(f64::INFINITY);
@@ -295,6 +301,7 @@ fn parse_args() -> Result<(Options, Serve), String> {
             "--fail-calls" => {
                 options.fail_calls = u32::try_from(number(value()?)?).map_err(|e| e.to_string())?;
             }
+            "--omit" => options.omit.push(value()?),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -310,7 +317,7 @@ fn parse_args() -> Result<(Options, Serve), String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (options, serve) = parse_args().map_err(|e| {
-        format!("{e}\nusage: expert_server --role ID [--stdio | --http ADDR] [--journal FILE] [--delay-ms N] [--hang-step N] [--crash-once-step N] [--fail-calls N]")
+        format!("{e}\nusage: expert_server --role ID [--stdio | --http ADDR] [--journal FILE] [--delay-ms N] [--hang-step N] [--crash-once-step N] [--fail-calls N] [--omit OUTPUT]")
     })?;
     let expert = Expert {
         options: Arc::new(options),

@@ -10,20 +10,22 @@ use std::time::{Duration, Instant};
 
 use consort_coordinator::Coordinator;
 use consort_mcp::{ConsortServer, HttpConfig, RateLimit, ToolsConfig};
-use consort_workflow::StepExecutor;
+use consort_registry::{ExpertRegistry, RegistryConfig};
+use consort_workflow::{SimulatedExecutor, StepExecutor};
 use tokio::sync::oneshot;
 
-use crate::cmd_workflow::Simulation;
 use crate::cmd_workflow::definition::{load_spec, problems_error};
 use crate::cmd_workflow::duration::parse_duration;
 use crate::cmd_workflow::store::Store;
 use crate::error::{CliError, load_experts};
+use crate::execution::{Execution, Steps};
 use crate::say;
 use crate::signals::{Interrupt, Signals};
 
-/// Why `workflow_start` is refused without `--simulate`.
-const NO_EXECUTOR: &str = "this server cannot run workflow steps: no step can call an expert over \
-MCP yet; restart it with --simulate to run steps with placeholder outputs";
+/// Why `workflow_start` is refused without `--deploy` or `--simulate`.
+const NO_EXECUTOR: &str = "this server cannot run workflow steps: it was started without \
+--deploy DEPLOY.json (which says where each expert's MCP server is) or --simulate (placeholder \
+outputs)";
 
 /// Arguments of `consort serve`.
 #[derive(Debug, clap::Args)]
@@ -46,7 +48,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DIR")]
     workflows: Option<PathBuf>,
     #[command(flatten)]
-    sim: Simulation,
+    execution: Execution,
     /// Prefix of every tool name.
     #[arg(long, value_name = "PREFIX", default_value = consort_mcp::DEFAULT_PREFIX)]
     tool_prefix: String,
@@ -76,11 +78,18 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
 async fn serve(args: Args) -> Result<ExitCode, CliError> {
     let experts = args.experts.as_deref().map(load_experts).transpose()?;
     let backend = args.store.connect().await?;
-    let simulated = args.sim.simulated();
-    // Without --simulate runs are refused below; the coordinator still
-    // needs an executor to exist.
-    let runs_refused = simulated.is_none();
-    let executor: Arc<dyn StepExecutor> = Arc::new(simulated.unwrap_or_default());
+    // The deployment's calls count on the registry's load, which routing
+    // reads: the coordinator's own registry, over the same backend.
+    let load = ExpertRegistry::new(Arc::clone(&backend), RegistryConfig::default());
+    let steps = args
+        .execution
+        .steps(experts.as_deref(), &backend, Some(&load))?;
+    // Without an executor runs are refused below; the coordinator still
+    // needs one to exist.
+    let runs_refused = steps.is_none();
+    let executor: Arc<dyn StepExecutor> = steps
+        .as_ref()
+        .map_or_else(|| Arc::new(SimulatedExecutor::new()) as _, Steps::executor);
     let coordinator = Coordinator::builder(backend)
         .with_engine_config(args.store.engine_config())
         .with_executor(executor)
@@ -95,6 +104,9 @@ async fn serve(args: Args) -> Result<ExitCode, CliError> {
     }
     if let Some(dir) = &args.workflows {
         add_workflows(&coordinator, dir).await?;
+    }
+    if let (Some(steps), Some(deploy)) = (&steps, args.execution.deploy_file()) {
+        steps.preflight(deploy, None).await?;
     }
     let mut config = ToolsConfig::default().with_prefix(args.tool_prefix);
     if args.read_only {
@@ -133,6 +145,9 @@ async fn serve(args: Args) -> Result<ExitCode, CliError> {
     };
     let _ = stop.send(());
     pause_runs(&coordinator, args.shutdown_grace).await;
+    if let Some(steps) = &steps {
+        steps.close().await;
+    }
     Ok(interrupt.map_or(ExitCode::SUCCESS, |signal: Interrupt| {
         ExitCode::from(signal.exit_code())
     }))

@@ -17,11 +17,13 @@ use clap::{ArgAction, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
+mod cmd_experts;
 mod cmd_resolve;
 mod cmd_route;
 mod cmd_serve;
 mod cmd_workflow;
 mod error;
+mod execution;
 mod signals;
 
 use error::CliError;
@@ -47,6 +49,8 @@ enum Command {
     Workflow(cmd_workflow::Args),
     /// Serve the coordinator's tools over MCP (stdio or streamable HTTP).
     Serve(cmd_serve::Args),
+    /// Check the experts' MCP servers of a deployment file.
+    Experts(cmd_experts::Args),
 }
 
 fn main() -> ExitCode {
@@ -81,10 +85,19 @@ fn install_tracing(verbose: u8) -> Result<(), CliError> {
         2 => LevelFilter::DEBUG,
         _ => LevelFilter::TRACE,
     };
-    let filter = EnvFilter::builder()
+    let mut filter = EnvFilter::builder()
         .with_default_directive(level.into())
         .from_env()
         .map_err(|e| CliError::BadInput(format!("RUST_LOG: {e}")))?;
+    if verbose == 0 && std::env::var_os("RUST_LOG").is_none() {
+        // rmcp logs every broken expert connection as an error; consort
+        // reports the failure itself, in the step's or the check's words.
+        filter = filter.add_directive(
+            "rmcp=off"
+                .parse()
+                .map_err(|e| CliError::Failed(format!("the rmcp directive: {e}")))?,
+        );
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -98,5 +111,6 @@ fn run(command: Command, diagnostics: bool) -> Result<ExitCode, CliError> {
         Command::Resolve(args) => cmd_resolve::run(args).map(|()| ExitCode::SUCCESS),
         Command::Workflow(args) => cmd_workflow::run(args, diagnostics),
         Command::Serve(args) => cmd_serve::run(args),
+        Command::Experts(args) => cmd_experts::run(args),
     }
 }

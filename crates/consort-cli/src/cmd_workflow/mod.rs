@@ -1,5 +1,5 @@
-//! `consort workflow`: validate, render, run (simulated), inspect and resume
-//! collaboration workflows.
+//! `consort workflow`: validate, render, run (calling the experts' MCP
+//! servers, or simulated), inspect and resume collaboration workflows.
 //!
 //! Runs are recorded in a state backend: `memory` (this process only) or a
 //! `redis://`/`rediss://` URL (from `--backend` or `CONSORT_REDIS_URL`),
@@ -18,9 +18,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use consort_protocol::from_json_str;
-use consort_workflow::{SimulatedExecutor, WorkflowError};
+use consort_workflow::WorkflowError;
 
 use crate::error::{CliError, load_experts};
+use crate::execution::Execution;
 use definition::{FormatArg, check_fits, load_graph, render_file, validate_file};
 use drive::{Output, SettingsFlags};
 use duration::parse_duration;
@@ -60,9 +61,9 @@ enum Command {
         #[command(flatten)]
         store: Store,
     },
-    /// Run a workflow (only simulated experts exist until MCP executors
-    /// land). Progress goes to stderr; Ctrl-C or SIGTERM pauses the run
-    /// (exit 130 or 143) and `resume` continues it.
+    /// Run a workflow: each step calls its expert's MCP server (--deploy), or
+    /// simulated experts answer (--simulate). Progress goes to stderr; Ctrl-C
+    /// or SIGTERM pauses the run (exit 130 or 143) and `resume` continues it.
     Run {
         /// Workflow definition (JSON).
         file: PathBuf,
@@ -70,7 +71,7 @@ enum Command {
         #[arg(long, value_name = "REGISTRY")]
         experts: PathBuf,
         #[command(flatten)]
-        sim: Simulation,
+        execution: Execution,
         /// Run id (default: a fresh UUIDv7).
         #[arg(long, value_name = "ID")]
         run_id: Option<String>,
@@ -102,7 +103,11 @@ enum Command {
         /// The run.
         run_id: String,
         #[command(flatten)]
-        sim: Simulation,
+        execution: Execution,
+        /// Expert registry: checks the deployment's expert ids and gives the
+        /// endpoints of http experts without a `url`.
+        #[arg(long, value_name = "REGISTRY")]
+        experts: Option<PathBuf>,
         /// While another engine holds the run's lease, wait up to DURATION
         /// (default 1m) for it to lapse instead of failing.
         #[arg(
@@ -123,34 +128,6 @@ enum Command {
     },
 }
 
-/// How steps are executed.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Simulation {
-    /// Simulate the experts: each step returns its declared outputs with
-    /// placeholder values.
-    #[arg(long)]
-    simulate: bool,
-    /// Simulated time per step, in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    delay_ms: u64,
-}
-
-impl Simulation {
-    fn executor(&self) -> Result<SimulatedExecutor, CliError> {
-        self.simulated().ok_or_else(|| {
-            CliError::BadInput(
-                "only simulated execution exists until MCP executors land: pass --simulate".into(),
-            )
-        })
-    }
-
-    /// The simulated executor, when `--simulate` asks for it.
-    pub(crate) fn simulated(&self) -> Option<SimulatedExecutor> {
-        self.simulate
-            .then(|| SimulatedExecutor::new().with_delay(Duration::from_millis(self.delay_ms)))
-    }
-}
-
 /// Runs `consort workflow`; `diagnostics` says whether tracing output goes
 /// to stderr too (live progress lines would tear it apart).
 pub(crate) fn run(args: Args, diagnostics: bool) -> Result<ExitCode, CliError> {
@@ -160,7 +137,7 @@ pub(crate) fn run(args: Args, diagnostics: bool) -> Result<ExitCode, CliError> {
             experts,
             store,
         } => block_on(async {
-            let engine = store.engine(SimulatedExecutor::new()).await?;
+            let engine = store.engine().await?;
             validate_file(&file, experts.as_deref(), &engine).await
         })
         .map(|()| ExitCode::SUCCESS),
@@ -173,7 +150,7 @@ pub(crate) fn run(args: Args, diagnostics: bool) -> Result<ExitCode, CliError> {
             match run {
                 Some(run_id) => {
                     store.require_shared("render --run")?;
-                    let engine = store.engine(SimulatedExecutor::new()).await?;
+                    let engine = store.engine().await?;
                     render_file(&file, format, Some((&run_id, &engine))).await
                 }
                 None => render_file(&file, format, None).await,
@@ -183,14 +160,13 @@ pub(crate) fn run(args: Args, diagnostics: bool) -> Result<ExitCode, CliError> {
         Command::Run {
             file,
             experts,
-            sim,
+            execution,
             run_id,
             params,
             settings,
             output,
             store,
         } => {
-            let executor = sim.executor()?;
             let experts = load_experts(&experts)?;
             let graph = load_graph(&file, Some(&experts))?;
             let params = match params {
@@ -199,10 +175,18 @@ pub(crate) fn run(args: Args, diagnostics: bool) -> Result<ExitCode, CliError> {
                 None => serde_json::Map::new(),
             };
             block_on(async {
-                let engine = store.engine(executor).await?;
+                let backend = store.connect().await?;
+                let steps = execution.required_steps(Some(&experts), &backend)?;
+                let engine = store.engine_on(backend, steps.executor())?;
                 check_fits(&engine, &file, &graph)?;
+                if let Some(deploy) = execution.deploy_file() {
+                    steps.preflight(deploy, Some(&graph)).await?;
+                }
                 let progress = output.progress(diagnostics);
-                drive::run(&engine, &graph, params, run_id, settings, output, progress).await
+                let ran =
+                    drive::run(&engine, &graph, params, run_id, settings, output, progress).await;
+                steps.close().await;
+                ran
             })
         }
         Command::Status {
@@ -212,7 +196,7 @@ pub(crate) fn run(args: Args, diagnostics: bool) -> Result<ExitCode, CliError> {
         } => {
             store.require_shared("status")?;
             block_on(async {
-                let engine = store.engine(SimulatedExecutor::new()).await?;
+                let engine = store.engine().await?;
                 let status = engine.status(&run_id).await.map_err(failed)?;
                 report::print_status(&status, json)
             })
@@ -220,18 +204,27 @@ pub(crate) fn run(args: Args, diagnostics: bool) -> Result<ExitCode, CliError> {
         }
         Command::Resume {
             run_id,
-            sim,
+            execution,
+            experts,
             wait,
             settings,
             output,
             store,
         } => {
-            let executor = sim.executor()?;
             store.require_shared("resume")?;
+            let experts = experts.as_deref().map(load_experts).transpose()?;
             block_on(async {
-                let engine = store.engine(executor).await?;
+                let backend = store.connect().await?;
+                let steps = execution.required_steps(experts.as_deref(), &backend)?;
+                let engine = store.engine_on(backend, steps.executor())?;
+                if let Some(deploy) = execution.deploy_file() {
+                    steps.preflight(deploy, None).await?;
+                }
                 let progress = output.progress(diagnostics);
-                drive::resume(&engine, &run_id, settings, wait, output, progress).await
+                let resumed =
+                    drive::resume(&engine, &run_id, settings, wait, output, progress).await;
+                steps.close().await;
+                resumed
             })
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consort_state::{MemoryBackend, RedisBackend, RedisConfig, StateBackend, StateError};
-use consort_workflow::{Engine, EngineConfig, SimulatedExecutor};
+use consort_workflow::{Engine, EngineConfig, SimulatedExecutor, StepExecutor};
 
 use super::duration::parse_duration;
 use crate::error::CliError;
@@ -94,10 +94,20 @@ impl Store {
         config
     }
 
-    /// An engine over the backend, running steps with `executor`.
-    pub(super) async fn engine(&self, executor: SimulatedExecutor) -> Result<Engine, CliError> {
+    /// An engine over the backend for commands that run no step.
+    pub(super) async fn engine(&self) -> Result<Engine, CliError> {
         let backend = self.connect().await?;
-        Engine::new(backend, Arc::new(executor), self.engine_config())
+        self.engine_on(backend, Arc::new(SimulatedExecutor::new()))
+    }
+
+    /// An engine over `backend` (from [`connect`](Self::connect)), running
+    /// steps with `executor`.
+    pub(super) fn engine_on(
+        &self,
+        backend: Arc<dyn StateBackend>,
+        executor: Arc<dyn StepExecutor>,
+    ) -> Result<Engine, CliError> {
+        Engine::new(backend, executor, self.engine_config())
             .map_err(|e| CliError::BadInput(e.to_string()))
     }
 }

@@ -122,6 +122,17 @@ impl Connection {
     }
 }
 
+/// The innermost error of a chain: rmcp's outer layers repeat the transport
+/// type's full name, while the root says what happened (`Connection
+/// refused`).
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = error;
+    while let Some(source) = inner.source() {
+        inner = source;
+    }
+    inner.to_string()
+}
+
 fn is_live(session: &Session) -> bool {
     !session.is_closed() && !session.peer().is_transport_closed()
 }
@@ -144,10 +155,12 @@ async fn connect(transport: &Transport, client: ExpertClient) -> Result<Session,
                 .stderr(Stdio::inherit())
                 .spawn()
                 .map_err(|e| format!("starting {command:?}: {e}"))?;
-            client
-                .serve(process)
-                .await
-                .map_err(|e| format!("initializing the MCP session with {command:?}: {e}"))
+            client.serve(process).await.map_err(|e| {
+                format!(
+                    "initializing the MCP session with {command:?}: {}",
+                    root_cause(&e)
+                )
+            })
         }
         Transport::Http { url, headers } => connect_http(url, headers, client).await,
     }
@@ -176,7 +189,7 @@ async fn connect_http(
     client
         .serve(StreamableHttpClientTransport::from_config(config))
         .await
-        .map_err(|e| format!("initializing the MCP session at {url}: {e}"))
+        .map_err(|e| format!("initializing the MCP session at {url}: {}", root_cause(&e)))
 }
 
 #[cfg(not(feature = "experts-http"))]

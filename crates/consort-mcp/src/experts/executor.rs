@@ -126,6 +126,11 @@ impl McpExecutor {
         self
     }
 
+    /// Whether `expert` is deployed.
+    pub fn serves(&self, expert: &str) -> bool {
+        self.experts.contains_key(expert)
+    }
+
     /// The state of `expert`'s circuit breaker; `None` if it is not deployed.
     pub fn circuit(&self, expert: &str) -> Option<CircuitState> {
         let expert = self.experts.get(expert)?;
@@ -205,10 +210,15 @@ impl StepExecutor for McpExecutor {
         let Some(expert) = self.experts.get(id) else {
             return StepOutcome::fail(format!("expert {id} is not in the deployment"));
         };
-        let admission = match expert.lock_circuit().admit(Instant::now()) {
+        let admitted = {
+            let mut circuit = expert.lock_circuit();
+            circuit
+                .admit(Instant::now())
+                .map_err(|wait| (wait, circuit.consecutive_failures()))
+        };
+        let admission = match admitted {
             Ok(admission) => admission,
-            Err(wait) => {
-                let failures = expert.lock_circuit().consecutive_failures();
+            Err((wait, failures)) => {
                 return StepOutcome::retry(format!(
                     "{id}: circuit open after {failures} failed calls in a row; next try in {wait:?}"
                 ));
