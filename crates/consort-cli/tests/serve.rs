@@ -20,7 +20,7 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use support::{Files, Redis, Running, command};
+use support::{Files, MARKETING_ROLES, Redis, Running, command, journal_calls, stdio_deployment};
 
 type Client = RunningService<RoleClient, ClientConfig>;
 
@@ -190,6 +190,88 @@ async fn http_requires_the_bearer_token_and_refuses_runs_without_an_executor() {
     );
     client.cancel().await.unwrap();
 
+    server.signal("TERM");
+    let (code, _, stderr) = server.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_started_over_mcp_call_the_deployed_experts() {
+    let files = Files::new();
+    let dir = workflows(&files);
+    let journal = files.path("journal");
+    let deploy = stdio_deployment(&files, &MARKETING_ROLES, &journal, &["--delay-ms", "200"]);
+    let (server, url) = serve_http(
+        &[
+            "--experts",
+            &files.path("registry.json"),
+            "--workflows",
+            &dir,
+            "--deploy",
+            &deploy,
+        ],
+        None,
+    );
+    let client = http_client(&url, None, false).await;
+    let capabilities = structured(
+        "capabilities",
+        call(&client, "consort_capabilities", json!({})).await,
+    );
+    assert_eq!(capabilities["runs_workflows"], true);
+    let run = structured(
+        "start",
+        call(
+            &client,
+            "consort_workflow_start",
+            json!({"name": marketing_name(), "run_id": "s-1", "wait": true,
+                   "params": {"proposed_budget": 150_000, "budget_limit": 100_000}}),
+        )
+        .await,
+    );
+    assert_eq!(run["state"], "completed", "{run}");
+    assert_eq!(
+        journal_calls(&journal, "s-1:2:check:0"),
+        2,
+        "finance checked twice"
+    );
+    // Every call gave its load slot back.
+    let experts = structured(
+        "experts",
+        call(&client, "consort_experts_list", json!({})).await,
+    );
+    let loads: Vec<&Value> = experts["experts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["current_load"])
+        .collect();
+    assert!(loads.iter().all(|l| **l == json!(0)), "{loads:?}");
+    // A call in flight holds a load slot of its expert, which routing sees.
+    call(
+        &client,
+        "consort_workflow_start",
+        json!({"name": marketing_name(), "run_id": "s-2"}),
+    )
+    .await;
+    let mut busy = None;
+    for _ in 0..100 {
+        let experts = structured(
+            "experts",
+            call(&client, "consort_experts_list", json!({})).await,
+        );
+        busy = experts["experts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["current_load"] == json!(1))
+            .map(|e| e["id"].clone());
+        if busy.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(busy.is_some(), "no expert showed the call in flight");
+    client.cancel().await.unwrap();
     server.signal("TERM");
     let (code, _, stderr) = server.finish();
     assert_eq!(code, Some(143), "{stderr}");

@@ -193,3 +193,60 @@ impl Redis {
         ["--backend", &self.url, "--namespace", &self.namespace]
     }
 }
+
+/// The `expert_server` example's binary, which `cargo test --workspace`
+/// builds beside this test's (target/debug/examples).
+pub fn expert_server() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("examples")
+        .join("expert_server");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with cargo build -p consort-examples --example expert_server \
+         (cargo test --workspace does)",
+        path.display()
+    );
+    path
+}
+
+/// The five experts of the marketing seed.
+pub const MARKETING_ROLES: [&str; 5] = [
+    "personal_assistant",
+    "marketing_sales",
+    "finance_accountant",
+    "art_design",
+    "project_management",
+];
+
+/// Writes `deploy.json`: each role a stdio `expert_server` journaling to
+/// `journal`, with `extra` flags; returns its path.
+pub fn stdio_deployment(files: &Files, roles: &[&str], journal: &str, extra: &[&str]) -> String {
+    let server = expert_server().display().to_string();
+    let experts: serde_json::Map<String, Value> = roles
+        .iter()
+        .map(|role| {
+            let mut args = vec!["--role", role, "--journal", journal];
+            args.extend_from_slice(extra);
+            (
+                (*role).to_owned(),
+                json!({"transport": "stdio", "command": server, "args": args}),
+            )
+        })
+        .collect();
+    files.write("deploy.json", &json!({"experts": experts}).to_string());
+    files.path("deploy.json")
+}
+
+/// The calls of idempotency key `key` in an expert journal.
+pub fn journal_calls(journal: &str, key: &str) -> usize {
+    std::fs::read_to_string(journal)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["event"] == "call" && line["key"] == key)
+        .count()
+}
