@@ -10,9 +10,12 @@
 
 mod expert;
 
+const USAGE: &str = "--role ID [--stdio | --http ADDR] [--journal FILE] [--delay-ms N] \
+[--hang-step N] [--crash-once-step N] [--fail-calls N] [--omit OUTPUT]";
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (options, serve) = expert::parse_args(std::env::args().skip(1))
-        .map_err(|e| format!("{e}\nusage: expert_server {}", expert::USAGE))?;
+        .map_err(|e| format!("{e}\nusage: expert_server {}", USAGE))?;
     expert::serve(options, serve).await
 }

@@ -282,8 +282,6 @@ pub(crate) enum Serve {
     Http(String),
 }
 
-/// The usage line of the flags [`parse_args`] reads.
-pub(crate) const USAGE: &str = "--role ID [--stdio | --http ADDR] [--journal FILE] [--delay-ms N] [--hang-step N] [--crash-once-step N] [--fail-calls N] [--omit OUTPUT]";
 
 /// Reads the expert's flags from `args`.
 pub(crate) fn parse_args(
