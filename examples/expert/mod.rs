@@ -282,7 +282,6 @@ pub(crate) enum Serve {
     Http(String),
 }
 
-
 /// Reads the expert's flags from `args`.
 pub(crate) fn parse_args(
     args: impl IntoIterator<Item = String>,

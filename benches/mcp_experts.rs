@@ -1,0 +1,267 @@
+//! Workflow steps through `McpExecutor` to local stdio experts, against bare
+//! rmcp `call_tool` calls of the same tool with the same arguments, in
+//! paired rounds (criterion groups).
+//!
+//! The experts are this bench binary started again with
+//! `CONSORT_BENCH_EXPERT=ROLE`, serving the examples' rule-based `consult`
+//! tool (`examples/expert/mod.rs`) over stdio.
+//!
+//! - `mcp_expert_chain`: a 20-step chain on one expert, per iteration, vs 20
+//!   sequential bare calls: the executor's and the engine's overhead per
+//!   step.
+//! - `mcp_expert_fanout`: a kickoff step, then 100 parallel steps across
+//!   five experts with `max_in_flight` 4, vs 1 + 100 bare calls with the
+//!   same limits.
+//!
+//! ```sh
+//! cargo bench -p consort-benches --bench mcp_experts
+//! ```
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+#[path = "../examples/expert/mod.rs"]
+#[allow(dead_code, unreachable_pub, reason = "the bench serves stdio only")]
+mod expert;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use consort_mcp::experts::{Deployment, ExpertServer, IDEMPOTENCY_META_KEY, McpExecutor};
+use consort_protocol::load_workflow;
+use consort_state::MemoryBackend;
+use consort_workflow::{Engine, EngineConfig, RunState, WorkflowGraph};
+use criterion::{BatchSize, Criterion};
+use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest, RequestMetaObject};
+use rmcp::service::{PeerRequestOptions, RunningService};
+use rmcp::transport::TokioChildProcess;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+const ROLES: [&str; 5] = [
+    "personal_assistant",
+    "marketing_sales",
+    "finance_accountant",
+    "art_design",
+    "project_management",
+];
+const CHAIN: u32 = 20;
+/// The parallel steps after the fan-out's kickoff step.
+const FANOUT: u32 = 100;
+const MAX_IN_FLIGHT: u32 = 4;
+
+fn expert_command(role: &str) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(std::env::current_exe().unwrap());
+    cmd.env("CONSORT_BENCH_EXPERT", role);
+    cmd
+}
+
+fn deployment() -> Deployment {
+    let me = std::env::current_exe().unwrap().display().to_string();
+    ROLES.iter().fold(Deployment::new(), |d, role| {
+        // The role reaches the child through its environment, which a
+        // deployment's `env` sets.
+        let server = ExpertServer::stdio(&me).with_max_in_flight(MAX_IN_FLIGHT);
+        d.with_expert(*role, with_env(server, role))
+    })
+}
+
+fn with_env(server: ExpertServer, role: &str) -> ExpertServer {
+    let mut server = server;
+    if let consort_mcp::experts::Transport::Stdio { env, .. } = &mut server.transport {
+        env.insert("CONSORT_BENCH_EXPERT".into(), role.into());
+    }
+    server
+}
+
+/// The arguments McpExecutor sends for step `n` of a run with no params.
+fn consult_arguments(run: &str, n: u32) -> serde_json::Map<String, Value> {
+    let Value::Object(map) = json!({
+        "run_id": run, "attempt": 1, "kind": "execute",
+        "step": {"number": n, "name": format!("Step {n}"), "actions": [], "outputs": ["result"]},
+        "collaborators": [], "inputs": {"params": {}}, "validation": null,
+    }) else {
+        unreachable!()
+    };
+    map
+}
+
+async fn bare_call(client: &RunningService<RoleClient, ()>, run: &str, n: u32) {
+    let params = CallToolRequestParams::new("consult").with_arguments(consult_arguments(run, n));
+    let mut meta = RequestMetaObject::new();
+    meta.insert(IDEMPOTENCY_META_KEY.to_owned(), format!("{run}:{n}").into());
+    let handle = client
+        .peer()
+        .send_cancellable_request(
+            ClientRequest::CallToolRequest(CallToolRequest::new(params)),
+            PeerRequestOptions::with_timeout(Duration::from_secs(30)).with_meta(meta),
+        )
+        .await
+        .unwrap();
+    handle.await_response().await.unwrap();
+}
+
+/// `steps` steps on `experts` in turn: a chain, or a kickoff step (1)
+/// that all others follow in parallel (without any edge a workflow is
+/// chained by step number).
+fn workflow(steps: u32, chained: bool, experts: &[&str]) -> WorkflowGraph {
+    let steps: Vec<Value> = (1..=steps)
+        .map(|n| {
+            let deps: Vec<u32> = match (chained, n) {
+                (_, 1) => vec![],
+                (true, n) => vec![n - 1],
+                (false, _) => vec![1],
+            };
+            json!({"step": n, "name": format!("Step {n}"),
+                   "primary_expert": experts[(n as usize) % experts.len()],
+                   "outputs": ["result"], "depends_on": deps})
+        })
+        .collect();
+    let text = json!({"workflow_name": "bench", "workflow_steps": steps}).to_string();
+    WorkflowGraph::build(&load_workflow(&text).unwrap()).unwrap()
+}
+
+fn main() {
+    if let Ok(role) = std::env::var("CONSORT_BENCH_EXPERT") {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (options, serve) = expert::parse_args(["--role".to_owned(), role]).unwrap();
+        runtime.block_on(expert::serve(options, serve)).unwrap();
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let executor = Arc::new(McpExecutor::new(&deployment()));
+    let engine = Engine::new(
+        Arc::new(MemoryBackend::new("bench").unwrap()),
+        Arc::clone(&executor) as _,
+        EngineConfig::default().with_concurrency(FANOUT as usize),
+    )
+    .unwrap();
+    let bare: Vec<RunningService<RoleClient, ()>> = runtime.block_on(async {
+        let mut clients = Vec::new();
+        for role in ROLES {
+            let transport = TokioChildProcess::new(expert_command(role)).unwrap();
+            clients.push(().serve(transport).await.unwrap());
+        }
+        // Connected and warm: the first call starts each expert.
+        for check in executor.check().await {
+            assert!(check.problem.is_none(), "{check:?}");
+        }
+        clients
+    });
+    let chain = workflow(CHAIN, true, &["marketing_sales"]);
+    let fanout = workflow(FANOUT + 1, false, &ROLES);
+    let mut c = Criterion::default().configure_from_args();
+    let mut runs = 0u64;
+
+    let mut group = c.benchmark_group("mcp_expert_chain");
+    group.sample_size(30);
+    group.bench_function("bare_call_tool_x20", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                for n in 1..=CHAIN {
+                    bare_call(&bare[1], "bare", n).await;
+                }
+            });
+        });
+    });
+    group.bench_function("mcp_executor_steps_x20", |b| {
+        b.iter_batched(
+            || {
+                runs += 1;
+                format!("chain-{runs}")
+            },
+            |run_id| {
+                let status =
+                    runtime.block_on(engine.new_run(&chain).with_run_id(run_id).run_to_end());
+                assert_eq!(status.unwrap().state, RunState::Completed);
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("mcp_expert_fanout");
+    group.sample_size(20);
+    group.bench_function("bare_call_tool_1_then_100", |b| {
+        let limits: Vec<Arc<Semaphore>> = ROLES
+            .iter()
+            .map(|_| Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize)))
+            .collect();
+        b.iter(|| {
+            runtime.block_on(async {
+                bare_call(&bare[1], "fan", 1).await;
+                let calls = (2..=FANOUT + 1).map(|n| {
+                    let at = (n as usize) % ROLES.len();
+                    let (client, limit) = (&bare[at], &limits[at]);
+                    async move {
+                        let _permit = limit.acquire().await.unwrap();
+                        bare_call(client, "fan", n).await;
+                    }
+                });
+                futures_util::future::join_all(calls).await;
+            });
+        });
+    });
+    group.bench_function("mcp_executor_steps_1_then_100", |b| {
+        b.iter_batched(
+            || {
+                runs += 1;
+                format!("fan-{runs}")
+            },
+            |run_id| {
+                let status =
+                    runtime.block_on(engine.new_run(&fanout).with_run_id(run_id).run_to_end());
+                assert_eq!(status.unwrap().state, RunState::Completed);
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+    c.final_summary();
+
+    // Paired rounds: the two sides alternate, so the machine's swings hit
+    // both alike; the median of the per-round ratios is the figure.
+    let rounds = 21;
+    let mut ratios = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let bare_time = runtime.block_on(async {
+            let started = Instant::now();
+            for n in 1..=CHAIN {
+                bare_call(&bare[1], "paired", n).await;
+            }
+            started.elapsed()
+        });
+        let run_id = format!("paired-{round}");
+        let executor_time = runtime.block_on(async {
+            let started = Instant::now();
+            let status = engine
+                .new_run(&chain)
+                .with_run_id(run_id)
+                .run_to_end()
+                .await;
+            assert_eq!(status.unwrap().state, RunState::Completed);
+            started.elapsed()
+        });
+        ratios.push(executor_time.as_secs_f64() / bare_time.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "paired {rounds} rounds of a {CHAIN}-step chain, McpExecutor / bare call_tool: \
+         median {:.3} (min {:.3}, max {:.3})",
+        ratios[rounds / 2],
+        ratios[0],
+        ratios[rounds - 1]
+    );
+    runtime.block_on(executor.close());
+}
