@@ -11,7 +11,7 @@
 mod expert;
 
 const USAGE: &str = "--role ID [--stdio | --http ADDR] [--journal FILE] [--delay-ms N] \
-[--hang-step N] [--crash-once-step N] [--fail-calls N] [--omit OUTPUT]";
+[--hang-step N] [--crash-once-step N] [--fail-calls N] [--omit OUTPUT] [--ask-human-step N]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -20,7 +20,8 @@
 //! `--crash-once-step N` exits mid-call the first time step N is called
 //! (needs `--journal`); `--fail-calls N` answers the first N calls of the
 //! process with a retryable error; `--omit OUTPUT` leaves a declared output
-//! out, breaking the contract.
+//! out, breaking the contract; `--ask-human-step N` answers step N with a
+//! question for a human until the step's inputs hold the answer.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -46,6 +47,7 @@ pub(crate) struct Options {
     crash_once_step: Option<u64>,
     fail_calls: u32,
     omit: Vec<String>,
+    ask_human_step: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +141,15 @@ impl ServerHandler for Expert {
                 .with_total(2.0)
                 .with_message(format!("{} is working on step {step}", self.options.role));
             let _ = context.peer.notify_progress(progress).await;
+        }
+        if kind == "execute"
+            && self.options.ask_human_step == Some(step)
+            && args.pointer("/inputs/human_answer").is_none()
+        {
+            return Ok(CallToolResult::structured(json!({
+                "needs_human": format!("{} needs the campaign's launch date", self.options.role),
+            }))
+            .into());
         }
         let hang = kind == "execute" && self.options.hang_step == Some(step);
         let wait = if hang {
@@ -304,6 +315,7 @@ pub(crate) fn parse_args(
                 options.fail_calls = u32::try_from(number(value()?)?).map_err(|e| e.to_string())?;
             }
             "--omit" => options.omit.push(value()?),
+            "--ask-human-step" => options.ask_human_step = Some(number(value()?)?),
             other => return Err(format!("unknown flag {other}")),
         }
     }

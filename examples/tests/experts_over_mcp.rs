@@ -448,3 +448,45 @@ async fn contract_breaches_fail_at_once_and_protocol_errors_are_retried() {
     executor.close().await;
     misnamed.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expert_asks_a_human_and_the_answer_reaches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_file = dir.path().join("journal");
+    let asks = stdio_expert(
+        "project_management",
+        &journal_file,
+        &["--ask-human-step", "1"],
+    );
+    let executor = Arc::new(McpExecutor::new(
+        &Deployment::new().with_expert("project_management", asks),
+    ));
+    let (engine, _) = engine_with(Arc::clone(&executor));
+
+    let status = run(
+        &engine,
+        &one_step("project_management", 1, 10),
+        "q-1",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status.state, RunState::WaitingForHuman, "{status:?}");
+    let question = status.step(1).unwrap().question.clone().unwrap_or_default();
+    assert_eq!(
+        question,
+        "project_management needs the campaign's launch date"
+    );
+
+    let done = engine
+        .answer_human("q-1", 1, json!("2027-03-01"))
+        .await
+        .unwrap();
+    assert_eq!(done.state, RunState::Completed, "{done:?}");
+    let answer = &done.step(1).unwrap().outputs.as_ref().unwrap()["answer"];
+    assert!(
+        answer.as_str().unwrap().contains("human_answer"),
+        "{answer}"
+    );
+    assert_eq!(calls_of(&journal(&journal_file), "q-1:1").len(), 2);
+    executor.close().await;
+}

@@ -1,6 +1,8 @@
-//! `consort serve` against an independent client: the official Python SDK
-//! (`mcp` 2.x), over stdio and streamable HTTP, in its 2026-07-28 and
-//! legacy modes (tests/interop/python_client.py).
+//! consort against independent MCP peers on the official Python SDK (`mcp`
+//! 2.x): `consort serve` driven by its client over stdio and streamable
+//! HTTP, in its 2026-07-28 and legacy modes (tests/interop/python_client.py);
+//! and workflow steps calling experts served by it
+//! (tests/interop/python_expert.py).
 //!
 //! The interpreter comes from `CONSORT_PYTHON` (a venv with
 //! tests/interop/requirements.txt installed; `.ci/run` makes one). Without
@@ -14,11 +16,14 @@ mod support;
 
 use std::process::Command;
 
-use support::Files;
+use serde_json::json;
+use support::{Files, MARKETING_ROLES, Running, ok, stderr};
 
-#[test]
-fn the_official_python_sdk_uses_every_transport_and_mode() {
-    let Some(python) = std::env::var_os("CONSORT_PYTHON") else {
+/// The interpreter of `CONSORT_PYTHON`; `None` (a skip, with a notice)
+/// when it is unset, unless CI requires the test.
+fn python() -> Option<std::ffi::OsString> {
+    let python = std::env::var_os("CONSORT_PYTHON");
+    if python.is_none() {
         assert!(
             std::env::var_os("CONSORT_REQUIRE_PYTHON_MCP").is_none(),
             "CONSORT_REQUIRE_PYTHON_MCP is set but CONSORT_PYTHON is not"
@@ -29,6 +34,13 @@ fn the_official_python_sdk_uses_every_transport_and_mode() {
                 "skipping: set CONSORT_PYTHON to a Python with tests/interop/requirements.txt installed"
             );
         }
+    }
+    python
+}
+
+#[test]
+fn the_official_python_sdk_uses_every_transport_and_mode() {
+    let Some(python) = python() else {
         return;
     };
     let files = Files::new();
@@ -59,4 +71,85 @@ fn the_official_python_sdk_uses_every_transport_and_mode() {
         );
     }
     assert!(stdout.contains("(2026-07-28)"), "{stdout}");
+}
+
+#[test]
+fn workflow_steps_call_experts_served_by_the_python_sdk() {
+    let Some(python) = python() else {
+        return;
+    };
+    let python = python.to_string_lossy().into_owned();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/python_expert.py"
+    );
+    let files = Files::new();
+    let journal = files.path("journal");
+    // Finance over streamable HTTP, the other four over stdio.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut finance = Running::spawn(Command::new(&python).args([
+        script,
+        "finance_accountant",
+        &journal,
+        "http",
+        &port.to_string(),
+    ]));
+    finance.wait_for(|l| l.starts_with("serving MCP at "));
+    // The script announces the address before uvicorn listens on it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Python expert never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut experts = serde_json::Map::new();
+    for role in MARKETING_ROLES {
+        let server = if role == "finance_accountant" {
+            json!({"transport": "http", "url": format!("http://127.0.0.1:{port}/mcp")})
+        } else {
+            json!({"transport": "stdio", "command": python, "args": [script, role, journal, "stdio"]})
+        };
+        experts.insert(role.to_owned(), server);
+    }
+    let deploy = files.write("deploy.json", &json!({"experts": experts}).to_string());
+
+    let out = support::consort(&[
+        "workflow",
+        "run",
+        &files.path("marketing.json"),
+        "--experts",
+        &files.path("registry.json"),
+        "--deploy",
+        &deploy.display().to_string(),
+        "--run-id",
+        "py-1",
+        "--params",
+        r#"{"proposed_budget": 150000, "budget_limit": 100000}"#,
+    ]);
+    let report = ok(&out);
+    assert!(report.contains("completed, 100% complete"), "{report}");
+    assert!(
+        stderr(&out).contains("validated_budget 150000 is over 100000"),
+        "{}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("\"kind\": \"validate\""))
+            .count(),
+        5
+    );
+    let strategy = text
+        .lines()
+        .filter(|l| l.contains("\"kind\": \"execute\", \"step\": 2,"))
+        .count();
+    assert_eq!(strategy, 2, "finance sent the strategy back once:\n{text}");
+    let _ = finance.child.kill();
 }

@@ -85,7 +85,12 @@ pub(crate) fn outcome(ctx: &StepContext, expert: &str, result: CallToolResult) -
             );
         }
         None => match text {
-            Some(text) => return plain_text(ctx, expert, text),
+            // Servers without structured output (the Python SDK's for a
+            // tool returning a bare `dict`) send the object as JSON text.
+            Some(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(map)) => map,
+                _ => return plain_text(ctx, expert, text),
+            },
             None => return broken(expert, "neither structured content nor text".to_owned()),
         },
     };
