@@ -356,7 +356,20 @@ async fn the_circuit_opens_after_failures_and_a_probe_closes_it() {
         EngineConfig::default(),
     )
     .unwrap();
-    let mut events = collect_topics(&backend).await;
+    // Each circuit event with the record the backend held when it arrived.
+    let mut circuit_events = backend.subscribe("expert:circuit_*").await.unwrap();
+    let (sender, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let reader = Arc::clone(&backend);
+    tokio::spawn(async move {
+        while let Some(Delivery::Message { topic, payload }) = circuit_events.recv().await {
+            let record = reader.get("mcp:circuit:hr_specialist").await.unwrap();
+            let record: Option<Value> = record.map(|r| serde_json::from_slice(&r.value).unwrap());
+            let event: Value = serde_json::from_slice(&payload).unwrap();
+            if sender.send((topic, event, record)).is_err() {
+                break;
+            }
+        }
+    });
 
     // Two failures open the circuit; attempts 100 ms apart then fail fast
     // until the 400 ms are up, when one probe (the third call) succeeds.
@@ -380,14 +393,22 @@ async fn the_circuit_opens_after_failures_and_a_probe_closes_it() {
     );
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        let (topic, event) = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        let (topic, event, record) = tokio::time::timeout(Duration::from_secs(10), events.recv())
             .await
             .expect("circuit events")
             .unwrap();
-        if topic.starts_with("expert:circuit") {
-            assert_eq!(event["data"]["expert_id"], "hr_specialist");
-            seen.push(topic);
+        assert_eq!(event["data"]["expert_id"], "hr_specialist");
+        // The record every process's experts_list reads is written before
+        // the event goes out, and deleted when the circuit closes.
+        match topic.as_str() {
+            "expert:circuit_opened" => {
+                let record = record.expect("an open circuit's record");
+                assert_eq!(record["state"], "open");
+                assert_eq!(record["consecutive_failures"], 2);
+            }
+            _ => assert!(record.is_none(), "{record:?}"),
         }
+        seen.push(topic);
     }
     assert_eq!(seen, ["expert:circuit_opened", "expert:circuit_closed"]);
     executor.close().await;

@@ -49,6 +49,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod circuit_record;
 mod config;
 mod elicitation;
 mod error;

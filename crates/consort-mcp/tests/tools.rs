@@ -817,3 +817,38 @@ async fn an_existing_rmcp_server_gains_consort_tools_with_one_plus() {
     );
     assert_eq!(decision["primary"], "legal_consultant");
 }
+
+#[tokio::test]
+async fn experts_list_shows_an_open_circuit_recorded_by_any_process() {
+    let coordinator = coordinator(Arc::new(SimulatedExecutor::new())).await;
+    // What an McpExecutor (of this or another process) records when the
+    // circuit of finance's server opens.
+    let record = json!({"state": "open", "consecutive_failures": 5,
+                        "detail": "no answer within 30s", "opened_at": "2026-11-30T07:00:00Z"});
+    coordinator
+        .backend()
+        .set(
+            "mcp:circuit:finance_accountant",
+            record.to_string().into(),
+            Some(std::time::Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    let server = ConsortServer::new(coordinator, ToolsConfig::default()).unwrap();
+    let client = connect(server, Recorder::new("circuit-test", false)).await;
+    let listed = ok(
+        "list",
+        call(&client, "consort_experts_list", json!({})).await,
+    );
+    let experts = listed["experts"].as_array().unwrap();
+    let finance = experts
+        .iter()
+        .find(|e| e["id"] == "finance_accountant")
+        .unwrap();
+    assert_eq!(finance["circuit"], record);
+    let legal = experts
+        .iter()
+        .find(|e| e["id"] == "legal_consultant")
+        .unwrap();
+    assert!(legal.get("circuit").is_none(), "{legal}");
+}

@@ -23,6 +23,7 @@ use super::circuit::{Admission, Circuit, CircuitState, Transition};
 use super::connection::{Connection, ProgressRoutes};
 use super::contract::{self, IDEMPOTENCY_META_KEY};
 use super::deployment::{Deployment, ExpertServer};
+use crate::circuit_record::{self, CircuitRecord};
 
 /// A [`StepExecutor`] that calls each step's expert over MCP, as the
 /// deployment says, under the consult contract (docs/mcp.md, "Writing an
@@ -115,7 +116,9 @@ impl McpExecutor {
     }
 
     /// Publishes `expert:circuit_opened` and `expert:circuit_closed` on
-    /// `backend`'s bus, with `source` as the events' source.
+    /// `backend`'s bus, with `source` as the events' source, and records an
+    /// open circuit in `backend` for the open period, where `experts_list`
+    /// shows it to every process.
     #[must_use]
     pub fn with_events(
         mut self,
@@ -168,28 +171,59 @@ impl McpExecutor {
         }
     }
 
+    /// Tells the world: the event on the bus, and the open circuit's record
+    /// (see `circuit_record`) written or deleted. Off the call's path: a
+    /// slow backend never delays a step.
     fn publish(&self, expert: &Expert, transition: Transition, detail: &str) {
         let Some((backend, source)) = &self.events else {
             return;
         };
-        let kind = match transition {
+        let expert_id = expert.id.as_str();
+        let (kind, record) = match transition {
             Transition::Opened {
                 consecutive_failures,
-            } => EventKind::ExpertCircuitOpened(CircuitEvent {
-                expert_id: expert.id.as_str().into(),
-                consecutive_failures,
-                detail: Some(detail.to_owned()),
-            }),
-            Transition::Closed => EventKind::ExpertCircuitClosed(CircuitEvent {
-                expert_id: expert.id.as_str().into(),
-                consecutive_failures: 0,
-                detail: None,
-            }),
+            } => {
+                let record = CircuitRecord {
+                    state: CircuitState::Open.as_str().to_owned(),
+                    consecutive_failures,
+                    detail: Some(detail.to_owned()),
+                    opened_at: jiff::Timestamp::now().to_string(),
+                };
+                let kind = EventKind::ExpertCircuitOpened(CircuitEvent {
+                    expert_id: expert_id.into(),
+                    consecutive_failures,
+                    detail: Some(detail.to_owned()),
+                });
+                (kind, Some(record))
+            }
+            Transition::Closed => {
+                let kind = EventKind::ExpertCircuitClosed(CircuitEvent {
+                    expert_id: expert_id.into(),
+                    consecutive_failures: 0,
+                    detail: None,
+                });
+                (kind, None)
+            }
         };
         let event = Event::now(source.clone(), kind);
         let backend = Arc::clone(backend);
-        // Off the call's path: a slow bus never delays a step.
+        let key = circuit_record::key(expert_id);
+        let open_for = expert.server.circuit_breaker.open_for;
         tokio::spawn(async move {
+            let recorded = match record.map(|r| serde_json::to_vec(&r)) {
+                Some(Ok(record)) => backend
+                    .set(&key, record.into(), Some(open_for))
+                    .await
+                    .map(drop),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "encoding a circuit record failed");
+                    Ok(())
+                }
+                None => backend.delete(&key).await.map(drop),
+            };
+            if let Err(error) = recorded {
+                tracing::warn!(key, %error, "recording a circuit's state failed");
+            }
             let topic = event.event_type();
             match serde_json::to_vec(&event) {
                 Ok(payload) => {

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Call, ToolOutput, schema};
+use crate::circuit_record::{self, CircuitRecord};
 use crate::error::ToolError;
 
 /// Arguments of `experts_list`.
@@ -33,6 +34,10 @@ pub(crate) struct ExpertEntry {
     /// Milliseconds since its last heartbeat (or registration); `null`
     /// once its heartbeat has lapsed.
     heartbeat_age_ms: Option<u64>,
+    /// While calls to it fail fast because its circuit breaker is open
+    /// (`McpExecutor` of any process on this backend): why and since when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    circuit: Option<CircuitRecord>,
     /// The whole profile, as registered (fields as in docs/inputs.md).
     #[schemars(schema_with = "schema::object")]
     profile: ExpertProfile,
@@ -56,19 +61,22 @@ pub(crate) async fn list(call: Call, args: ListArgs) -> Result<ExpertList, ToolE
         .heartbeat_ages(&ids)
         .await
         .map_err(consort_coordinator::CoordinatorError::from)?;
+    let circuits = circuit_record::read_all(call.coordinator.backend().as_ref(), &ids).await;
     let experts = experts
         .into_iter()
         .zip(ages)
-        .filter(|(profile, _)| {
+        .zip(circuits)
+        .filter(|((profile, _), _)| {
             !args.available_only || profile.availability_status != Availability::Offline
         })
-        .map(|(profile, age)| ExpertEntry {
+        .map(|((profile, age), circuit)| ExpertEntry {
             id: profile.id.to_string(),
             availability: profile.availability_status,
             current_load: profile.current_load,
             max_concurrent: profile.max_concurrent,
             heartbeat_live: age.is_some(),
             heartbeat_age_ms: age.map(|age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX)),
+            circuit,
             profile,
         })
         .collect();
