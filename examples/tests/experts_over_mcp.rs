@@ -204,12 +204,8 @@ impl Drop for HttpExpert {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_expansion_seed_runs_over_streamable_http() {
-    let dir = tempfile::tempdir().unwrap();
-    let journal_file = dir.path().join("journal");
-    let spec = load_workflow(seeds::BUSINESS_EXPANSION_WORKFLOW).unwrap();
-    let graph = WorkflowGraph::build(&spec).unwrap();
+/// Every expert a workflow calls: primary experts and validators.
+fn roles_of(graph: &WorkflowGraph) -> Vec<String> {
     let mut roles: Vec<String> = graph
         .steps()
         .iter()
@@ -223,6 +219,33 @@ async fn the_expansion_seed_runs_over_streamable_http() {
         .collect();
     roles.sort();
     roles.dedup();
+    roles
+}
+
+fn graph_of(spec: &str) -> WorkflowGraph {
+    WorkflowGraph::build(&load_workflow(spec).unwrap()).unwrap()
+}
+
+/// Each step of `spec` was called exactly once in run `run_id`.
+fn assert_each_step_called_once(journal_file: &Path, spec: &str, run_id: &str) {
+    let journal = journal(journal_file);
+    for step in graph_of(spec).steps() {
+        let key = format!("{run_id}:{}", step.number);
+        assert_eq!(calls_of(&journal, &key).len(), 1, "{key}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_seeds_run_over_streamable_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_file = dir.path().join("journal");
+    let seeds = [
+        seeds::MARKETING_CAMPAIGN_WORKFLOW,
+        seeds::BUSINESS_EXPANSION_WORKFLOW,
+    ];
+    let mut roles: Vec<String> = seeds.iter().flat_map(|s| roles_of(&graph_of(s))).collect();
+    roles.sort();
+    roles.dedup();
     let experts: Vec<(String, HttpExpert)> = roles
         .iter()
         .map(|role| (role.clone(), HttpExpert::start(role, &journal_file)))
@@ -234,20 +257,33 @@ async fn the_expansion_seed_runs_over_streamable_http() {
     assert!(executor.check().await.iter().all(|c| c.problem.is_none()));
     let (engine, _) = engine_with(Arc::clone(&executor));
 
+    for (spec, run_id) in seeds.iter().zip(["hm-1", "hx-1"]) {
+        let status = run(&engine, spec, run_id, json!({})).await;
+        assert_eq!(status.state, RunState::Completed, "{status:?}");
+        assert_each_step_called_once(&journal_file, spec, run_id);
+    }
+    executor.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_expansion_seed_runs_over_stdio() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_file = dir.path().join("journal");
+    let roles = roles_of(&graph_of(seeds::BUSINESS_EXPANSION_WORKFLOW));
+    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    let executor = Arc::new(McpExecutor::new(&stdio_deployment(&roles, &journal_file)));
+    let (engine, _) = engine_with(Arc::clone(&executor));
+
     let status = run(
         &engine,
         seeds::BUSINESS_EXPANSION_WORKFLOW,
-        "x-1",
+        "sx-1",
         json!({}),
     )
     .await;
 
     assert_eq!(status.state, RunState::Completed, "{status:?}");
-    let journal = journal(&journal_file);
-    for step in graph.steps() {
-        let key = format!("x-1:{}", step.number);
-        assert_eq!(calls_of(&journal, &key).len(), 1, "{key}");
-    }
+    assert_each_step_called_once(&journal_file, seeds::BUSINESS_EXPANSION_WORKFLOW, "sx-1");
     executor.close().await;
 }
 
