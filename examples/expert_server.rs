@@ -16,6 +16,6 @@ const USAGE: &str = "--role ID [--stdio | --http ADDR] [--journal FILE] [--delay
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (options, serve) = expert::parse_args(std::env::args().skip(1))
-        .map_err(|e| format!("{e}\nusage: expert_server {}", USAGE))?;
+        .map_err(|e| format!("{e}\nusage: expert_server {USAGE}"))?;
     expert::serve(options, serve).await
 }

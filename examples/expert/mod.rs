@@ -23,6 +23,11 @@
 //! out, breaking the contract; `--ask-human-step N` answers step N with a
 //! question for a human until the step's inputs hold the answer.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "an expert logs on stderr, as MCP servers do"
+)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -128,7 +133,7 @@ impl ServerHandler for Expert {
         let attempt = args.get("attempt").and_then(Value::as_u64).unwrap_or(1);
         let earlier_calls = self.journal_calls(&key);
         self.journal(
-            json!({"event": "call", "key": key, "attempt": attempt, "kind": kind,
+            &json!({"event": "call", "key": key, "attempt": attempt, "kind": kind,
                             "role": self.options.role, "pid": std::process::id()}),
         );
 
@@ -160,7 +165,7 @@ impl ServerHandler for Expert {
         if !wait.is_zero() {
             tokio::select! {
                 () = context.ct.cancelled() => {
-                    self.journal(json!({"event": "cancelled", "key": key, "attempt": attempt}));
+                    self.journal(&json!({"event": "cancelled", "key": key, "attempt": attempt}));
                     return Err(ErrorData::internal_error("cancelled", None));
                 }
                 () = tokio::time::sleep(wait) => {}
@@ -254,7 +259,7 @@ impl Expert {
         }
     }
 
-    fn journal(&self, line: Value) {
+    fn journal(&self, line: &Value) {
         let Some(path) = &self.options.journal else {
             return;
         };

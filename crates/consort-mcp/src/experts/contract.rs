@@ -56,8 +56,8 @@ pub(crate) fn arguments(ctx: &StepContext) -> JsonMap {
 /// What the expert's answer means for the step; `expert` names it in
 /// messages.
 pub(crate) fn outcome(ctx: &StepContext, expert: &str, result: CallToolResult) -> StepOutcome {
-    let structured = result.structured_content.clone();
     let text = text_of(&result);
+    let structured = result.structured_content;
     if result.is_error == Some(true) {
         let retryable = structured
             .as_ref()
@@ -81,7 +81,7 @@ pub(crate) fn outcome(ctx: &StepContext, expert: &str, result: CallToolResult) -
         Some(other) => {
             return broken(
                 expert,
-                format!("structured content is {}, not an object", kind_of(&other)),
+                &format!("structured content is {}, not an object", kind_of(&other)),
             );
         }
         None => match text {
@@ -91,7 +91,7 @@ pub(crate) fn outcome(ctx: &StepContext, expert: &str, result: CallToolResult) -
                 Ok(Value::Object(map)) => map,
                 _ => return plain_text(ctx, expert, text),
             },
-            None => return broken(expert, "neither structured content nor text".to_owned()),
+            None => return broken(expert, "neither structured content nor text"),
         },
     };
     if let Some(question) = answer.get("needs_human") {
@@ -99,10 +99,7 @@ pub(crate) fn outcome(ctx: &StepContext, expert: &str, result: CallToolResult) -
             Some(q) if !q.trim().is_empty() => StepOutcome::NeedsHuman {
                 question: q.to_owned(),
             },
-            _ => broken(
-                expert,
-                "`needs_human` must be a non-empty question".to_owned(),
-            ),
+            _ => broken(expert, "`needs_human` must be a non-empty question"),
         };
     }
     match ctx.kind() {
@@ -125,7 +122,7 @@ fn execution(ctx: &StepContext, expert: &str, answer: JsonMap) -> StepOutcome {
     let present: Vec<&str> = answer.keys().map(String::as_str).collect();
     broken(
         expert,
-        format!(
+        &format!(
             "the answer lacks the step's declared output{} {} (it has: {})",
             if missing.len() == 1 { "" } else { "s" },
             quoted(&missing),
@@ -150,7 +147,7 @@ fn validation(expert: &str, answer: &JsonMap) -> StepOutcome {
         Some(false) => StepOutcome::fail(reason.to_owned()),
         None => broken(
             expert,
-            "a validation answer is {\"passed\": true|false, \"reason\": \"...\"}".to_owned(),
+            "a validation answer is {\"passed\": true|false, \"reason\": \"...\"}",
         ),
     }
 }
@@ -166,21 +163,26 @@ fn plain_text(ctx: &StepContext, expert: &str, text: String) -> StepOutcome {
         }
         StepKind::Execute => broken(
             expert,
-            format!(
+            &format!(
                 "a plain-text answer, but the step declares outputs {}: answer with structured content",
-                quoted(&ctx.step().outputs.iter().map(String::as_str).collect::<Vec<_>>())
+                quoted(
+                    &ctx.step()
+                        .outputs
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                )
             ),
         ),
         _ => broken(
             expert,
-            "a plain-text answer to a validation: answer {\"passed\": true|false, \"reason\": \"...\"}"
-                .to_owned(),
+            "a plain-text answer to a validation: answer {\"passed\": true|false, \"reason\": \"...\"}",
         ),
     }
 }
 
 /// An answer that breaks the contract: no retry will fix the expert.
-fn broken(expert: &str, what: String) -> StepOutcome {
+fn broken(expert: &str, what: &str) -> StepOutcome {
     StepOutcome::fail(format!("{expert} broke the consult contract: {what}"))
 }
 
