@@ -547,3 +547,39 @@ async fn an_expert_asks_a_human_and_the_answer_reaches_it() {
     assert_eq!(calls_of(&journal(&journal_file), "q-1:1").len(), 2);
     executor.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_the_engine_drops_is_cancelled_over_mcp_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_file = dir.path().join("journal");
+    // The deployment would wait 20 s; the step's own timeout drops the call
+    // after 300 ms, and the dropped call tells the expert.
+    let expert = stdio_expert("legal_consultant", &journal_file, &["--hang-step", "1"]);
+    let executor = Arc::new(McpExecutor::new(
+        &Deployment::new().with_expert("legal_consultant", expert),
+    ));
+    let (engine, _) = engine_with(Arc::clone(&executor));
+    let text = json!({"workflow_name": "dropped", "workflow_steps": [{
+        "step": 1, "name": "Only", "primary_expert": "legal_consultant", "outputs": ["answer"],
+        "timeout_ms": 300, "retry": {"max_attempts": 1}}]})
+    .to_string();
+
+    let status = run(&engine, &text, "d-1", json!({})).await;
+
+    assert_eq!(status.state, RunState::Failed, "{status:?}");
+    let error = status.step(1).unwrap().error.clone().unwrap_or_default();
+    assert!(error.contains("timed out after 300ms"), "{error}");
+    let mut cancelled = 0;
+    for _ in 0..100 {
+        cancelled = journal(&journal_file)
+            .iter()
+            .filter(|l| l["event"] == "cancelled" && l["key"] == "d-1:1")
+            .count();
+        if cancelled == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(cancelled, 1, "the expert never heard of the cancellation");
+    executor.close().await;
+}
