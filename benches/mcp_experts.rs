@@ -16,6 +16,9 @@
 //! ```sh
 //! cargo bench -p consort-benches --bench mcp_experts
 //! ```
+//!
+//! `CONSORT_BENCH_COUNT=bare:N` or `executor:N` runs only N chains of one
+//! side, for instruction counts under callgrind (docs/performance.md).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -161,6 +164,34 @@ fn main() {
     });
     let chain = workflow(CHAIN, true, &["marketing_sales"]);
     let fanout = workflow(FANOUT + 1, false, &ROLES);
+    if let Ok(count) = std::env::var("CONSORT_BENCH_COUNT") {
+        // For callgrind: only `bare:N` or `executor:N` chains, no criterion,
+        // so that instruction counts of N and of 0 chains give the cost of
+        // one step or call (the experts run natively, untraced).
+        let (mode, n) = count
+            .split_once(':')
+            .expect("CONSORT_BENCH_COUNT=bare:N|executor:N");
+        let n: u32 = n.parse().unwrap();
+        runtime.block_on(async {
+            for round in 0..n {
+                if mode == "bare" {
+                    for step in 1..=CHAIN {
+                        bare_call(&bare[1], "count", step).await;
+                    }
+                } else {
+                    let run_id = format!("count-{round}");
+                    let status = engine
+                        .new_run(&chain)
+                        .with_run_id(run_id)
+                        .run_to_end()
+                        .await;
+                    assert_eq!(status.unwrap().state, RunState::Completed);
+                }
+            }
+            executor.close().await;
+        });
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
     let mut runs = 0u64;
 
