@@ -35,6 +35,11 @@ fn a_run_calls_the_deployed_experts_and_finance_sends_the_budget_back() {
     assert!(report.contains("completed"), "{report}");
     let log = stderr(&out);
     assert!(log.contains("deploy.json: 5 experts answered"), "{log}");
+    // The experts' own progress notifications, as the run's progress lines.
+    assert!(
+        log.contains("step 2 Strategy Development: 1/2: marketing_sales is working on step 2"),
+        "{log}"
+    );
     assert!(
         log.contains("validated_budget 150000 exceeds the limit of 100000"),
         "{log}"

@@ -47,6 +47,9 @@ pub(crate) fn forward(
                     "{} of {}: waiting for a human",
                     update.completed, update.total
                 ),
+                // An expert's progress within a step (ProgressKind::StepProgress)
+                // is not forwarded: MCP wants each notification's progress
+                // to grow, and it does not move the run's count.
                 _ => continue,
             };
             #[expect(clippy::cast_precision_loss, reason = "step counts are far below 2^52")]

@@ -42,6 +42,11 @@ pub enum ProgressKind {
     StepStarted,
     /// A step completed.
     StepCompleted,
+    /// The expert running a step reported progress (`detail`:
+    /// `progress/total: message`); see [`StepContext::report_progress`].
+    ///
+    /// [`StepContext::report_progress`]: crate::StepContext::report_progress
+    StepProgress,
     /// An attempt of a step failed (it may be retried).
     StepFailed,
     /// A step asked a human (with a step), or the run paused for one
@@ -312,6 +317,7 @@ impl Follower {
             EventKind::WorkflowStarted(p) => (ProgressKind::Started, p),
             EventKind::StepStarted(p) => (ProgressKind::StepStarted, p),
             EventKind::StepCompleted(p) => (ProgressKind::StepCompleted, p),
+            EventKind::StepProgress(p) => (ProgressKind::StepProgress, p),
             EventKind::StepFailed(p) => (ProgressKind::StepFailed, p),
             EventKind::WaitingForHuman(p) => (ProgressKind::WaitingForHuman, p),
             EventKind::WorkflowCompleted(p) => (ProgressKind::Completed, p),

@@ -108,6 +108,7 @@ impl View for Lines {
                 update.completed, update.total
             ),
             ProgressKind::StepFailed => format!("{step}: attempt {attempt} failed: {detail}"),
+            ProgressKind::StepProgress => format!("{step}: {detail}"),
             ProgressKind::WaitingForHuman if update.step.is_some() => {
                 format!("{step}: waits for a human: {detail}")
             }
@@ -180,6 +181,11 @@ impl View for Live {
             ProgressKind::StepFailed => {
                 if let Some(line) = self.line(update) {
                     line.set_message(format!("{step}, attempt {attempt} failed: {detail}"));
+                }
+            }
+            ProgressKind::StepProgress => {
+                if let Some(line) = self.line(update) {
+                    line.set_message(format!("{step}, attempt {attempt}: {detail}"));
                 }
             }
             ProgressKind::WaitingForHuman if update.step.is_some() => {
