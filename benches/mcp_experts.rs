@@ -108,6 +108,19 @@ async fn bare_call(client: &RunningService<RoleClient, ()>, run: &str, n: u32) {
     handle.await_response().await.unwrap();
 }
 
+/// The chain's worth of sequential bare calls on one connection.
+async fn bare_chain(client: &RunningService<RoleClient, ()>, run: &str) {
+    for n in 1..=CHAIN {
+        bare_call(client, run, n).await;
+    }
+}
+
+/// One run of `graph`, which must complete.
+async fn run_graph(engine: &Engine, graph: &WorkflowGraph, run_id: String) {
+    let status = engine.new_run(graph).with_run_id(run_id).run_to_end().await;
+    assert_eq!(status.unwrap().state, RunState::Completed);
+}
+
 /// `steps` steps on `experts` in turn: a chain, or a kickoff step (1)
 /// that all others follow in parallel (without any edge a workflow is
 /// chained by step number).
@@ -175,17 +188,9 @@ fn main() {
         runtime.block_on(async {
             for round in 0..n {
                 if mode == "bare" {
-                    for step in 1..=CHAIN {
-                        bare_call(&bare[1], "count", step).await;
-                    }
+                    bare_chain(&bare[1], "count").await;
                 } else {
-                    let run_id = format!("count-{round}");
-                    let status = engine
-                        .new_run(&chain)
-                        .with_run_id(run_id)
-                        .run_to_end()
-                        .await;
-                    assert_eq!(status.unwrap().state, RunState::Completed);
+                    run_graph(&engine, &chain, format!("count-{round}")).await;
                 }
             }
             executor.close().await;
@@ -198,13 +203,7 @@ fn main() {
     let mut group = c.benchmark_group("mcp_expert_chain");
     group.sample_size(30);
     group.bench_function("bare_call_tool_x20", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for n in 1..=CHAIN {
-                    bare_call(&bare[1], "bare", n).await;
-                }
-            });
-        });
+        b.iter(|| runtime.block_on(bare_chain(&bare[1], "bare")));
     });
     group.bench_function("mcp_executor_steps_x20", |b| {
         b.iter_batched(
@@ -212,11 +211,7 @@ fn main() {
                 runs += 1;
                 format!("chain-{runs}")
             },
-            |run_id| {
-                let status =
-                    runtime.block_on(engine.new_run(&chain).with_run_id(run_id).run_to_end());
-                assert_eq!(status.unwrap().state, RunState::Completed);
-            },
+            |run_id| runtime.block_on(run_graph(&engine, &chain, run_id)),
             BatchSize::SmallInput,
         );
     });
@@ -250,11 +245,7 @@ fn main() {
                 runs += 1;
                 format!("fan-{runs}")
             },
-            |run_id| {
-                let status =
-                    runtime.block_on(engine.new_run(&fanout).with_run_id(run_id).run_to_end());
-                assert_eq!(status.unwrap().state, RunState::Completed);
-            },
+            |run_id| runtime.block_on(run_graph(&engine, &fanout, run_id)),
             BatchSize::SmallInput,
         );
     });
@@ -266,24 +257,12 @@ fn main() {
     let rounds = 21;
     let mut ratios = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        let bare_time = runtime.block_on(async {
-            let started = Instant::now();
-            for n in 1..=CHAIN {
-                bare_call(&bare[1], "paired", n).await;
-            }
-            started.elapsed()
-        });
-        let run_id = format!("paired-{round}");
-        let executor_time = runtime.block_on(async {
-            let started = Instant::now();
-            let status = engine
-                .new_run(&chain)
-                .with_run_id(run_id)
-                .run_to_end()
-                .await;
-            assert_eq!(status.unwrap().state, RunState::Completed);
-            started.elapsed()
-        });
+        let started = Instant::now();
+        runtime.block_on(bare_chain(&bare[1], "paired"));
+        let bare_time = started.elapsed();
+        let started = Instant::now();
+        runtime.block_on(run_graph(&engine, &chain, format!("paired-{round}")));
+        let executor_time = started.elapsed();
         ratios.push(executor_time.as_secs_f64() / bare_time.as_secs_f64());
     }
     ratios.sort_by(f64::total_cmp);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use consort_protocol::{CircuitEvent, Event, EventKind};
 use consort_registry::{ExpertRegistry, RegistryError, Slot};
-use consort_state::StateBackend;
+use consort_state::{JsonStateExt, StateBackend};
 use consort_workflow::{StepContext, StepExecutor, StepOutcome};
 use rmcp::RoleClient;
 use rmcp::model::{
@@ -210,15 +210,11 @@ impl McpExecutor {
         let key = circuit_record::key(expert_id);
         let open_for = expert.server.circuit_breaker.open_for;
         tokio::spawn(async move {
-            let recorded = match record.map(|r| serde_json::to_vec(&r)) {
-                Some(Ok(record)) => backend
-                    .set(&key, record.into(), Some(open_for))
+            let recorded = match record {
+                Some(record) => backend
+                    .set_json(&key, &record, Some(open_for))
                     .await
                     .map(drop),
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "encoding a circuit record failed");
-                    Ok(())
-                }
                 None => backend.delete(&key).await.map(drop),
             };
             if let Err(error) = recorded {
