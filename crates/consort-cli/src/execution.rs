@@ -72,6 +72,11 @@ impl Execution {
         }))
     }
 
+    /// The deployment file of `--deploy`.
+    pub(crate) fn deploy_file(&self) -> Option<&Path> {
+        self.deploy.as_deref()
+    }
+
     /// [`steps`](Self::steps), where one of the flags is required.
     pub(crate) fn required_steps(
         &self,
@@ -127,12 +132,6 @@ impl Steps {
         if let Some(experts) = &self.experts {
             experts.close().await;
         }
-    }
-}
-
-impl Execution {
-    pub(crate) fn deploy_file(&self) -> Option<&Path> {
-        self.deploy.as_deref()
     }
 }
 

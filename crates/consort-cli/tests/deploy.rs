@@ -9,8 +9,8 @@
 mod support;
 
 use support::{
-    Files, MARKETING_ROLES, Redis, Running, code, command, consort, journal_calls, ok, stderr,
-    stdio_deployment,
+    Files, MARKETING_ROLES, Redis, Running, code, command, consort, journal_calls, ok,
+    run_marketing, stderr, stdio_deployment,
 };
 
 #[test]
@@ -18,19 +18,19 @@ fn a_run_calls_the_deployed_experts_and_finance_sends_the_budget_back() {
     let files = Files::new();
     let journal = files.path("journal");
     let deploy = stdio_deployment(&files, &MARKETING_ROLES, &journal, &[]);
-    let out = consort(&[
-        "workflow",
-        "run",
-        &files.path("marketing.json"),
-        "--experts",
-        &files.path("registry.json"),
-        "--deploy",
-        &deploy,
-        "--run-id",
-        "r-1",
-        "--params",
-        r#"{"proposed_budget": 150000, "budget_limit": 100000}"#,
-    ]);
+    let out = run_marketing(
+        &files,
+        &[
+            "--deploy",
+            &deploy,
+            "--run-id",
+            "r-1",
+            "--params",
+            r#"{"proposed_budget": 150000, "budget_limit": 100000}"#,
+        ],
+    )
+    .output()
+    .unwrap();
     let report = ok(&out);
     assert!(report.contains("completed"), "{report}");
     let log = stderr(&out);
@@ -96,15 +96,9 @@ fn bad_deployments_are_bad_input_that_names_the_path() {
     // A workflow expert the deployment lacks stops the run before it starts.
     let journal = files.path("journal");
     let deploy = stdio_deployment(&files, &MARKETING_ROLES[..4], &journal, &[]);
-    let out = consort(&[
-        "workflow",
-        "run",
-        &files.path("marketing.json"),
-        "--experts",
-        &registry,
-        "--deploy",
-        &deploy,
-    ]);
+    let out = run_marketing(&files, &["--deploy", &deploy])
+        .output()
+        .unwrap();
     assert_eq!(code(&out), Some(2));
     assert!(
         stderr(&out)
@@ -117,13 +111,7 @@ fn bad_deployments_are_bad_input_that_names_the_path() {
         "nothing was called"
     );
     // Neither --deploy nor --simulate: say how steps run.
-    let out = consort(&[
-        "workflow",
-        "run",
-        &files.path("marketing.json"),
-        "--experts",
-        &registry,
-    ]);
+    let out = run_marketing(&files, &[]).output().unwrap();
     assert_eq!(code(&out), Some(2));
     assert!(
         stderr(&out).contains("--deploy DEPLOY.json"),
@@ -141,21 +129,11 @@ fn a_coordinator_killed_mid_run_resumes_without_calling_completed_steps_again() 
     let journal = files.path("journal");
     let deploy = stdio_deployment(&files, &MARKETING_ROLES, &journal, &["--delay-ms", "300"]);
     let mut run = Running::spawn(
-        command()
-            .args([
-                "workflow",
-                "run",
-                &files.path("marketing.json"),
-                "--experts",
-                &files.path("registry.json"),
-                "--deploy",
-                &deploy,
-                "--run-id",
-                "k-1",
-                "--lease-ttl",
-                "1s",
-            ])
-            .args(redis.args()),
+        run_marketing(
+            &files,
+            &["--deploy", &deploy, "--run-id", "k-1", "--lease-ttl", "1s"],
+        )
+        .args(redis.args()),
     );
     run.wait_for(|l| l.contains("step 2 Strategy Development: completed"));
     run.signal("KILL");

@@ -17,7 +17,7 @@ mod support;
 use std::process::Command;
 
 use serde_json::json;
-use support::{Files, MARKETING_ROLES, Running, ok, stderr};
+use support::{Files, MARKETING_ROLES, Running, ok, run_marketing, stderr};
 
 /// The interpreter of `CONSORT_PYTHON`; `None` (a skip, with a notice)
 /// when it is unset, unless CI requires the test.
@@ -119,19 +119,20 @@ fn workflow_steps_call_experts_served_by_the_python_sdk() {
     }
     let deploy = files.write("deploy.json", &json!({"experts": experts}).to_string());
 
-    let out = support::consort(&[
-        "workflow",
-        "run",
-        &files.path("marketing.json"),
-        "--experts",
-        &files.path("registry.json"),
-        "--deploy",
-        &deploy.display().to_string(),
-        "--run-id",
-        "py-1",
-        "--params",
-        r#"{"proposed_budget": 150000, "budget_limit": 100000}"#,
-    ]);
+    let deploy = deploy.display().to_string();
+    let out = run_marketing(
+        &files,
+        &[
+            "--deploy",
+            &deploy,
+            "--run-id",
+            "py-1",
+            "--params",
+            r#"{"proposed_budget": 150000, "budget_limit": 100000}"#,
+        ],
+    )
+    .output()
+    .unwrap();
     let report = ok(&out);
     assert!(report.contains("completed, 100% complete"), "{report}");
     assert!(

@@ -250,3 +250,12 @@ pub fn journal_calls(journal: &str, key: &str) -> usize {
         .filter(|line| line["event"] == "call" && line["key"] == key)
         .count()
 }
+
+/// `consort workflow run marketing.json --experts registry.json EXTRA...`.
+pub fn run_marketing(files: &Files, extra: &[&str]) -> Command {
+    let mut cmd = command();
+    cmd.args(["workflow", "run", &files.path("marketing.json")])
+        .args(["--experts", &files.path("registry.json")])
+        .args(extra);
+    cmd
+}
