@@ -347,8 +347,11 @@ impl Inner {
     /// delivered, and a duplicate event is worse than a missed one (which
     /// watchers recover from with a snapshot).
     pub(crate) async fn publish(&self, kind: EventKind) {
+        let topic = kind.event_type();
+        if !self.backend.may_have_subscribers(topic) {
+            return;
+        }
         let event = Event::now(self.config.source.clone(), kind);
-        let topic = event.event_type();
         let payload = match serde_json::to_vec(&event) {
             Ok(payload) => payload,
             Err(error) => {

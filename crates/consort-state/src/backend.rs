@@ -441,6 +441,15 @@ pub trait StateBackend: Send + Sync + fmt::Debug + 'static {
     /// connected right now never see it.
     async fn publish(&self, topic: &str, payload: Bytes) -> Result<()>;
 
+    /// False only if a [`publish`](Self::publish) on `topic` right now would
+    /// certainly reach no one, so that a publisher can skip building and
+    /// encoding the message. A backend that cannot tell (Redis: subscribers
+    /// may live in other processes) always says true, which is the default.
+    fn may_have_subscribers(&self, topic: &str) -> bool {
+        let _ = topic;
+        true
+    }
+
     /// Subscribes to an exact topic or a pattern where `*` matches any run of
     /// characters (e.g. `task:*`, `workflow:run-1:*`). Messages published after
     /// this returns are delivered.

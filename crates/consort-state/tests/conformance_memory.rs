@@ -67,3 +67,20 @@ fn usable_without_a_runtime_for_construction() {
     assert_eq!(b.namespace(), "no-runtime");
     assert!(store.namespace("bad namespace").is_err());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn knows_when_nobody_listens() {
+    let b = MemoryFactory::new().open().await;
+    assert!(!b.may_have_subscribers("task:claimed"));
+    let tasks = b.subscribe("task:*").await.unwrap();
+    let again = b.subscribe("task:*").await.unwrap();
+    assert!(b.may_have_subscribers("task:claimed"));
+    assert!(!b.may_have_subscribers("file:locked"));
+    drop(tasks);
+    assert!(
+        b.may_have_subscribers("task:claimed"),
+        "the second subscription on the pattern is live"
+    );
+    drop(again);
+    assert!(!b.may_have_subscribers("task:claimed"));
+}

@@ -2,7 +2,11 @@
 //! topic = the event type (`workflow:step_completed`), payload = the event's
 //! JSON. Publishing happens on a background task so a slow bus never delays
 //! a step, through transient backend errors within the engine's
-//! `backend_retry`; events are at-most-once like all pub/sub.
+//! `backend_retry`; events are at-most-once like all pub/sub. An event the
+//! backend knows nobody would receive
+//! ([`StateBackend::may_have_subscribers`]) is dropped before it is stamped,
+//! queued or encoded: on the memory backend with no watcher, events cost a
+//! step nothing.
 
 use std::sync::Arc;
 
@@ -19,6 +23,7 @@ use crate::graph::StepInfo;
 pub(crate) struct Events {
     sender: Option<mpsc::UnboundedSender<Event>>,
     task: Option<JoinHandle<()>>,
+    backend: Arc<dyn StateBackend>,
     source: String,
     run_id: Arc<str>,
     workflow: String,
@@ -45,6 +50,7 @@ impl Events {
         Self {
             sender,
             task,
+            backend: Arc::clone(backend),
             source: source.to_owned(),
             run_id: Arc::clone(run_id),
             workflow: workflow.to_owned(),
@@ -68,8 +74,7 @@ impl Events {
             percent_complete,
             detail: detail.map(str::to_owned),
         };
-        // The receiver lives until `close`, so a send cannot fail before it.
-        let _ = sender.send(Event::now(self.source.clone(), kind(progress)));
+        queue(sender, &*self.backend, &self.source, kind(progress));
     }
 
     /// What executors report their calls' progress through: it holds the
@@ -78,6 +83,7 @@ impl Events {
     pub(crate) fn progress_sink(&self) -> Option<ProgressSink> {
         Some(ProgressSink {
             sender: self.sender.as_ref()?.downgrade(),
+            backend: Arc::clone(&self.backend),
             source: self.source.clone(),
             workflow: self.workflow.clone(),
         })
@@ -97,6 +103,7 @@ impl Events {
 #[derive(Debug)]
 pub(crate) struct ProgressSink {
     sender: mpsc::WeakUnboundedSender<Event>,
+    backend: Arc<dyn StateBackend>,
     source: String,
     workflow: String,
 }
@@ -106,14 +113,31 @@ impl ProgressSink {
     pub(crate) fn emit(&self, progress: WorkflowProgress) {
         debug_assert_eq!(progress.workflow, self.workflow);
         if let Some(sender) = self.sender.upgrade() {
-            let event = Event::now(self.source.clone(), EventKind::StepProgress(progress));
-            // A closed receiver means the run ended: nothing left to tell.
-            let _ = sender.send(event);
+            queue(
+                &sender,
+                &*self.backend,
+                &self.source,
+                EventKind::StepProgress(progress),
+            );
         }
     }
 
     pub(crate) fn workflow(&self) -> &str {
         &self.workflow
+    }
+}
+
+/// Stamps and queues an event if anyone may receive it.
+fn queue(
+    sender: &mpsc::UnboundedSender<Event>,
+    backend: &dyn StateBackend,
+    source: &str,
+    kind: EventKind,
+) {
+    if backend.may_have_subscribers(kind.event_type()) {
+        // A send fails only once the run's publisher closed: nothing left to
+        // tell then.
+        let _ = sender.send(Event::now(source, kind));
     }
 }
 

@@ -72,6 +72,12 @@ pub async fn pubsub_patterns(b: Arc<dyn StateBackend>) {
     let mut tasks = b.subscribe("task:*").await.unwrap();
     let mut run = b.subscribe("workflow:run-1:*").await.unwrap();
     let mut all = b.subscribe("*").await.unwrap();
+    for topic in ["task:claimed", "workflow:run-1:step:done", "file:locked"] {
+        assert!(
+            b.may_have_subscribers(topic),
+            "{w}: a subscriber listens on {topic}"
+        );
+    }
     b.publish("file:locked", Bytes::from_static(b"f"))
         .await
         .unwrap();

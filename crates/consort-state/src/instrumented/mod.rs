@@ -189,6 +189,10 @@ impl<B: StateBackend + ?Sized> StateBackend for Instrumented<B> {
             .await
     }
 
+    fn may_have_subscribers(&self, topic: &str) -> bool {
+        self.inner.may_have_subscribers(topic)
+    }
+
     async fn subscribe(&self, pattern: &str) -> Result<Subscription> {
         self.observe(StateOp::Subscribe, self.inner.subscribe(pattern))
             .await

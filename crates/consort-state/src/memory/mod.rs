@@ -1,6 +1,7 @@
 //! In-process backend: [`MemoryStore`] and [`MemoryBackend`].
 
 mod leases;
+mod listeners;
 mod map;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use crate::key::{
 };
 
 use leases::Leases;
+use listeners::Listeners;
 use map::{Entry, Hashed, ShardedMap, StoredKey, TakeHash, shard_of};
 
 /// Tuning for a [`MemoryStore`].
@@ -99,6 +101,7 @@ struct NsData {
     counters: Mutex<HashMap<String, i64>>,
     leases: Mutex<Leases>,
     events: broadcast::Sender<Event>,
+    listeners: Arc<Listeners>,
     max_value_bytes: usize,
 }
 
@@ -173,6 +176,7 @@ impl MemoryStore {
                     counters: Mutex::new(HashMap::new()),
                     leases: Mutex::new(Leases::default()),
                     events,
+                    listeners: Arc::default(),
                     max_value_bytes: cfg.max_value_bytes,
                 });
                 spawn_sweeper(Arc::downgrade(&d), cfg.sweep_interval);
@@ -569,15 +573,19 @@ impl StateBackend for MemoryBackend {
         Ok(())
     }
 
+    fn may_have_subscribers(&self, topic: &str) -> bool {
+        self.ns.listeners.any_for(topic)
+    }
+
     async fn subscribe(&self, pattern: &str) -> Result<Subscription> {
         let _s = debug_span!("state.subscribe", backend = "memory", pattern).entered();
         validate_key(pattern)?;
         let rx = self.ns.events.subscribe();
-        let pattern = pattern.to_owned();
+        let listening = self.ns.listeners.listen(pattern);
         Ok(crate::backend::broadcast_subscription(
             rx,
             move |ev: &Event| {
-                glob_match(&pattern, &ev.0).then(|| Delivery::Message {
+                glob_match(listening.pattern(), &ev.0).then(|| Delivery::Message {
                     topic: ev.0.clone(),
                     payload: ev.1.clone(),
                 })
