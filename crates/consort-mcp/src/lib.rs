@@ -44,8 +44,9 @@
 //!
 //! A run started with `consort_workflow_start` is durable: with a client that
 //! supports MCP's tasks extension it is returned as a task that `tasks/get`
-//! follows, across server restarts when the backend is Redis. A client that
-//! sends a progress token gets a notification per finished step.
+//! follows, across server restarts when the backend is Redis; a question for
+//! a human makes it `input_required`, answered with `tasks/update`. A client
+//! that sends a progress token gets a notification per finished step.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -72,6 +73,6 @@ pub use error::{McpError, Result, ToolError};
 pub use http::{HttpConfig, serve_http};
 pub use rate_limit::RateLimit;
 pub use server::ConsortServer;
-pub use tasks::{cancel_task, get_task};
+pub use tasks::{cancel_task, get_task, update_task};
 pub use tool_name::ConsortTool;
 pub use tools::{CoordinatorHost, consort_tools};

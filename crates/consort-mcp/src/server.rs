@@ -6,7 +6,7 @@ use rmcp::handler::server::tool::{ToolCallContext, ToolRouter};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CancelTaskParams, GetTaskParams, GetTaskResult,
     Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
-    Tool,
+    Tool, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
@@ -26,8 +26,10 @@ workflow_answer). Tool names carry a prefix, `consort_` by default.";
 /// over stdio with [`serve_stdio`](Self::serve_stdio), or over any rmcp
 /// transport with `rmcp::ServiceExt::serve`.
 ///
-/// It answers `tasks/get` and `tasks/cancel`: `workflow_start` answers a
-/// client that supports MCP tasks with a task that is the durable run.
+/// It answers `tasks/get`, `tasks/update` and `tasks/cancel`:
+/// `workflow_start` answers a client that supports MCP tasks with a task
+/// that is the durable run, and a question for a human is one of the task's
+/// input requests.
 #[derive(Debug, Clone)]
 pub struct ConsortServer {
     coordinator: Coordinator,
@@ -111,6 +113,14 @@ impl ServerHandler for ConsortServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, ErrorData> {
         tasks::get_task(&self.coordinator, request).await
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        tasks::update_task(&self.coordinator, request).await
     }
 
     async fn cancel_task(

@@ -19,7 +19,10 @@ use consort_state::MemoryBackend;
 use consort_workflow::{
     JsonMap, SimulatedExecutor, StepContext, StepExecutor, StepKind, StepOutcome,
 };
-use rmcp::model::{CallToolResponse, GetTaskParams, TaskPayload, TaskStatus};
+use rmcp::model::{
+    CallToolResponse, ElicitRequestParams, ElicitResult, ElicitationAction, GetTaskParams,
+    InputRequest, InputResponses, ProtocolVersion, TaskPayload, TaskStatus, UpdateTaskParams,
+};
 use serde_json::{Value, json};
 use support::{Recorder, call, call_once, connect, error, ok};
 
@@ -569,14 +572,27 @@ async fn a_human_answers_a_waiting_step_through_the_tools() {
     assert_eq!(done["state"], "completed", "{done}");
 }
 
+/// Before 2026-07-28 the question is asked mid-call with
+/// `elicitation/create`; from 2026-07-28 on, the call returns an
+/// input-required result and rmcp's client calls again with the answer.
+/// Either way the user is asked once and the run goes on.
 #[tokio::test]
 async fn a_client_with_elicitation_is_asked_the_question_and_the_run_goes_on() {
+    for version in [
+        ProtocolVersion::LATEST_WITH_INITIALIZE,
+        ProtocolVersion::V_2026_07_28,
+    ] {
+        asked_once_and_the_run_goes_on(version).await;
+    }
+}
+
+async fn asked_once_and_the_run_goes_on(version: ProtocolVersion) {
     let server = ConsortServer::new(
         coordinator(Arc::new(AsksForBudget)).await,
         ToolsConfig::default(),
     )
     .unwrap();
-    let recorder = Recorder::answering("elicitation-test", "30000");
+    let recorder = Recorder::answering("elicitation-test", "30000").speaking(version.clone());
     let client = connect(server, recorder.clone()).await;
     let name = marketing_json()["workflow_name"].clone();
     let done = ok(
@@ -588,9 +604,9 @@ async fn a_client_with_elicitation_is_asked_the_question_and_the_run_goes_on() {
         )
         .await,
     );
-    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["state"], "completed", "{version}: {done}");
     let asked = recorder.asked.lock().unwrap().clone();
-    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked.len(), 1, "{version}: {asked:?}");
     assert!(asked[0].contains("What budget may we spend?"), "{asked:?}");
     let step = done["status"]["steps"]
         .as_array()
@@ -600,6 +616,130 @@ async fn a_client_with_elicitation_is_asked_the_question_and_the_run_goes_on() {
         .unwrap();
     let outputs = step["outputs"].as_object().unwrap();
     assert!(outputs.values().all(|v| v == &json!(30000)), "{outputs:?}");
+}
+
+/// Calls `tool` again with `request_state` and one answer to `key`.
+async fn answer_again(
+    client: &support::Client,
+    tool: &str,
+    arguments: Value,
+    request_state: &str,
+    key: &str,
+    answer: &ElicitResult,
+) -> CallToolResponse {
+    let Value::Object(arguments) = arguments else {
+        unreachable!()
+    };
+    let mut responses = InputResponses::new();
+    responses.insert(key.to_owned(), serde_json::to_value(answer).unwrap());
+    let params = rmcp::model::CallToolRequestParams::new(tool.to_owned())
+        .with_arguments(arguments)
+        .with_input_responses(responses)
+        .with_request_state(request_state);
+    client.peer().call_tool_once(params).await.unwrap()
+}
+
+#[tokio::test]
+async fn on_2026_07_28_a_waiting_call_returns_its_questions_and_the_retry_answers_them() {
+    let server = ConsortServer::new(
+        coordinator(Arc::new(AsksForBudget)).await,
+        ToolsConfig::default(),
+    )
+    .unwrap();
+    let recorder =
+        Recorder::answering("mrtr-test", "unused").speaking(ProtocolVersion::V_2026_07_28);
+    let client = connect(server.clone(), recorder).await;
+    let name = marketing_json()["workflow_name"].clone();
+    let start = json!({"name": name, "wait": true});
+
+    let without_elicitation =
+        Recorder::new("mrtr-test-plain", false).speaking(ProtocolVersion::V_2026_07_28);
+    let plain = connect(server, without_elicitation).await;
+    let waiting = ok(
+        "start",
+        call(&plain, "consort_workflow_start", start.clone()).await,
+    );
+    assert_eq!(
+        waiting["state"], "waiting_for_human",
+        "a client that cannot answer forms gets the waiting run: {waiting}"
+    );
+    let response = call_once(&client, "consort_workflow_start", start.clone(), None).await;
+    let CallToolResponse::InputRequired(asked) = response else {
+        panic!("the run waits for a budget: {response:?}");
+    };
+    let run_id = asked.request_state.clone().unwrap();
+    let requests = asked.input_requests.unwrap();
+    let key = requests.keys().next().unwrap().clone();
+    assert_eq!(key, "step-2-attempt-1");
+
+    let mut accept = ElicitResult::new(ElicitationAction::Accept);
+    accept.content = Some(json!({"answer": "45000"}));
+    let status = json!({"run_id": run_id, "wait": true});
+    let wrong_run = answer_again(
+        &client,
+        "consort_workflow_status",
+        status.clone(),
+        "another-run",
+        &key,
+        &accept,
+    )
+    .await;
+    let CallToolResponse::Complete(wrong_run) = wrong_run else {
+        panic!("a tool error");
+    };
+    let message = error("status", wrong_run);
+    assert!(message.contains("requestState"), "{message}");
+    let CallToolResponse::Complete(unknown) = answer_again(
+        &client,
+        "consort_workflow_status",
+        status,
+        &run_id,
+        "step-7-attempt-1",
+        &accept,
+    )
+    .await
+    else {
+        panic!("a tool error");
+    };
+    let message = error("status", unknown);
+    assert!(
+        message.contains("inputResponses.step-7-attempt-1") && message.contains(&key),
+        "{message}"
+    );
+
+    let CallToolResponse::Complete(done) = answer_again(
+        &client,
+        "consort_workflow_start",
+        start,
+        &run_id,
+        &key,
+        &accept,
+    )
+    .await
+    else {
+        panic!("the answered run completes");
+    };
+    let done = ok("start", done);
+    assert_eq!(
+        done["run_id"],
+        run_id.as_str(),
+        "the retry starts no new run"
+    );
+    assert_eq!(done["state"], "completed", "{done}");
+    let step = done["status"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == 2)
+        .unwrap();
+    assert!(
+        step["outputs"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v == &json!(45000)),
+        "{step}"
+    );
 }
 
 #[tokio::test]
@@ -710,6 +850,133 @@ async fn a_client_with_tasks_gets_the_run_as_a_task() {
         .await
         .unwrap();
     assert_eq!(again.task.task.status, TaskStatus::Completed);
+}
+
+/// Polls the task until `done` accepts its payload.
+async fn poll_task(
+    client: &support::Client,
+    task_id: &str,
+    done: impl Fn(&TaskPayload) -> bool,
+) -> TaskPayload {
+    for _ in 0..500 {
+        let got = client
+            .peer()
+            .get_task(GetTaskParams::new(task_id))
+            .await
+            .unwrap();
+        if done(&got.task.payload) {
+            return got.task.payload;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("task {task_id} never reached the awaited state");
+}
+
+fn update(task_id: &str, key: &str, result: &ElicitResult) -> UpdateTaskParams {
+    let mut responses = InputResponses::new();
+    responses.insert(key.to_owned(), serde_json::to_value(result).unwrap());
+    UpdateTaskParams::new(task_id, responses)
+}
+
+#[tokio::test]
+async fn a_question_makes_the_task_input_required_and_tasks_update_answers_it() {
+    let server = ConsortServer::new(
+        coordinator(Arc::new(AsksForBudget)).await,
+        ToolsConfig::default(),
+    )
+    .unwrap();
+    let client = connect(server, Recorder::new("input-required-test", true)).await;
+    let name = marketing_json()["workflow_name"].clone();
+    let CallToolResponse::Task(created) = call_once(
+        &client,
+        "consort_workflow_start",
+        json!({"name": name}),
+        None,
+    )
+    .await
+    else {
+        panic!("a client with tasks gets a task");
+    };
+    let task_id = created.task.task_id.clone();
+    let TaskPayload::InputRequired { input_requests } =
+        poll_task(&client, &task_id, |p| !matches!(p, TaskPayload::Working)).await
+    else {
+        panic!("the run asks for a budget");
+    };
+    let (key, request) = input_requests.into_iter().next().unwrap();
+    assert_eq!(key, "step-2-attempt-1");
+    let InputRequest::Elicitation(elicit) = request else {
+        panic!("the question is an elicitation form");
+    };
+    let ElicitRequestParams::FormElicitationParams { message, .. } = &elicit.params else {
+        panic!("a form");
+    };
+    assert!(message.contains("What budget may we spend?"), "{message}");
+
+    let got = client
+        .peer()
+        .get_task(GetTaskParams::new(task_id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(got.task.task.status, TaskStatus::InputRequired);
+
+    let mut accept = ElicitResult::new(ElicitationAction::Accept);
+    accept.content = Some(json!({"answer": "30000"}));
+    let unknown = client
+        .peer()
+        .update_task(update(&task_id, "step-9-attempt-1", &accept))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.contains("inputResponses.step-9-attempt-1") && unknown.contains("step-2-attempt-1"),
+        "{unknown}"
+    );
+    let declined = ElicitResult::new(ElicitationAction::Decline);
+    client
+        .peer()
+        .update_task(update(&task_id, &key, &declined))
+        .await
+        .unwrap();
+    let got = client
+        .peer()
+        .get_task(GetTaskParams::new(task_id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        got.task.task.status,
+        TaskStatus::InputRequired,
+        "a declined form leaves the question open"
+    );
+
+    client
+        .peer()
+        .update_task(update(&task_id, &key, &accept))
+        .await
+        .unwrap();
+    let TaskPayload::Completed { result } = poll_task(&client, &task_id, |p| {
+        matches!(p, TaskPayload::Completed { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    let status = &result["structuredContent"];
+    assert_eq!(status["state"], "completed", "{result:?}");
+    let step = status["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == 2)
+        .unwrap();
+    assert!(
+        step["outputs"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v == &json!(30000)),
+        "{step}"
+    );
 }
 
 #[tokio::test]

@@ -17,7 +17,9 @@ use consort_protocol::from_json_value;
 use rmcp::RoleServer;
 use rmcp::handler::server::tool::{ToolCallContext, ToolRoute, ToolRouter};
 use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
-use rmcp::model::{CallToolResponse, CallToolResult, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, InputResponses, JsonObject, Tool, ToolAnnotations,
+};
 use rmcp::service::RequestContext;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -113,6 +115,17 @@ pub(crate) struct Call {
     pub(crate) coordinator: Coordinator,
     pub(crate) tools: Arc<Tools>,
     pub(crate) request: RequestContext<RoleServer>,
+    /// Set when the client calls again with the answers to an
+    /// input-required result this tool returned (protocol 2026-07-28).
+    pub(crate) retry: Option<Retry>,
+}
+
+/// A call repeated with the answers to its input requests.
+pub(crate) struct Retry {
+    /// What the tool put in its input-required result, echoed back.
+    pub(crate) request_state: String,
+    /// The client's answers, by input request key.
+    pub(crate) input_responses: InputResponses,
 }
 
 impl Call {
@@ -180,10 +193,15 @@ where
     let attr = describe::<In, Out>(name.clone(), tool);
     let tools = Arc::clone(tools);
     ToolRoute::new_dyn(attr, move |context: ToolCallContext<'_, S>| {
+        let retry = context.request_state.map(|request_state| Retry {
+            request_state,
+            input_responses: context.input_responses.unwrap_or_default(),
+        });
         let call = Call {
             coordinator: context.service.coordinator().clone(),
             tools: Arc::clone(&tools),
             request: context.request_context,
+            retry,
         };
         let arguments = context.arguments;
         let name = name.clone();

@@ -6,16 +6,22 @@ use std::sync::Arc;
 
 use consort_coordinator::Coordinator;
 use consort_protocol::{StepNumber, WorkflowSpec};
+use consort_workflow::RunWatch;
 use consort_workflow::{
     JsonMap, RenderFormat, RunState, RunStatus, WorkflowGraph, render as draw, render_with_states,
 };
-use rmcp::model::{CallToolResponse, CreateTaskResult, Task, TaskStatus};
+use rmcp::RoleServer;
+use rmcp::model::{
+    CallToolResponse, CreateTaskResult, InputRequiredResult, ProtocolVersion, Task, TaskStatus,
+};
+use rmcp::service::RequestContext;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 use super::{Call, ToolOutput, schema, structured};
+use crate::elicitation::{self, AnswerError};
 use crate::error::ToolError;
-use crate::{elicitation, progress};
+use crate::progress;
 
 /// The graph of the workflow a call names, one the server was given (by
 /// `name`) or one written inline (`definition`), validated against the
@@ -245,6 +251,10 @@ pub(crate) struct RunReport {
     /// task instead.
     #[serde(skip)]
     task: Option<Task>,
+    /// Set when the run waits for a human and the client answers input
+    /// requests (protocol 2026-07-28): the call answers with these instead.
+    #[serde(skip)]
+    input_required: Option<InputRequiredResult>,
 }
 
 impl JsonSchema for RunReport {
@@ -280,6 +290,9 @@ impl ToolOutput for RunReport {
         if let Some(task) = self.task.take() {
             return Ok(CallToolResponse::Task(CreateTaskResult::new(task)));
         }
+        if let Some(input_required) = self.input_required.take() {
+            return Ok(CallToolResponse::InputRequired(input_required));
+        }
         structured(&self)
     }
 }
@@ -291,21 +304,30 @@ impl RunReport {
             state,
             status: None,
             task: None,
+            input_required: None,
         }
     }
 
-    fn waited(status: RunStatus) -> Self {
+    fn waited(waited: Waited) -> Self {
         Self {
-            run_id: status.run_id.clone(),
-            state: status.state,
-            status: Some(status),
+            run_id: waited.status.run_id.clone(),
+            state: waited.status.state,
+            status: Some(waited.status),
             task: None,
+            input_required: waited.input_required,
         }
     }
 }
 
 pub(crate) async fn start(call: Call, args: StartArgs) -> Result<RunReport, ToolError> {
     call.check_runs_allowed()?;
+    if let Some(retry) = &call.retry {
+        // The client answers the questions of the run this call started
+        // and waited for: the run goes on; no new run starts.
+        let run_id = retry.request_state.clone();
+        let watch = call.coordinator.watch_workflow(&run_id).await?;
+        return Ok(RunReport::waited(follow(&call, &run_id, watch).await?));
+    }
     let graph = graph_of(&call.coordinator, args.name, args.definition).await?;
     let mut run = call
         .coordinator
@@ -320,29 +342,62 @@ pub(crate) async fn start(call: Call, args: StartArgs) -> Result<RunReport, Tool
         .await
         .map_err(consort_coordinator::CoordinatorError::from)?;
     let run_id = handle.run_id().to_owned();
-    let forwarding = progress::forward(&call.request, watch);
-    if call.tools.config.tasks() && progress::client_supports_tasks(&call.request) && !args.wait {
+    if args.wait {
+        return Ok(RunReport::waited(follow(&call, &run_id, watch).await?));
+    }
+    // Notifications go on after the response; clients may ignore them.
+    drop(progress::forward(&call.request, watch));
+    if call.tools.config.tasks() && progress::client_supports_tasks(&call.request) {
         let mut report = RunReport::of(&run_id, RunState::Running);
         report.task = Some(new_task(&run_id, TaskStatus::Working));
         return Ok(report);
     }
-    if args.wait {
-        let status = wait_for(&call, &run_id).await?;
-        if let Some(forwarding) = forwarding {
-            // The last notifications go out before the result.
-            forwarding.await.ok();
-        }
-        return Ok(RunReport::waited(status));
-    }
     Ok(RunReport::of(&run_id, RunState::Running))
 }
 
+/// How a wait for a run ended.
+struct Waited {
+    /// The run's status when the wait ended.
+    status: RunStatus,
+    /// The questions the run waits on, for a client that answers them by
+    /// calling again.
+    input_required: Option<InputRequiredResult>,
+}
+
+/// Applies a retried call's answers, then waits for the run as
+/// [`wait_for`] does, forwarding its progress meanwhile.
+async fn follow(call: &Call, run_id: &str, watch: RunWatch) -> Result<Waited, ToolError> {
+    if let Some(retry) = &call.retry {
+        if retry.request_state != run_id {
+            return Err(ToolError::InvalidArguments(format!(
+                "requestState: names run {:?}, but this call follows run {run_id:?}",
+                retry.request_state
+            )));
+        }
+        elicitation::answer_all(&call.coordinator, run_id, retry.input_responses.clone())
+            .await
+            .map_err(|e| match e {
+                AnswerError::Input(message) => ToolError::InvalidArguments(message),
+                AnswerError::Coordinator(e) => e.into(),
+            })?;
+    }
+    let forwarding = progress::forward(&call.request, watch);
+    let waited = wait_for(call, run_id).await?;
+    if let Some(forwarding) = forwarding {
+        // The last notifications go out before the result.
+        forwarding.await.ok();
+    }
+    Ok(waited)
+}
+
 /// Waits for the end of a run, unless the client cancels the request
-/// first. A question for a human is asked through MCP elicitation when the
-/// client supports it (and the run goes on with the answer); otherwise, or
-/// when the user declines, the wait returns with the run waiting, for
-/// `workflow_answer`.
-async fn wait_for(call: &Call, run_id: &str) -> Result<RunStatus, ToolError> {
+/// first. A question for a human goes to the client through MCP: as an
+/// input-required result on protocol 2026-07-28 (the client calls again
+/// with the answers), or asked with elicitation mid-call on older protocols
+/// when the client supports it (and the run goes on with the answer).
+/// Otherwise, or when the user declines, the wait returns with the run
+/// waiting, for `workflow_answer`.
+async fn wait_for(call: &Call, run_id: &str) -> Result<Waited, ToolError> {
     loop {
         let status = tokio::select! {
             status = call.coordinator.await_workflow(run_id) => status?,
@@ -351,15 +406,42 @@ async fn wait_for(call: &Call, run_id: &str) -> Result<RunStatus, ToolError> {
             ))),
         };
         if status.state != RunState::WaitingForHuman || call.check_runs_allowed().is_err() {
-            return Ok(status);
+            return Ok(Waited {
+                status,
+                input_required: None,
+            });
+        }
+        if answers_input_requests(&call.request) {
+            let input_requests = elicitation::input_requests(&status);
+            let input_required = (!input_requests.is_empty())
+                .then(|| InputRequiredResult::new(Some(input_requests), Some(run_id.to_owned())));
+            return Ok(Waited {
+                status,
+                input_required,
+            });
         }
         let Some((step, answer)) = elicitation::ask(&call.request, &status).await else {
-            return Ok(status);
+            return Ok(Waited {
+                status,
+                input_required: None,
+            });
         };
         call.coordinator
             .answer_workflow(run_id, step, answer)
             .await?;
     }
+}
+
+/// Whether the client of `request` supports elicitation and speaks protocol
+/// 2026-07-28 or later, where a server asks through input-required results,
+/// never mid-call.
+fn answers_input_requests(request: &RequestContext<RoleServer>) -> bool {
+    request
+        .protocol_version()
+        .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28)
+        && request
+            .client_capabilities()
+            .is_some_and(|capabilities| capabilities.elicitation.is_some())
 }
 
 /// A task for the run `run_id`: its id is the run's id, so it survives the
@@ -387,7 +469,13 @@ pub(crate) struct StatusArgs {
 /// A run's status, as the engine reports it.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub(crate) struct StatusResult(RunStatus);
+pub(crate) struct StatusResult {
+    status: RunStatus,
+    /// Set when the run waits for a human and the client answers input
+    /// requests: the call answers with these instead.
+    #[serde(skip)]
+    input_required: Option<InputRequiredResult>,
+}
 
 impl JsonSchema for StatusResult {
     fn schema_name() -> Cow<'static, str> {
@@ -415,21 +503,28 @@ impl JsonSchema for StatusResult {
     }
 }
 
-impl ToolOutput for StatusResult {}
+impl ToolOutput for StatusResult {
+    fn into_response(mut self) -> Result<CallToolResponse, ToolError> {
+        if let Some(input_required) = self.input_required.take() {
+            return Ok(CallToolResponse::InputRequired(input_required));
+        }
+        structured(&self)
+    }
+}
 
 pub(crate) async fn status(call: Call, args: StatusArgs) -> Result<StatusResult, ToolError> {
-    if !args.wait {
-        return Ok(StatusResult(
-            call.coordinator.workflow_status(&args.run_id).await?,
-        ));
+    if !args.wait && call.retry.is_none() {
+        return Ok(StatusResult {
+            status: call.coordinator.workflow_status(&args.run_id).await?,
+            input_required: None,
+        });
     }
     let watch = call.coordinator.watch_workflow(&args.run_id).await?;
-    let forwarding = progress::forward(&call.request, watch);
-    let status = wait_for(&call, &args.run_id).await?;
-    if let Some(forwarding) = forwarding {
-        forwarding.await.ok();
-    }
-    Ok(StatusResult(status))
+    let waited = follow(&call, &args.run_id, watch).await?;
+    Ok(StatusResult {
+        status: waited.status,
+        input_required: waited.input_required,
+    })
 }
 
 /// Arguments of `workflow_answer`.
@@ -482,7 +577,7 @@ pub(crate) async fn task_status(
     coordinator: &Coordinator,
     task_id: &str,
     drive: bool,
-) -> Result<(Task, Option<RunStatus>), consort_coordinator::CoordinatorError> {
+) -> Result<(Task, RunStatus), consort_coordinator::CoordinatorError> {
     let mut status = coordinator.workflow_status(task_id).await?;
     let orphaned =
         matches!(status.state, RunState::Running | RunState::Paused) && status.owner.is_none();
@@ -498,7 +593,7 @@ pub(crate) async fn task_status(
             TaskStatus::Working,
             "paused; it goes on when a server takes it over".to_owned(),
         ),
-        RunState::WaitingForHuman => (TaskStatus::Working, waiting_text(&status)),
+        RunState::WaitingForHuman => (TaskStatus::InputRequired, waiting_text(&status)),
         RunState::Completed => (TaskStatus::Completed, "completed".to_owned()),
         RunState::Failed => (
             TaskStatus::Completed,
@@ -513,9 +608,10 @@ pub(crate) async fn task_status(
             format!("{} of {} steps done", done(&status), status.steps.len()),
         ),
     };
-    let task = new_task(task_id, task_status).with_status_message(message);
-    let finished = task.status.is_terminal();
-    Ok((task, finished.then_some(status)))
+    Ok((
+        new_task(task_id, task_status).with_status_message(message),
+        status,
+    ))
 }
 
 /// Steps completed so far.

@@ -15,10 +15,13 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
-    Implementation, NumberOrString, ProgressNotificationParam, ProgressToken, RequestMetaObject,
+    Implementation, NumberOrString, ProgressNotificationParam, ProgressToken, ProtocolVersion,
+    RequestMetaObject,
 };
 use rmcp::model::{ElicitRequestParams, ElicitResult, ElicitationAction};
-use rmcp::service::{NotificationContext, RequestContext, RunningService};
+use rmcp::service::{
+    ClientLifecycleMode, ClientServiceExt, NotificationContext, RequestContext, RunningService,
+};
 use rmcp::{ClientHandler, ErrorData, RoleClient, ServerHandler, ServiceExt};
 use serde_json::Value;
 
@@ -31,6 +34,7 @@ pub struct Recorder {
     answer: Option<String>,
     /// The questions the server asked.
     pub asked: Arc<Mutex<Vec<String>>>,
+    lifecycle: ClientLifecycleMode,
 }
 
 impl Recorder {
@@ -45,6 +49,7 @@ impl Recorder {
             progress: Arc::default(),
             answer: None,
             asked: Arc::default(),
+            lifecycle: ClientLifecycleMode::Initialize,
         }
     }
 
@@ -55,6 +60,21 @@ impl Recorder {
         recorder.config.capabilities = ClientCapabilities::builder().enable_elicitation().build();
         recorder.answer = Some(answer.to_owned());
         recorder
+    }
+
+    /// The same client, speaking protocol `version`: with the `initialize`
+    /// handshake up to 2025-11-25, with `server/discover` and per-request
+    /// metadata from 2026-07-28 on.
+    pub fn speaking(mut self, version: ProtocolVersion) -> Self {
+        self.config = self.config.with_protocol_version(version.clone());
+        self.lifecycle = if version.has_initialize() {
+            ClientLifecycleMode::Initialize
+        } else {
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![version],
+            }
+        };
+        self
     }
 
     pub fn messages(&self) -> Vec<String> {
@@ -106,15 +126,24 @@ pub async fn connect<S: ServerHandler>(server: S, client: Recorder) -> Client {
         let running = server.serve(server_io).await.expect("server starts");
         let _ = running.waiting().await;
     });
-    client.serve(client_io).await.expect("client connects")
+    let lifecycle = client.lifecycle.clone();
+    client
+        .serve_with_lifecycle(client_io, lifecycle)
+        .await
+        .expect("client connects")
 }
 
-/// Calls `tool` with `arguments` (a JSON object).
+/// Calls `tool` with `arguments` (a JSON object), as rmcp's client does:
+/// input-required results are answered through the client's handler and
+/// the call repeated, until it completes.
 pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
-    match call_once(client, tool, arguments, None).await {
-        CallToolResponse::Complete(result) => result,
-        other => panic!("{tool}: expected a complete result, got {other:?}"),
-    }
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments must be an object");
+    };
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments))
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: expected a complete result, got {e}"))
 }
 
 /// Calls `tool`, optionally with a progress token, and returns the raw
