@@ -19,6 +19,11 @@
 //!
 //! `CONSORT_BENCH_COUNT=bare:N` or `executor:N` runs only N chains of one
 //! side, for instruction counts under callgrind (docs/performance.md).
+//!
+//! Nobody watches the runs by default, so the engine builds no events (the
+//! memory backend knows no one subscribed). `CONSORT_BENCH_WATCHED=1` holds
+//! a `workflow:*` subscription open for the whole bench, so that every
+//! event is built, encoded and published as when a client watches.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -35,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use consort_mcp::experts::{Deployment, ExpertServer, IDEMPOTENCY_META_KEY, McpExecutor};
 use consort_protocol::load_workflow;
-use consort_state::MemoryBackend;
+use consort_state::{MemoryBackend, StateBackend};
 use consort_workflow::{Engine, EngineConfig, RunState, WorkflowGraph};
 use criterion::{BatchSize, Criterion};
 use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest, RequestMetaObject};
@@ -157,8 +162,12 @@ fn main() {
         .build()
         .unwrap();
     let executor = Arc::new(McpExecutor::new(&deployment()));
+    let backend = Arc::new(MemoryBackend::new("bench").unwrap());
+    // Never read: only its existence matters (see the module docs).
+    let _watching = std::env::var_os("CONSORT_BENCH_WATCHED")
+        .map(|_| runtime.block_on(backend.subscribe("workflow:*")).unwrap());
     let engine = Engine::new(
-        Arc::new(MemoryBackend::new("bench").unwrap()),
+        Arc::clone(&backend) as _,
         Arc::clone(&executor) as _,
         EngineConfig::default().with_concurrency(FANOUT as usize),
     )
