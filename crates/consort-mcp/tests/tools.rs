@@ -273,6 +273,18 @@ async fn route_explains_its_decision_and_rejects_bad_requests() {
     let best = &decision["candidates"][0];
     assert_eq!(best["expert"], "legal_consultant");
     assert!(best["breakdown"]["domain"].as_f64().unwrap() > 0.0);
+    for candidate in decision["candidates"].as_array().unwrap() {
+        let numbers = candidate["breakdown"]
+            .as_object()
+            .unwrap()
+            .values()
+            .chain([&candidate["score"]]);
+        for number in numbers {
+            let text = number.to_string();
+            let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
+            assert!(decimals <= 4, "scores are sent to four decimals: {candidate}");
+        }
+    }
 
     let with_context = ok(
         "route",

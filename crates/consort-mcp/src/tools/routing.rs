@@ -3,8 +3,10 @@
 use std::borrow::Cow;
 
 use consort_router::{RouteContext, RouteDecision, RouteRequest};
+use rmcp::model::{CallToolResponse, CallToolResult};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
+use serde_json::{Number, Value};
 
 use super::{Call, ToolOutput, schema};
 use crate::error::ToolError;
@@ -56,8 +58,8 @@ impl JsonSchema for RouteResult {
                         "type": "object",
                         "properties": {
                             "expert": {"description": "The expert.", "type": "string"},
-                            "score": {"description": "Final score in 0..=1: the weighted signals times availability.", "type": "number"},
-                            "breakdown": {"description": "Per-signal scores in 0..=1 before weighting: domain, capability, complexity, context, availability, and learned, semantic and extra signals when they contributed.", "type": "object"},
+                            "score": {"description": "Final score in 0..=1 (four decimals): the weighted signals times availability.", "type": "number"},
+                            "breakdown": {"description": "Per-signal scores in 0..=1 (four decimals) before weighting: domain, capability, complexity, context, availability, and learned, semantic and extra signals when they contributed.", "type": "object"},
                             "matched_terms": {"description": "Request words that matched the expert's profile.", "type": "array", "items": {"type": "string"}}
                         }
                     }
@@ -67,7 +69,43 @@ impl JsonSchema for RouteResult {
     }
 }
 
-impl ToolOutput for RouteResult {}
+impl ToolOutput for RouteResult {
+    /// Scores are sent to four decimals: a reader (often a model, paying per
+    /// token) learns nothing from the seventeen digits of an `f64`, and they
+    /// made up a third of the answer's bytes, which every client parses.
+    fn into_response(self) -> Result<CallToolResponse, ToolError> {
+        let mut value = serde_json::to_value(&self).map_err(|e| ToolError::Failed {
+            message: format!("cannot serialise the decision: {e}"),
+            transient: false,
+        })?;
+        round_numbers(&mut value);
+        Ok(CallToolResult::structured(value).into())
+    }
+}
+
+/// Decimals kept in scores.
+const SCORE_DECIMALS: i32 = 4;
+
+/// Rounds every non-integer number in `value` to [`SCORE_DECIMALS`].
+fn round_numbers(value: &mut Value) {
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            if let Some(rounded) = number
+                .as_f64()
+                .map(|x| {
+                    let scale = 10f64.powi(SCORE_DECIMALS);
+                    (x * scale).round() / scale
+                })
+                .and_then(Number::from_f64)
+            {
+                *number = rounded;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(round_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(round_numbers),
+        _ => {}
+    }
+}
 
 pub(crate) async fn route(call: Call, args: RouteArgs) -> Result<RouteResult, ToolError> {
     if args.request.trim().is_empty() {
