@@ -45,7 +45,10 @@
 //! `RouterConfig::related_terms`) maps everyday words to profile vocabulary
 //! (`lawyer` → law, `invoice` → accounting, `logo` → design); such a match
 //! counts 0.6 of an exact one and shows as `lawyer→law` in `matched_terms`.
-//! Each distinct term counts once per request, at its strongest weight.
+//! Each distinct term counts once per request, at its strongest weight, and
+//! the terms one request word (or phrase) leads to count once per expert, at
+//! the strongest: `customer` reaching an expert's `sales`, `audience` and
+//! description word `customers` is one piece of evidence, not three.
 //!
 //! **Word-frequency prior.** Words common in everyday English say little
 //! about the expert a request needs ("people", "look", "year"). With

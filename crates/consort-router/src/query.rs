@@ -39,8 +39,7 @@ pub(crate) struct Sources<'a> {
 
 #[derive(Debug)]
 pub(crate) struct Query {
-    /// Distinct terms, sorted by term id (the accumulation order, which keeps
-    /// floating-point sums identical run to run).
+    /// Distinct terms, sorted by span then term id (the accumulation order).
     pub(crate) terms: Vec<QueryTerm>,
     /// Distinct request stems learned from corrections, in request order.
     pub(crate) learned: Vec<LearnedTerm>,
@@ -138,6 +137,13 @@ impl Query {
                 .then(a.span.start.cmp(&b.span.start))
         });
         query.terms.dedup_by_key(|t| t.term);
+        // Accumulation order: by span, so that the terms one request word
+        // leads to are added one after another (`Acc::add_evidence` counts
+        // them once), then by term; deterministic, so floating-point sums are
+        // identical run to run.
+        query
+            .terms
+            .sort_by_key(|t| (t.span.start, t.span.end, t.term));
         query
     }
 
