@@ -74,7 +74,7 @@
 //! | `expertise_domains` | 1.0 | — |
 //! | `keywords` | 0.8 | — |
 //! | `id` and `name` words | 0.6 | — |
-//! | `description` | 0.35 | 0.35 |
+//! | `description` | 0.35 | — |
 //! | `collaboration_capabilities` | — | 1.0 |
 //! | `data_sharing` | — | 0.5 |
 //! | `examples` (sample requests) | 0.5 | — |
