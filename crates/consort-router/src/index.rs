@@ -11,7 +11,6 @@ use consort_protocol::{Availability, ComplexityRange, ExpertId, ExpertProfile, P
 
 use crate::RouterError;
 use crate::analyzer::Analyzer;
-use crate::lexicon::RELATED_TERMS;
 use crate::request::normalize_data_key;
 use foldhash::HashMap as FoldHashMap;
 
@@ -446,11 +445,11 @@ fn stemmed_related_terms() -> &'static [(Vec<String>, Vec<String>)] {
     static TABLE: OnceLock<Vec<(Vec<String>, Vec<String>)>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let analyzer = Analyzer::english();
-        RELATED_TERMS
+        crate::related::table()
             .iter()
-            .map(|(concept, words)| {
-                let word_stems = words.iter().flat_map(|w| analyzer.stems(w)).collect();
-                (analyzer.stems(concept), word_stems)
+            .map(|entry| {
+                let word_stems = entry.words.iter().flat_map(|w| analyzer.stems(w)).collect();
+                (analyzer.stems(entry.concept), word_stems)
             })
             .collect()
     })
@@ -517,9 +516,9 @@ mod tests {
     #[test]
     fn every_related_word_is_a_single_content_word() {
         let analyzer = Analyzer::english();
-        for (concept, words) in RELATED_TERMS {
-            for word in *words {
-                assert_eq!(analyzer.stems(word).len(), 1, "{concept}: {word:?}");
+        for entry in crate::related::table() {
+            for word in &entry.words {
+                assert_eq!(analyzer.stems(word).len(), 1, "{}: {word:?}", entry.concept);
             }
         }
     }

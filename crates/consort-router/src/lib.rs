@@ -200,6 +200,7 @@ mod index;
 mod learned;
 mod lexicon;
 mod query;
+mod related;
 mod request;
 mod router;
 mod saturation;
