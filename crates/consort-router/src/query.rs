@@ -26,6 +26,16 @@ pub(crate) struct QueryTerm {
     /// Whether the term is common ([`Index::is_common`]), worked out once
     /// here because routing checks it per touched expert.
     pub(crate) common: bool,
+    /// The request word (its lexicon entry) or phrase the term came from:
+    /// a term counts once per source, so a repeated word adds nothing, but
+    /// two different words leading to one concept ("cease", "desist" →
+    /// law) are two pieces of evidence.
+    source: u64,
+}
+
+/// The [`QueryTerm::source`] of a phrase, apart from every lexicon entry.
+fn phrase_source(phrase: TermId) -> u64 {
+    (1_u64 << 32) | u64::from(phrase)
 }
 
 /// What a request is analysed against.
@@ -99,10 +109,10 @@ impl Query {
             query.words += 1;
             query.constraints += usize::from(info.constraint);
             query.coordination |= info.coordination;
-            let entry = match info.lookup {
+            let (entry, source) = match info.lookup {
                 Lookup::Stop => return,
-                Lookup::Entry(at) => index.entries.get(at as usize),
-                Lookup::Unknown => None,
+                Lookup::Entry(at) => (index.entries.get(at as usize), u64::from(at)),
+                Lookup::Unknown => (None, 0),
             };
             let Some(entry) = entry else {
                 previous = None;
@@ -112,9 +122,16 @@ impl Query {
                 if let Some((first, start)) = previous
                     && let Some(&phrase) = index.phrases.get(&(first, term))
                 {
-                    query.push(index, phrase, 1.0, start..span.end, false);
+                    let phrase_span = start..span.end;
+                    query.push(
+                        index,
+                        (phrase, phrase_source(phrase)),
+                        1.0,
+                        phrase_span,
+                        false,
+                    );
                 }
-                query.push(index, term, info.prior, span.clone(), false);
+                query.push(index, (term, source), info.prior, span.clone(), false);
                 previous = Some((term, span.start));
             } else {
                 previous = None;
@@ -122,21 +139,22 @@ impl Query {
             for &related in &entry.related {
                 query.push(
                     index,
-                    related,
+                    (related, source),
                     RELATED_WEIGHT * info.prior,
                     span.clone(),
                     true,
                 );
             }
         });
-        // Keep one entry per term: the strongest, then the earliest.
+        // Keep one entry per term and source: the strongest, then the
+        // earliest.
         query.terms.sort_by(|a, b| {
-            a.term
-                .cmp(&b.term)
+            (a.term, a.source)
+                .cmp(&(b.term, b.source))
                 .then(b.weight.total_cmp(&a.weight))
                 .then(a.span.start.cmp(&b.span.start))
         });
-        query.terms.dedup_by_key(|t| t.term);
+        query.terms.dedup_by_key(|t| (t.term, t.source));
         // Accumulation order: by span, so that the terms one request word
         // leads to are added one after another (`Acc::add_evidence` counts
         // them once), then by term; deterministic, so floating-point sums are
@@ -150,7 +168,7 @@ impl Query {
     fn push(
         &mut self,
         index: &Index,
-        term: TermId,
+        (term, source): (TermId, u64),
         weight: f64,
         span: Range<usize>,
         related: bool,
@@ -162,6 +180,7 @@ impl Query {
             related,
             weak: related && weight < RELATED_WEIGHT,
             common: index.is_common(term),
+            source,
         });
     }
 }
