@@ -24,7 +24,7 @@ pub(crate) const STOP_WORDS: &[&str] = &[
 
 /// Words the stemmer would merge with an unrelated word (`marketing` →
 /// `market`, `organization` → `organ`, `generative` → `generat`, the stem of
-/// `lead_generation`); they are kept whole.
+/// `lead_generation`, `projections` → `project`); they are kept whole.
 pub(crate) const PROTECTED_WORDS: &[&str] =
     &["generative", "marketing", "organisation", "organization"];
 
