@@ -11,6 +11,7 @@ use consort_protocol::{Availability, ComplexityRange, ExpertId, ExpertProfile, P
 
 use crate::RouterError;
 use crate::analyzer::Analyzer;
+use crate::compound::{self, Compound};
 use crate::request::normalize_data_key;
 use foldhash::HashMap as FoldHashMap;
 
@@ -83,6 +84,8 @@ pub(crate) struct Index {
     pub(crate) stems: FoldHashMap<Box<str>, u32>,
     pub(crate) entries: Vec<LexEntry>,
     pub(crate) phrases: FoldHashMap<(TermId, TermId), TermId>,
+    /// Known words people also write as two ("sign up" for "signup").
+    pub(crate) compounds: FoldHashMap<Box<str>, Compound>,
     pub(crate) term_text: Vec<Box<str>>,
     /// Postings of term `t` are `postings[offsets[t]..offsets[t + 1]]`.
     offsets: Vec<usize>,
@@ -196,6 +199,15 @@ impl Index {
         }
 
         let (stems, entries) = builder.lexicon(options.related_terms);
+        let table_words = crate::related::table()
+            .iter()
+            .filter(|_| options.related_terms)
+            .flat_map(|entry| entry.words.iter().copied());
+        let compounds = compound::closed_forms(
+            builder.words.keys().map(AsRef::as_ref).chain(table_words),
+            &builder.analyzer,
+            |stem| stems.get(stem).copied(),
+        );
         let common_above = COMMON_MIN_EXPERTS.max(experts.len() / COMMON_SHARE);
         let mut coordinators: Vec<u32> = (0..experts.len())
             .filter(|&n| {
@@ -213,6 +225,7 @@ impl Index {
             stems,
             entries,
             phrases: builder.terms.phrases,
+            compounds,
             term_text: builder.terms.term_text,
             offsets,
             postings,

@@ -40,6 +40,10 @@
 //! a request matches a phrase when the two words are adjacent in it, stop
 //! words aside (`return on investment`). A phrase counts `phrase_weight`
 //! (1.0) of its field's weight on top of its words' own matches.
+//! Two adjacent request words whose concatenation is a word the router knows
+//! (a profile word or a related term) match as that word, and their own
+//! matches are dropped: `sign up` and `sign-up` are `signup`, not a
+//! signature; `write off` is `writeoff`.
 //!
 //! A built-in related-terms table (a small business thesaurus, see
 //! `RouterConfig::related_terms`) maps everyday words to profile vocabulary
@@ -192,6 +196,7 @@
 
 mod analyzer;
 mod complexity;
+mod compound;
 mod config;
 mod decision;
 mod error;

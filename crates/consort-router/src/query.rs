@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use crate::analyzer::{is_constraint_word, is_coordination_cue};
+use crate::compound::Pending;
 use crate::frequency;
 use crate::index::{Index, TermId};
 use crate::learned::{Learned, LearnedTerm};
@@ -36,6 +37,18 @@ pub(crate) struct QueryTerm {
 /// The [`QueryTerm::source`] of a phrase, apart from every lexicon entry.
 fn phrase_source(phrase: TermId) -> u64 {
     (1_u64 << 32) | u64::from(phrase)
+}
+
+/// The [`QueryTerm::source`] of two request words matched as one known
+/// word (`crate::compound`), apart from words and phrases.
+fn compound_source(entry: u32) -> u64 {
+    (2_u64 << 32) | u64::from(entry)
+}
+
+impl QueryTerm {
+    fn is_compound(&self) -> bool {
+        self.source >> 32 == 2
+    }
 }
 
 /// What a request is analysed against.
@@ -83,7 +96,27 @@ impl Query {
         // The previous content word's term and span: two adjacent content
         // words (stop words between them are skipped) may form a phrase.
         let mut previous: Option<(TermId, usize)> = None;
+        // The previous word, stop words included, and whether any two words
+        // matched as one.
+        let mut pending = Pending::default();
+        let mut joined = false;
         index.analyzer.words(text, |span, lower| {
+            if let Some((compound, start)) = pending.join(lower, &index.compounds)
+                && let Some(entry) = index.entries.get(compound.entry as usize)
+            {
+                let source = compound_source(compound.entry);
+                let weight = if prior { compound.prior } else { 1.0 };
+                let both = start..span.end;
+                if let Some(term) = entry.term {
+                    query.push(index, (term, source), weight, both.clone(), false);
+                }
+                for &related in &entry.related {
+                    let related_weight = RELATED_WEIGHT * weight;
+                    query.push(index, (related, source), related_weight, both.clone(), true);
+                }
+                joined = true;
+            }
+            pending.set(lower, span.start);
             let info = memo.get_or_insert(lower, || {
                 let stem = index.analyzer.stem(lower);
                 WordInfo {
@@ -146,6 +179,9 @@ impl Query {
                 );
             }
         });
+        if joined {
+            query.drop_compound_parts();
+        }
         // Keep one entry per term and source: the strongest, then the
         // earliest.
         query.terms.sort_by(|a, b| {
@@ -163,6 +199,23 @@ impl Query {
             .terms
             .sort_by_key(|t| (t.span.start, t.span.end, t.term));
         query
+    }
+
+    /// Drops the matches of words that are part of a compound matched as
+    /// one word: "sign up" is not about signing.
+    fn drop_compound_parts(&mut self) {
+        let compounds: Vec<Range<usize>> = self
+            .terms
+            .iter()
+            .filter(|t| t.is_compound())
+            .map(|t| t.span.clone())
+            .collect();
+        self.terms.retain(|t| {
+            t.is_compound()
+                || !compounds
+                    .iter()
+                    .any(|c| c.start <= t.span.start && t.span.end <= c.end && *c != t.span)
+        });
     }
 
     fn push(
