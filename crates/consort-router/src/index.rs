@@ -11,7 +11,7 @@ use consort_protocol::{Availability, ComplexityRange, ExpertId, ExpertProfile, P
 
 use crate::RouterError;
 use crate::analyzer::Analyzer;
-use crate::compound::{self, Compound};
+use crate::compound::ClosedForms;
 use crate::request::normalize_data_key;
 use foldhash::HashMap as FoldHashMap;
 
@@ -85,7 +85,7 @@ pub(crate) struct Index {
     pub(crate) entries: Vec<LexEntry>,
     pub(crate) phrases: FoldHashMap<(TermId, TermId), TermId>,
     /// Known words people also write as two ("sign up" for "signup").
-    pub(crate) compounds: FoldHashMap<Box<str>, Compound>,
+    pub(crate) compounds: ClosedForms,
     pub(crate) term_text: Vec<Box<str>>,
     /// Postings of term `t` are `postings[offsets[t]..offsets[t + 1]]`.
     offsets: Vec<usize>,
@@ -203,7 +203,7 @@ impl Index {
             .iter()
             .filter(|_| options.related_terms)
             .flat_map(|entry| entry.words.iter().copied());
-        let compounds = compound::closed_forms(
+        let compounds = ClosedForms::build(
             builder.words.keys().map(AsRef::as_ref).chain(table_words),
             &builder.analyzer,
             |stem| stems.get(stem).copied(),

@@ -101,7 +101,21 @@ impl Query {
         let mut pending = Pending::default();
         let mut joined = false;
         index.analyzer.words(text, |span, lower| {
-            if let Some((compound, start)) = pending.join(lower, &index.compounds)
+            let info = memo.get_or_insert(lower, || {
+                let stem = index.analyzer.stem(lower);
+                WordInfo {
+                    learned: stem.as_deref().and_then(|s| store.slot(s)),
+                    lookup: match stem {
+                        None => Lookup::Stop,
+                        Some(stem) => index.entry(&stem).map_or(Lookup::Unknown, Lookup::Entry),
+                    },
+                    prior: if prior { frequency::prior(lower) } else { 1.0 },
+                    constraint: is_constraint_word(lower),
+                    coordination: is_coordination_cue(lower),
+                }
+            });
+            let stop = matches!(info.lookup, Lookup::Stop);
+            if let Some((compound, start)) = pending.join(lower, stop, &index.compounds)
                 && let Some(entry) = index.entries.get(compound.entry as usize)
             {
                 let source = compound_source(compound.entry);
@@ -116,20 +130,7 @@ impl Query {
                 }
                 joined = true;
             }
-            pending.set(lower, span.start);
-            let info = memo.get_or_insert(lower, || {
-                let stem = index.analyzer.stem(lower);
-                WordInfo {
-                    learned: stem.as_deref().and_then(|s| store.slot(s)),
-                    lookup: match stem {
-                        None => Lookup::Stop,
-                        Some(stem) => index.entry(&stem).map_or(Lookup::Unknown, Lookup::Entry),
-                    },
-                    prior: if prior { frequency::prior(lower) } else { 1.0 },
-                    constraint: is_constraint_word(lower),
-                    coordination: is_coordination_cue(lower),
-                }
-            });
+            pending.set(lower, span.start, stop);
             if let Some(slot) = info.learned
                 && !query.learned.iter().any(|t| t.slot == slot)
             {
