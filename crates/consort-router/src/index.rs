@@ -39,6 +39,11 @@ mod field {
 /// (see `Index::is_common`).
 const COMMON_MIN_EXPERTS: usize = 64;
 const COMMON_SHARE: usize = 32;
+/// A term reached only through the related-terms table is common from
+/// `max(COMMON_MIN_EXPERTS, experts / RELATED_COMMON_SHARE)` experts: it is
+/// weaker evidence, and everyday words ("friday", "team") lead to concepts
+/// that large registries share widely.
+const RELATED_COMMON_SHARE: usize = 128;
 
 pub(crate) type TermId = u32;
 
@@ -94,6 +99,7 @@ pub(crate) struct Index {
     /// Coordinator-level experts, fastest SLA first (then by number).
     pub(crate) coordinators: Vec<u32>,
     common_above: usize,
+    related_common_above: usize,
 }
 
 impl Index {
@@ -209,6 +215,7 @@ impl Index {
             |stem| stems.get(stem).copied(),
         );
         let common_above = COMMON_MIN_EXPERTS.max(experts.len() / COMMON_SHARE);
+        let related_common_above = COMMON_MIN_EXPERTS.max(experts.len() / RELATED_COMMON_SHARE);
         let mut coordinators: Vec<u32> = (0..experts.len())
             .filter(|&n| {
                 experts
@@ -232,6 +239,7 @@ impl Index {
             data_keys,
             coordinators,
             common_above,
+            related_common_above,
         })
     }
 
@@ -240,6 +248,12 @@ impl Index {
     /// registry for a term that says little about any one expert.
     pub(crate) fn is_common(&self, term: TermId) -> bool {
         self.postings(term).len() > self.common_above
+    }
+
+    /// Whether `term`, reached through the related-terms table, is common:
+    /// in more than `max(64, experts / 128)` experts.
+    pub(crate) fn is_common_related(&self, term: TermId) -> bool {
+        self.postings(term).len() > self.related_common_above
     }
 
     /// The lexicon entry of a stem.

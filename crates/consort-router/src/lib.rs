@@ -179,7 +179,10 @@
 //! expert sharing only common terms with such a request is therefore not
 //! scored: it would score low anyway, and scanning those postings would touch
 //! a large share of a big registry. Below 2,048 experts only terms in more
-//! than 64 experts are affected.
+//! than 64 experts are affected. A term the request reaches only through
+//! the related-terms table is common from `max(64, N/128)` experts: such a
+//! link is weaker evidence, and everyday words (`friday`, `team`) lead to
+//! concepts large registries share widely.
 //!
 //! ## Cost
 //!

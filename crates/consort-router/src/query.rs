@@ -233,7 +233,11 @@ impl Query {
             span,
             related,
             weak: related && weight < RELATED_WEIGHT,
-            common: index.is_common(term),
+            common: if related {
+                index.is_common_related(term)
+            } else {
+                index.is_common(term)
+            },
             source,
         });
     }
