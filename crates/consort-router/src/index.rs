@@ -11,7 +11,7 @@ use consort_protocol::{Availability, ComplexityRange, ExpertId, ExpertProfile, P
 
 use crate::RouterError;
 use crate::analyzer::Analyzer;
-use crate::lexicon::RELATED_TERMS;
+use crate::compound::ClosedForms;
 use crate::request::normalize_data_key;
 use foldhash::HashMap as FoldHashMap;
 
@@ -23,7 +23,12 @@ mod field {
     pub(super) const DOMAINS: Weight = (1.0, 0.0);
     pub(super) const KEYWORDS: Weight = (0.8, 0.0);
     pub(super) const ID_AND_NAME: Weight = (0.6, 0.0);
-    pub(super) const DESCRIPTION: Weight = (0.35, 0.35);
+    /// Domain only: a description says what the expert does, in prose whose
+    /// verbs ("handles", "creates", "sets") also match unrelated requests;
+    /// counting it for both signals doubled that noise (top-1 on the
+    /// described registry's dev half: 0.583 with, 0.607 without;
+    /// docs/routing.md).
+    pub(super) const DESCRIPTION: Weight = (0.35, 0.0);
     pub(super) const CAPABILITIES: Weight = (0.0, 1.0);
     pub(super) const DATA_SHARING: Weight = (0.0, 0.5);
     pub(super) const EXAMPLES: Weight = (0.3, 0.0);
@@ -34,6 +39,11 @@ mod field {
 /// (see `Index::is_common`).
 const COMMON_MIN_EXPERTS: usize = 64;
 const COMMON_SHARE: usize = 32;
+/// A term reached only through the related-terms table is common from
+/// `max(COMMON_MIN_EXPERTS, experts / RELATED_COMMON_SHARE)` experts: it is
+/// weaker evidence, and everyday words ("friday", "team") lead to concepts
+/// that large registries share widely.
+const RELATED_COMMON_SHARE: usize = 128;
 
 pub(crate) type TermId = u32;
 
@@ -79,6 +89,8 @@ pub(crate) struct Index {
     pub(crate) stems: FoldHashMap<Box<str>, u32>,
     pub(crate) entries: Vec<LexEntry>,
     pub(crate) phrases: FoldHashMap<(TermId, TermId), TermId>,
+    /// Known words people also write as two ("sign up" for "signup").
+    pub(crate) compounds: ClosedForms,
     pub(crate) term_text: Vec<Box<str>>,
     /// Postings of term `t` are `postings[offsets[t]..offsets[t + 1]]`.
     offsets: Vec<usize>,
@@ -87,6 +99,7 @@ pub(crate) struct Index {
     /// Coordinator-level experts, fastest SLA first (then by number).
     pub(crate) coordinators: Vec<u32>,
     common_above: usize,
+    related_common_above: usize,
 }
 
 impl Index {
@@ -192,7 +205,17 @@ impl Index {
         }
 
         let (stems, entries) = builder.lexicon(options.related_terms);
+        let table_words = crate::related::table()
+            .iter()
+            .filter(|_| options.related_terms)
+            .flat_map(|entry| entry.words.iter().copied());
+        let compounds = ClosedForms::build(
+            builder.words.keys().map(AsRef::as_ref).chain(table_words),
+            &builder.analyzer,
+            |stem| stems.get(stem).copied(),
+        );
         let common_above = COMMON_MIN_EXPERTS.max(experts.len() / COMMON_SHARE);
+        let related_common_above = COMMON_MIN_EXPERTS.max(experts.len() / RELATED_COMMON_SHARE);
         let mut coordinators: Vec<u32> = (0..experts.len())
             .filter(|&n| {
                 experts
@@ -209,12 +232,14 @@ impl Index {
             stems,
             entries,
             phrases: builder.terms.phrases,
+            compounds,
             term_text: builder.terms.term_text,
             offsets,
             postings,
             data_keys,
             coordinators,
             common_above,
+            related_common_above,
         })
     }
 
@@ -223,6 +248,12 @@ impl Index {
     /// registry for a term that says little about any one expert.
     pub(crate) fn is_common(&self, term: TermId) -> bool {
         self.postings(term).len() > self.common_above
+    }
+
+    /// Whether `term`, reached through the related-terms table, is common:
+    /// in more than `max(64, experts / 128)` experts.
+    pub(crate) fn is_common_related(&self, term: TermId) -> bool {
+        self.postings(term).len() > self.related_common_above
     }
 
     /// The lexicon entry of a stem.
@@ -441,11 +472,11 @@ fn stemmed_related_terms() -> &'static [(Vec<String>, Vec<String>)] {
     static TABLE: OnceLock<Vec<(Vec<String>, Vec<String>)>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let analyzer = Analyzer::english();
-        RELATED_TERMS
+        crate::related::table()
             .iter()
-            .map(|(concept, words)| {
-                let word_stems = words.iter().flat_map(|w| analyzer.stems(w)).collect();
-                (analyzer.stems(concept), word_stems)
+            .map(|entry| {
+                let word_stems = entry.words.iter().flat_map(|w| analyzer.stems(w)).collect();
+                (analyzer.stems(entry.concept), word_stems)
             })
             .collect()
     })
@@ -512,9 +543,9 @@ mod tests {
     #[test]
     fn every_related_word_is_a_single_content_word() {
         let analyzer = Analyzer::english();
-        for (concept, words) in RELATED_TERMS {
-            for word in *words {
-                assert_eq!(analyzer.stems(word).len(), 1, "{concept}: {word:?}");
+        for entry in crate::related::table() {
+            for word in &entry.words {
+                assert_eq!(analyzer.stems(word).len(), 1, "{}: {word:?}", entry.concept);
             }
         }
     }

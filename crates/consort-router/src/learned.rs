@@ -15,10 +15,13 @@ use serde::{Deserialize, Serialize};
 use consort_protocol::ExpertId;
 
 /// Weight a correction adds to each of its words for the expert, times the
-/// word's prior (before decay). One correction gives a word a quarter of
-/// what an expertise domain gives; it takes four to reach the cap. (0.15 to
-/// 0.5 were measured: docs/routing.md.)
-const STEP: f64 = 0.25;
+/// word's prior (before decay). One correction gives a word about a seventh
+/// of what an expertise domain gives; it takes seven to reach the cap.
+/// (0.1 to 0.5 were measured, docs/routing.md: 0.25 was best while the
+/// related-terms table was small; with the larger table, profile evidence
+/// covers more of a request and larger steps let taught everyday words
+/// outvote it.)
+const STEP: f64 = 0.15;
 /// Most weight one stem can hold for one expert.
 const CAP: f64 = 1.0;
 /// Each correction multiplies every earlier one's weight by this: a half

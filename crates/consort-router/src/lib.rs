@@ -40,12 +40,19 @@
 //! a request matches a phrase when the two words are adjacent in it, stop
 //! words aside (`return on investment`). A phrase counts `phrase_weight`
 //! (1.0) of its field's weight on top of its words' own matches.
+//! Two adjacent request words whose concatenation is a word the router knows
+//! (a profile word or a related term) match as that word, and their own
+//! matches are dropped: `sign up` and `sign-up` are `signup`, not a
+//! signature; `write off` is `writeoff`.
 //!
 //! A built-in related-terms table (a small business thesaurus, see
 //! `RouterConfig::related_terms`) maps everyday words to profile vocabulary
 //! (`lawyer` → law, `invoice` → accounting, `logo` → design); such a match
 //! counts 0.6 of an exact one and shows as `lawyer→law` in `matched_terms`.
-//! Each distinct term counts once per request, at its strongest weight.
+//! Each distinct term counts once per request, at its strongest weight, and
+//! the terms one request word (or phrase) leads to count once per expert, at
+//! the strongest: `customer` reaching an expert's `sales`, `audience` and
+//! description word `customers` is one piece of evidence, not three.
 //!
 //! **Word-frequency prior.** Words common in everyday English say little
 //! about the expert a request needs ("people", "look", "year"). With
@@ -71,7 +78,7 @@
 //! | `expertise_domains` | 1.0 | — |
 //! | `keywords` | 0.8 | — |
 //! | `id` and `name` words | 0.6 | — |
-//! | `description` | 0.35 | 0.35 |
+//! | `description` | 0.35 | — |
 //! | `collaboration_capabilities` | — | 1.0 |
 //! | `data_sharing` | — | 0.5 |
 //! | `examples` (sample requests) | 0.5 | — |
@@ -172,7 +179,10 @@
 //! expert sharing only common terms with such a request is therefore not
 //! scored: it would score low anyway, and scanning those postings would touch
 //! a large share of a big registry. Below 2,048 experts only terms in more
-//! than 64 experts are affected.
+//! than 64 experts are affected. A term the request reaches only through
+//! the related-terms table is common from `max(64, N/128)` experts: such a
+//! link is weaker evidence, and everyday words (`friday`, `team`) lead to
+//! concepts large registries share widely.
 //!
 //! ## Cost
 //!
@@ -189,6 +199,7 @@
 
 mod analyzer;
 mod complexity;
+mod compound;
 mod config;
 mod decision;
 mod error;
@@ -197,6 +208,7 @@ mod index;
 mod learned;
 mod lexicon;
 mod query;
+mod related;
 mod request;
 mod router;
 mod saturation;

@@ -67,6 +67,13 @@ impl WordMemo {
     }
 }
 
+/// A request span as the key [`Acc::add_evidence`] groups evidence by
+/// (never 0, which stands for no span).
+pub(crate) fn span_key(span: &Range<usize>) -> u64 {
+    let (start, end) = (span.start as u64, span.end as u64);
+    ((start << 32) | (end & 0xffff_ffff)).wrapping_add(1)
+}
+
 /// Running totals for one touched expert.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Acc {
@@ -81,6 +88,12 @@ pub(crate) struct Acc {
     pub(crate) exact: u16,
     /// Request terms matched only through the related-terms table.
     pub(crate) related: u16,
+    /// The request span (`start << 32 | end`, plus 1; 0 for none) whose
+    /// terms were added last, and the largest domain and capability weights
+    /// they gave: see `Acc::add_evidence`.
+    pub(crate) word: u64,
+    pub(crate) word_domain: f64,
+    pub(crate) word_capability: f64,
     pub(crate) previous: bool,
     pub(crate) collaborator: bool,
     /// Whether `domain`, `capability` and `relevance` are the signals:
@@ -101,6 +114,24 @@ pub(crate) struct Acc {
 }
 
 impl Acc {
+    /// Adds one term's evidence from the request span `word` (see
+    /// [`span_key`]). Terms reached from the same span count once, at their
+    /// strongest: one request word is one piece of evidence, however many of
+    /// an expert's profile terms it leads to ("customer" reaching sales,
+    /// audience and the description's "customers" would otherwise count
+    /// three times). Callers add a span's terms one after another.
+    pub(crate) fn add_evidence(&mut self, word: u64, domain: f64, capability: f64) {
+        if self.word != word {
+            self.word = word;
+            self.word_domain = 0.0;
+            self.word_capability = 0.0;
+        }
+        self.domain_raw += (domain - self.word_domain).max(0.0);
+        self.capability_raw += (capability - self.word_capability).max(0.0);
+        self.word_domain = self.word_domain.max(domain);
+        self.word_capability = self.word_capability.max(capability);
+    }
+
     /// Sets `domain` and `capability` to upper bounds of the signals, which
     /// cost no `exp`.
     pub(crate) fn bound_signals(&mut self) {
@@ -218,5 +249,25 @@ impl Pool {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_from_one_word_count_once_at_their_strongest() {
+        let mut acc = Acc::default();
+        let customer = span_key(&(0..8));
+        acc.add_evidence(customer, 0.6, 0.0);
+        acc.add_evidence(customer, 0.36, 0.5);
+        acc.add_evidence(customer, 0.8, 0.0);
+        assert!((acc.domain_raw - 0.8).abs() < 1e-12);
+        assert!((acc.capability_raw - 0.5).abs() < 1e-12);
+        // Another word, and a phrase starting at the same word, add up.
+        acc.add_evidence(span_key(&(9..13)), 0.5, 0.0);
+        acc.add_evidence(span_key(&(0..13)), 0.25, 0.0);
+        assert!((acc.domain_raw - 1.55).abs() < 1e-12);
     }
 }

@@ -294,11 +294,12 @@ fn learning_from_one_half_carries_over_to_the_other() {
             gains.push(after.top1() + after.recall() - before.top1() - before.recall());
         }
     }
-    // Registries with examples already cover much of what corrections
-    // teach; on average, and on the seed registry, learning must help.
+    // The related-terms table and registries with examples already cover
+    // much of what corrections teach: learning must help on average and
+    // hurt on no registry or half (a tie is 0 up to rounding).
     let mean = gains.iter().sum::<f64>() / gains.len() as f64;
-    assert!(mean > 0.02, "{gains:?}");
-    assert!(gains[0] > 0.0 && gains[1] > 0.0, "{gains:?}");
+    assert!(mean > 0.01, "{gains:?}");
+    assert!(gains.iter().all(|&g| g > -1e-9), "{gains:?}");
 }
 
 /// The semantic signal with a real model, on top of the default levers:
@@ -332,9 +333,9 @@ fn semantic_ablation() {
 /// Floors a little under the measured figures with the default settings
 /// (docs/routing.md): (top-1, recall) over the whole set.
 const FLOORS: [(&str, f64, f64); 3] = [
-    ("seed", 0.59, 0.81),
-    ("described", 0.58, 0.82),
-    ("described + examples", 0.65, 0.82),
+    ("seed", 0.70, 0.84),
+    ("described", 0.71, 0.85),
+    ("described + examples", 0.74, 0.81),
 ];
 
 #[test]
@@ -368,10 +369,10 @@ fn routing_quality_on_the_evaluation_sets() {
         (
             "seed",
             load_registry(seeds::EXPERT_REGISTRY).unwrap(),
-            0.82,
-            0.75,
+            0.85,
+            0.78,
         ),
-        ("enriched", load_registry(ENRICHED).unwrap(), 0.86, 0.87),
+        ("enriched", load_registry(ENRICHED).unwrap(), 0.88, 0.86),
     ] {
         let router = Router::new(&experts, RouterConfig::default()).unwrap();
         let score = evaluate(&router, &earlier);

@@ -5,7 +5,7 @@ use crate::RouteRequest;
 use crate::index::{Posting, TermId};
 use crate::query::{Query, QueryTerm};
 use crate::request::normalize_data_key;
-use crate::scratch::{Acc, Scratch};
+use crate::scratch::{Acc, Scratch, span_key};
 
 use super::Router;
 
@@ -18,7 +18,10 @@ impl Router {
         // Collected because the merge below walks them once per touched
         // expert; empty (no allocation) whenever no term is common, which is
         // always the case in registries of 64 experts or fewer.
-        let common: Vec<&QueryTerm> = query.terms.iter().filter(|t| t.common).collect();
+        let mut common: Vec<&QueryTerm> = query.terms.iter().filter(|t| t.common).collect();
+        // The merge below walks them alongside each expert's terms, which
+        // are sorted by term.
+        common.sort_by_key(|t| t.term);
         let scan = |scratch: &mut Scratch, terms: &mut dyn Iterator<Item = &QueryTerm>| {
             for term in terms {
                 for posting in index.postings(term.term) {
@@ -108,6 +111,9 @@ fn add(acc: &mut Acc, term: &QueryTerm, posting: &Posting) {
     } else {
         acc.exact = acc.exact.saturating_add(1);
     }
-    acc.domain_raw += term.weight * f64::from(posting.domain);
-    acc.capability_raw += term.weight * f64::from(posting.capability);
+    acc.add_evidence(
+        span_key(&term.span),
+        term.weight * f64::from(posting.domain),
+        term.weight * f64::from(posting.capability),
+    );
 }
