@@ -43,7 +43,9 @@ use consort_protocol::load_workflow;
 use consort_state::{MemoryBackend, StateBackend};
 use consort_workflow::{Engine, EngineConfig, RunState, WorkflowGraph};
 use criterion::{BatchSize, Criterion};
-use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest, RequestMetaObject};
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, ClientRequest, RequestMetaObject, ServerResult,
+};
 use rmcp::service::{PeerRequestOptions, RunningService};
 use rmcp::transport::TokioChildProcess;
 use rmcp::{RoleClient, ServiceExt};
@@ -86,20 +88,36 @@ fn with_env(server: ExpertServer, role: &str) -> ExpertServer {
     server
 }
 
-/// The arguments McpExecutor sends for step `n` of a run with no params.
-fn consult_arguments(run: &str, n: u32) -> serde_json::Map<String, Value> {
+/// The arguments McpExecutor sends for step `n` of a run with no params,
+/// with the answer of the step it depends on, if any, among its inputs.
+fn consult_arguments(
+    run: &str,
+    n: u32,
+    dependency: Option<(u32, &Value)>,
+) -> serde_json::Map<String, Value> {
+    let mut inputs = json!({"params": {}});
+    if let Some((number, answer)) = dependency {
+        inputs[format!("step_{number}")] = answer.clone();
+    }
     let Value::Object(map) = json!({
         "run_id": run, "attempt": 1, "kind": "execute",
         "step": {"number": n, "name": format!("Step {n}"), "actions": [], "outputs": ["result"]},
-        "collaborators": [], "inputs": {"params": {}}, "validation": null,
+        "collaborators": [], "inputs": inputs, "validation": null,
     }) else {
         unreachable!()
     };
     map
 }
 
-async fn bare_call(client: &RunningService<RoleClient, ()>, run: &str, n: u32) {
-    let params = CallToolRequestParams::new("consult").with_arguments(consult_arguments(run, n));
+/// Calls step `n` as McpExecutor would and returns the expert's answer.
+async fn bare_call(
+    client: &RunningService<RoleClient, ()>,
+    run: &str,
+    n: u32,
+    dependency: Option<(u32, &Value)>,
+) -> Value {
+    let params =
+        CallToolRequestParams::new("consult").with_arguments(consult_arguments(run, n, dependency));
     let mut meta = RequestMetaObject::new();
     meta.insert(IDEMPOTENCY_META_KEY.to_owned(), format!("{run}:{n}").into());
     let handle = client
@@ -110,14 +128,30 @@ async fn bare_call(client: &RunningService<RoleClient, ()>, run: &str, n: u32) {
         )
         .await
         .unwrap();
-    handle.await_response().await.unwrap();
+    match handle.await_response().await.unwrap() {
+        ServerResult::CallToolResult(result) => result.structured_content.unwrap(),
+        other => panic!("not a tool result: {other:?}"),
+    }
 }
 
-/// The chain's worth of sequential bare calls on one connection.
-async fn bare_chain(client: &RunningService<RoleClient, ()>, run: &str) {
-    for n in 1..=CHAIN {
-        bare_call(client, run, n).await;
+/// The chain's worth of sequential bare calls on one connection, each
+/// given the answer before it, as the workflow's steps are.
+async fn bare_chain(client: Arc<RunningService<RoleClient, ()>>, run: &'static str) {
+    let mut previous = bare_call(&client, run, 1, None).await;
+    for n in 2..=CHAIN {
+        previous = bare_call(&client, run, n, Some((n - 1, &previous))).await;
     }
+}
+
+/// Runs `work` as a task on the runtime's worker thread, where the engine
+/// runs its steps: `block_on` alone would drive it on the bench's own
+/// thread, a second thread that the executor's side does not get.
+async fn on_worker<F>(work: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(work).await.unwrap()
 }
 
 /// One run of `graph`, which must complete.
@@ -172,11 +206,11 @@ fn main() {
         EngineConfig::default().with_concurrency(FANOUT as usize),
     )
     .unwrap();
-    let bare: Vec<RunningService<RoleClient, ()>> = runtime.block_on(async {
+    let bare: Vec<Arc<RunningService<RoleClient, ()>>> = runtime.block_on(async {
         let mut clients = Vec::new();
         for role in ROLES {
             let transport = TokioChildProcess::new(expert_command(role)).unwrap();
-            clients.push(().serve(transport).await.unwrap());
+            clients.push(Arc::new(().serve(transport).await.unwrap()));
         }
         // Connected and warm: the first call starts each expert.
         for check in executor.check().await {
@@ -197,7 +231,7 @@ fn main() {
         runtime.block_on(async {
             for round in 0..n {
                 if mode == "bare" {
-                    bare_chain(&bare[1], "count").await;
+                    on_worker(bare_chain(Arc::clone(&bare[1]), "count")).await;
                 } else {
                     run_graph(&engine, &chain, format!("count-{round}")).await;
                 }
@@ -212,7 +246,7 @@ fn main() {
     let mut group = c.benchmark_group("mcp_expert_chain");
     group.sample_size(30);
     group.bench_function("bare_call_tool_x20", |b| {
-        b.iter(|| runtime.block_on(bare_chain(&bare[1], "bare")));
+        b.iter(|| runtime.block_on(on_worker(bare_chain(Arc::clone(&bare[1]), "bare"))));
     });
     group.bench_function("mcp_executor_steps_x20", |b| {
         b.iter_batched(
@@ -234,18 +268,19 @@ fn main() {
             .map(|_| Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize)))
             .collect();
         b.iter(|| {
-            runtime.block_on(async {
-                bare_call(&bare[1], "fan", 1).await;
+            let (bare, limits) = (bare.clone(), limits.clone());
+            runtime.block_on(on_worker(async move {
+                let kickoff = bare_call(&bare[1], "fan", 1, None).await;
                 let calls = (2..=FANOUT + 1).map(|n| {
                     let at = (n as usize) % ROLES.len();
-                    let (client, limit) = (&bare[at], &limits[at]);
+                    let (client, limit, kickoff) = (&bare[at], &limits[at], &kickoff);
                     async move {
                         let _permit = limit.acquire().await.unwrap();
-                        bare_call(client, "fan", n).await;
+                        bare_call(client, "fan", n, Some((1, kickoff))).await;
                     }
                 });
                 futures_util::future::join_all(calls).await;
-            });
+            }));
         });
     });
     group.bench_function("mcp_executor_steps_1_then_100", |b| {
@@ -263,24 +298,40 @@ fn main() {
 
     // Paired rounds: the two sides alternate, so the machine's swings hit
     // both alike; the median of the per-round ratios is the figure.
-    let rounds = 21;
+    let rounds = 201;
     let mut ratios = Vec::with_capacity(rounds);
+    let (mut bare_total, mut executor_total) = (Duration::ZERO, Duration::ZERO);
     for round in 0..rounds {
-        let started = Instant::now();
-        runtime.block_on(bare_chain(&bare[1], "paired"));
-        let bare_time = started.elapsed();
-        let started = Instant::now();
-        runtime.block_on(run_graph(&engine, &chain, format!("paired-{round}")));
-        let executor_time = started.elapsed();
+        let bare_side = || {
+            let started = Instant::now();
+            runtime.block_on(on_worker(bare_chain(Arc::clone(&bare[1]), "paired")));
+            started.elapsed()
+        };
+        let executor_side = || {
+            let started = Instant::now();
+            runtime.block_on(run_graph(&engine, &chain, format!("paired-{round}")));
+            started.elapsed()
+        };
+        // Which side goes first alternates too, so that neither always
+        // follows the other's wake-ups.
+        let (bare_time, executor_time) = if round % 2 == 0 {
+            (bare_side(), executor_side())
+        } else {
+            let executor_time = executor_side();
+            (bare_side(), executor_time)
+        };
+        bare_total += bare_time;
+        executor_total += executor_time;
         ratios.push(executor_time.as_secs_f64() / bare_time.as_secs_f64());
     }
     ratios.sort_by(f64::total_cmp);
     println!(
         "paired {rounds} rounds of a {CHAIN}-step chain, McpExecutor / bare call_tool: \
-         median {:.3} (min {:.3}, max {:.3})",
+         median {:.3} (min {:.3}, max {:.3}); total time {:.3}",
         ratios[rounds / 2],
         ratios[0],
-        ratios[rounds - 1]
+        ratios[rounds - 1],
+        executor_total.as_secs_f64() / bare_total.as_secs_f64()
     );
     runtime.block_on(executor.close());
 }
