@@ -282,7 +282,10 @@ async fn route_explains_its_decision_and_rejects_bad_requests() {
         for number in numbers {
             let text = number.to_string();
             let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
-            assert!(decimals <= 4, "scores are sent to four decimals: {candidate}");
+            assert!(
+                decimals <= 4,
+                "scores are sent to four decimals: {candidate}"
+            );
         }
     }
 

@@ -71,8 +71,8 @@ impl JsonSchema for RouteResult {
 
 impl ToolOutput for RouteResult {
     /// Scores are sent to four decimals: a reader (often a model, paying per
-    /// token) learns nothing from the seventeen digits of an `f64`, and they
-    /// made up a third of the answer's bytes, which every client parses.
+    /// token) learns nothing from the seventeen digits of an `f64`, and every
+    /// client parses them, twice (structured content and text).
     fn into_response(self) -> Result<CallToolResponse, ToolError> {
         let mut value = serde_json::to_value(&self).map_err(|e| ToolError::Failed {
             message: format!("cannot serialise the decision: {e}"),
