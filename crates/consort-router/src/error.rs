@@ -36,7 +36,7 @@ pub enum RouterError {
     /// A route context names an expert that is not in the registry
     /// ([`Router::check_context`](crate::Router::check_context)).
     #[error(
-        "route context {path}: expert {expert:?} is not in the registry{}",
+        "{path}: the route context names expert {expert:?}, which is not in the registry{}",
         did_you_mean(suggestion.as_ref())
     )]
     UnknownContextExpert {

@@ -27,8 +27,8 @@ impl Router {
     /// let err = router.check_context(&context).unwrap_err();
     /// assert_eq!(
     ///     err.to_string(),
-    ///     "route context collaborators[1]: expert \"finance_acountant\" is not in the registry; \
-    ///      did you mean \"finance_accountant\"?"
+    ///     "collaborators[1]: the route context names expert \"finance_acountant\", which is not \
+    ///      in the registry; did you mean \"finance_accountant\"?"
     /// );
     /// assert!(matches!(err, RouterError::UnknownContextExpert { .. }));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
