@@ -645,11 +645,9 @@ async fn answer_again(
     let Value::Object(arguments) = arguments else {
         unreachable!()
     };
-    let mut responses = InputResponses::new();
-    responses.insert(key.to_owned(), serde_json::to_value(answer).unwrap());
     let params = rmcp::model::CallToolRequestParams::new(tool.to_owned())
         .with_arguments(arguments)
-        .with_input_responses(responses)
+        .with_input_responses(one_response(key, answer))
         .with_request_state(request_state);
     client.peer().call_tool_once(params).await.unwrap()
 }
@@ -814,17 +812,14 @@ async fn a_run_is_started_inline_and_cancelled() {
     assert_eq!(status["state"], "cancelled");
 }
 
-#[tokio::test]
-async fn a_client_with_tasks_gets_the_run_as_a_task() {
-    let server = ConsortServer::new(
-        coordinator(Arc::new(
-            SimulatedExecutor::new().with_delay(Duration::from_millis(5)),
-        ))
-        .await,
-        ToolsConfig::default(),
-    )
-    .unwrap();
-    let client = connect(server, Recorder::new("tasks-test", true)).await;
+/// A client with tasks, and the task it got for a run of the marketing
+/// workflow on `executor`.
+async fn started_as_task(
+    executor: Arc<dyn StepExecutor>,
+    client: &str,
+) -> (support::Client, String) {
+    let server = ConsortServer::new(coordinator(executor).await, ToolsConfig::default()).unwrap();
+    let client = connect(server, Recorder::new(client, true)).await;
     let name = marketing_json()["workflow_name"].clone();
     let CallToolResponse::Task(created) = call_once(
         &client,
@@ -836,7 +831,16 @@ async fn a_client_with_tasks_gets_the_run_as_a_task() {
     else {
         panic!("a client with tasks gets a task");
     };
-    let task_id = created.task.task_id.clone();
+    (client, created.task.task_id)
+}
+
+#[tokio::test]
+async fn a_client_with_tasks_gets_the_run_as_a_task() {
+    let (client, task_id) = started_as_task(
+        Arc::new(SimulatedExecutor::new().with_delay(Duration::from_millis(5))),
+        "tasks-test",
+    )
+    .await;
     let result = loop {
         let got = client
             .peer()
@@ -887,32 +891,20 @@ async fn poll_task(
     panic!("task {task_id} never reached the awaited state");
 }
 
-fn update(task_id: &str, key: &str, result: &ElicitResult) -> UpdateTaskParams {
+/// `answer` as the only input response, to `key`.
+fn one_response(key: &str, answer: &ElicitResult) -> InputResponses {
     let mut responses = InputResponses::new();
-    responses.insert(key.to_owned(), serde_json::to_value(result).unwrap());
-    UpdateTaskParams::new(task_id, responses)
+    responses.insert(key.to_owned(), serde_json::to_value(answer).unwrap());
+    responses
+}
+
+fn update(task_id: &str, key: &str, result: &ElicitResult) -> UpdateTaskParams {
+    UpdateTaskParams::new(task_id, one_response(key, result))
 }
 
 #[tokio::test]
 async fn a_question_makes_the_task_input_required_and_tasks_update_answers_it() {
-    let server = ConsortServer::new(
-        coordinator(Arc::new(AsksForBudget)).await,
-        ToolsConfig::default(),
-    )
-    .unwrap();
-    let client = connect(server, Recorder::new("input-required-test", true)).await;
-    let name = marketing_json()["workflow_name"].clone();
-    let CallToolResponse::Task(created) = call_once(
-        &client,
-        "consort_workflow_start",
-        json!({"name": name}),
-        None,
-    )
-    .await
-    else {
-        panic!("a client with tasks gets a task");
-    };
-    let task_id = created.task.task_id.clone();
+    let (client, task_id) = started_as_task(Arc::new(AsksForBudget), "input-required-test").await;
     let TaskPayload::InputRequired { input_requests } =
         poll_task(&client, &task_id, |p| !matches!(p, TaskPayload::Working)).await
     else {
