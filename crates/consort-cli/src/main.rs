@@ -59,10 +59,10 @@ fn main() -> ExitCode {
     match install_tracing(cli.verbose).and_then(|()| run(cli.command, diagnostics)) {
         Ok(code) => code,
         Err(err) => {
-            #[allow(clippy::print_stderr, reason = "the command reports its own failure")]
-            {
-                eprintln!("consort: {err}");
-            }
+            // `say`, not `eprintln!`: after `serve --stdio` stderr may share
+            // stdout's now non-blocking pipe (`2>&1`), where a full pipe
+            // would make `eprintln!` panic.
+            say(&format!("consort: {err}"));
             err.exit_code()
         }
     }

@@ -310,6 +310,50 @@ async fn rate_limits_and_bad_definitions_are_reported() {
     );
 }
 
+/// Stdin and stdout need not be pipes (the runtime polls pipes; anything
+/// else goes through tokio's blocking streams): with requests from a file
+/// and answers to a file, every request is answered, in order, and the
+/// server ends at the input's end.
+#[test]
+fn stdio_serves_files_as_well_as_pipes() {
+    let files = Files::new();
+    let registry = files.path("registry.json");
+    std::fs::write(&registry, consort_protocol::seeds::EXPERT_REGISTRY).unwrap();
+    let requests = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "file", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "consort_route",
+            "arguments": {"request": "Review the NDA before we sign the agency contract"}}}),
+    ];
+    let input = files.path("requests.jsonl");
+    let lines: Vec<String> = requests.iter().map(Value::to_string).collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let output = files.path("answers.jsonl");
+    let status = command()
+        .args(["serve", "--stdio", "--experts", &registry])
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(std::fs::File::create(&output).unwrap())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let answers: Vec<Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(answers[0]["id"], 1);
+    assert_eq!(answers[1]["id"], 2);
+    assert_eq!(
+        answers[1]["result"]["structuredContent"]["primary"], "legal_consultant",
+        "{answers:?}"
+    );
+}
+
 /// The HTTP status of a bare `initialize` POST to `url`.
 fn raw_post_status(url: &str, token: Option<&str>) -> u16 {
     let rest = url.trim_start_matches("http://");

@@ -53,10 +53,20 @@ impl ConsortServer {
 
     /// Serves one client over this process's stdin and stdout until it
     /// disconnects.
+    ///
+    /// Where they are pipes, as when an MCP client starts this process, they
+    /// are set non-blocking and polled by the runtime's own event loop rather
+    /// than through tokio's blocking pool, which saves two hand-offs between
+    /// threads per call (see [`stdio`](crate::stdio())).
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime with IO enabled (`enable_io` or `enable_all`;
+    /// `#[tokio::main]` enables both), as Tokio's pipes do.
     pub async fn serve_stdio(self) -> Result<()> {
         use rmcp::ServiceExt as _;
         let running = self
-            .serve((tokio::io::stdin(), tokio::io::stdout()))
+            .serve(crate::stdio())
             .await
             .map_err(|e| crate::McpError::Session(Box::new(e)))?;
         running
