@@ -1,14 +1,26 @@
 //! consort-mcp in process: what the MCP layer adds to routing one request.
 //!
-//! Three ways to route the same request over the 8 seed experts, in one
-//! run: `Router::route` directly; `Coordinator::route` (the live registry,
-//! the liveness check of the chosen experts on the memory backend); and the
-//! `consort_route` tool called by a real rmcp client over an in-memory pipe
-//! (JSON-RPC framing, strict argument parsing, structured output, both
-//! directions of serialisation). The last minus the second is the MCP
-//! layer's cost; the target is at most 20 µs. `echo_over_pipe` is a bare rmcp
-//! server whose one tool returns its input, over the same pipe: what rmcp's
-//! client and server cost before consort does anything.
+//! Ways to route the same request over the 8 seed experts, in one run:
+//!
+//! - `router`: `Router::route` directly;
+//! - `coordinator`: `Coordinator::route` (the live registry, the liveness
+//!   check of the chosen experts on the memory backend);
+//! - `tool_over_channel`: the `consort_route` tool called by a real rmcp
+//!   client over an in-process channel of typed JSON-RPC messages (rmcp's
+//!   sink/stream transport): the MCP layer with no wire, as when a host
+//!   embeds consort's tools and calls them in its own process;
+//! - `tool_over_pipe`: the same over an in-memory byte pipe, adding JSON
+//!   framing in both directions, as over stdio.
+//!
+//! The tool's figure minus `coordinator` is the MCP layer's cost; the target
+//! is at most 20 µs. Three bare rmcp baselines share each transport's
+//! floor: `echo_over_channel` and `echo_over_pipe` (one tool that returns
+//! its input: what rmcp's client and server cost before consort does
+//! anything), and `same_answer_over_pipe` (one tool that returns the
+//! structured content `consort_route` answered, read from it once: what
+//! rmcp costs to carry the decision's 0.9 KB, twice, structured and as
+//! text). `tool_over_pipe` minus `same_answer_over_pipe` is the part of the
+//! call that is consort's own work.
 //!
 //! `cargo bench -p consort-benches --bench mcp -- --warm-up-time 1 --measurement-time 3`
 
@@ -30,10 +42,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 
-/// A bare rmcp server: one tool that returns its input.
+/// A bare rmcp server: one tool that returns its input, one that returns a
+/// fixed answer.
 #[derive(Clone)]
 struct Echo {
     tool_router: rmcp::handler::server::tool::ToolRouter<Echo>,
+    answer: serde_json::Value,
 }
 
 #[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -51,21 +65,65 @@ impl Echo {
     ) -> rmcp::Json<EchoArgs> {
         rmcp::Json(args)
     }
+
+    #[rmcp::tool(description = "Return the fixed answer, whatever the input.")]
+    fn answer(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(_): rmcp::handler::server::wrapper::Parameters<
+            EchoArgs,
+        >,
+    ) -> rmcp::model::CallToolResult {
+        rmcp::model::CallToolResult::structured(self.answer.clone())
+    }
+}
+
+impl Echo {
+    fn new(answer: serde_json::Value) -> Self {
+        Self {
+            tool_router: Self::tool_router(),
+            answer,
+        }
+    }
 }
 
 #[rmcp::tool_handler(router = self.tool_router)]
 impl rmcp::ServerHandler for Echo {}
 
-/// A client connected over an in-memory pipe to `server`.
-async fn over_pipe<S: rmcp::ServerHandler>(
-    server: S,
-) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+type Client = rmcp::service::RunningService<rmcp::RoleClient, ()>;
+
+/// A client connected over an in-memory byte pipe to `server`.
+async fn over_pipe<S: rmcp::ServerHandler>(server: S) -> Client {
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         let running = server.serve(server_io).await.unwrap();
         let _ = running.waiting().await;
     });
     ().serve(client_io).await.unwrap()
+}
+
+/// A client connected to `server` over two in-process channels of typed
+/// JSON-RPC messages: nothing is encoded.
+async fn over_channel<S: rmcp::ServerHandler>(server: S) -> Client {
+    let (to_server, server_inbox) = futures_channel::mpsc::unbounded();
+    let (to_client, client_inbox) = futures_channel::mpsc::unbounded();
+    tokio::spawn(async move {
+        let running = server.serve((to_client, server_inbox)).await.unwrap();
+        let _ = running.waiting().await;
+    });
+    ().serve((to_server, client_inbox)).await.unwrap()
+}
+
+/// Calls `tool` with `arguments`; the call must succeed.
+fn call(
+    runtime: &tokio::runtime::Runtime,
+    client: &Client,
+    tool: &'static str,
+    arguments: &rmcp::model::JsonObject,
+) -> rmcp::model::CallToolResult {
+    let params = CallToolRequestParams::new(tool).with_arguments(arguments.clone());
+    let result = runtime.block_on(client.peer().call_tool(params)).unwrap();
+    assert_ne!(result.is_error, Some(true), "{tool}: {result:?}");
+    result
 }
 
 const REQUEST: &str = "Review the NDA and the budget before we sign the agency contract";
@@ -87,16 +145,18 @@ fn route(c: &mut Criterion) {
         }
         coordinator
     });
-    let client = runtime.block_on(over_pipe(
-        ConsortServer::new(coordinator.clone(), ToolsConfig::default()).unwrap(),
-    ));
-    let echo = runtime.block_on(over_pipe(Echo {
-        tool_router: Echo::tool_router(),
-    }));
+    let server = || ConsortServer::new(coordinator.clone(), ToolsConfig::default()).unwrap();
+    let on_pipe = runtime.block_on(over_pipe(server()));
+    let on_channel = runtime.block_on(over_channel(server()));
     let arguments = serde_json::json!({"request": REQUEST})
         .as_object()
         .unwrap()
         .clone();
+    let answer = call(&runtime, &on_pipe, "consort_route", &arguments)
+        .structured_content
+        .unwrap();
+    let echo_on_pipe = runtime.block_on(over_pipe(Echo::new(answer.clone())));
+    let echo_on_channel = runtime.block_on(over_channel(Echo::new(answer)));
 
     let mut group = c.benchmark_group("mcp/route");
     group.bench_function("router", |b| {
@@ -109,21 +169,18 @@ fn route(c: &mut Criterion) {
                 .unwrap()
         });
     });
-    group.bench_function("tool_over_pipe", |b| {
-        b.iter(|| {
-            let params =
-                CallToolRequestParams::new("consort_route").with_arguments(arguments.clone());
-            let result = runtime.block_on(client.peer().call_tool(params)).unwrap();
-            assert_ne!(result.is_error, Some(true));
-            result
+    let cases: [(&str, &Client, &'static str); 5] = [
+        ("tool_over_channel", &on_channel, "consort_route"),
+        ("echo_over_channel", &echo_on_channel, "echo"),
+        ("tool_over_pipe", &on_pipe, "consort_route"),
+        ("echo_over_pipe", &echo_on_pipe, "echo"),
+        ("same_answer_over_pipe", &echo_on_pipe, "answer"),
+    ];
+    for (name, client, tool) in cases {
+        group.bench_function(name, |b| {
+            b.iter(|| call(&runtime, client, tool, &arguments));
         });
-    });
-    group.bench_function("echo_over_pipe", |b| {
-        b.iter(|| {
-            let params = CallToolRequestParams::new("echo").with_arguments(arguments.clone());
-            runtime.block_on(echo.peer().call_tool(params)).unwrap()
-        });
-    });
+    }
     group.finish();
 }
 

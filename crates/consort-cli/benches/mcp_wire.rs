@@ -6,7 +6,15 @@
 //!   `CONSORT_PYTHON` names a Python with `mcp` 2.x, the official Python
 //!   SDK's server with the same echo tool. One rmcp client drives all; each
 //!   server runs in its own process. The goal is consort at 90% or more of
-//!   the bare rmcp server.
+//!   the bare rmcp server. A third peer, `rmcp_same_answer`, is the bare
+//!   server answering every call with the structured content `consort_route`
+//!   returned for the bench's request (read from consort once at start): it
+//!   separates what the answer's size costs rmcp's client and server from
+//!   what consort does per call. `consort serve --stdio` polls its stdin
+//!   and stdout pipes from the runtime (`consort_mcp::stdio`), where the
+//!   bare server uses rmcp's usual `tokio::io::stdin()`/`stdout()`;
+//!   `CONSORT_BENCH_ECHO_PIPES=1` adds `rmcp_echo_pipes`, the bare echo over
+//!   consort's transport, to tell the two apart.
 //! - `cold_start/…`: from spawning the server over stdio to the first tool
 //!   result (`consort serve --stdio` with the seed registry; the goal is
 //!   under 20 ms).
@@ -43,10 +51,12 @@ use serde_json::json;
 const REQUEST: &str = "Review the NDA and the budget before we sign the agency contract";
 const IN_FLIGHT: usize = 32;
 
-/// The bare rmcp server: one tool that returns its input.
+/// The bare rmcp server: one tool that returns its input, and one that
+/// returns a fixed answer (`CONSORT_BENCH_ANSWER`, JSON).
 #[derive(Clone)]
 struct Echo {
     tool_router: rmcp::handler::server::tool::ToolRouter<Echo>,
+    answer: serde_json::Value,
 }
 
 #[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -58,8 +68,13 @@ struct EchoArgs {
 #[rmcp::tool_router]
 impl Echo {
     fn new() -> Self {
+        let answer = std::env::var("CONSORT_BENCH_ANSWER")
+            .map_or(serde_json::Value::Null, |json| {
+                serde_json::from_str(&json).unwrap()
+            });
         Self {
             tool_router: Self::tool_router(),
+            answer,
         }
     }
 
@@ -69,6 +84,16 @@ impl Echo {
         rmcp::handler::server::wrapper::Parameters(args): rmcp::handler::server::wrapper::Parameters<EchoArgs>,
     ) -> rmcp::Json<EchoArgs> {
         rmcp::Json(args)
+    }
+
+    #[rmcp::tool(description = "Return the fixed answer, whatever the input.")]
+    fn answer(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(_): rmcp::handler::server::wrapper::Parameters<
+            EchoArgs,
+        >,
+    ) -> rmcp::model::CallToolResult {
+        rmcp::model::CallToolResult::structured(self.answer.clone())
     }
 }
 
@@ -90,6 +115,9 @@ fn serve_echo_if_asked() -> bool {
                 .serve((tokio::io::stdin(), tokio::io::stdout()))
                 .await
                 .unwrap();
+            let _ = running.waiting().await;
+        } else if how == "stdio-pipes" {
+            let running = Echo::new().serve(consort_mcp::stdio()).await.unwrap();
             let _ = running.waiting().await;
         } else {
             use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -159,6 +187,28 @@ fn peers(registry: &PathBuf) -> Vec<Peer> {
             http: echo("http"),
         },
     ];
+    let answer = consort_answer(&peers[0].stdio).to_string();
+    let mut stdio = echo("stdio");
+    let mut http = echo("http");
+    stdio.env("CONSORT_BENCH_ANSWER", &answer);
+    http.env("CONSORT_BENCH_ANSWER", &answer);
+    peers.push(Peer {
+        name: "rmcp_same_answer",
+        tool: "answer",
+        stdio,
+        http,
+    });
+    if std::env::var_os("CONSORT_BENCH_ECHO_PIPES").is_some() {
+        // The bare echo over the stdio transport `consort serve` uses (the
+        // runtime polls the pipes), to tell the transport's gain from
+        // consort's own cost; HTTP as before.
+        peers.push(Peer {
+            name: "rmcp_echo_pipes",
+            tool: "echo",
+            stdio: echo("stdio-pipes"),
+            http: echo("http"),
+        });
+    }
     if let Some(python) = std::env::var_os("CONSORT_PYTHON") {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -177,6 +227,33 @@ fn peers(registry: &PathBuf) -> Vec<Peer> {
         });
     }
     peers
+}
+
+/// The structured content `consort_route` answers the bench's request with.
+fn consort_answer(serve: &Command) -> serde_json::Value {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client =
+            ().serve(TokioChildProcess::new(tokio::process::Command::from(clone(serve))).unwrap())
+                .await
+                .unwrap();
+        let result = client
+            .peer()
+            .call_tool(CallToolRequestParams::new("consort_route").with_arguments(arguments()))
+            .await
+            .unwrap();
+        client.cancel().await.ok();
+        result
+            .structured_content
+            .expect("consort_route answers with structured content")
+    })
+}
+
+fn arguments() -> rmcp::model::JsonObject {
+    json!({"request": REQUEST}).as_object().unwrap().clone()
 }
 
 fn free_port() -> u16 {
@@ -225,10 +302,9 @@ fn start_http(command: &mut Command) -> (Child, String) {
 }
 
 async fn call(client: &Client, tool: &'static str) {
-    let arguments = json!({"request": REQUEST}).as_object().unwrap().clone();
     let result = client
         .peer()
-        .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments))
+        .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments()))
         .await
         .unwrap();
     assert_ne!(result.is_error, Some(true), "{tool}: {result:?}");
