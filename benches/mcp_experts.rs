@@ -143,9 +143,11 @@ async fn bare_chain(client: Arc<RunningService<RoleClient, ()>>, run: &'static s
     }
 }
 
-/// Runs `work` as a task on the runtime's worker thread, where the engine
-/// runs its steps: `block_on` alone would drive it on the bench's own
-/// thread, a second thread that the executor's side does not get.
+/// Runs `work` as a task on the runtime's worker thread, where the rmcp
+/// clients' own tasks run. Both sides go through it: `block_on` alone would
+/// drive the work on the bench's own thread, so that every call's answer
+/// would cross threads (a wake-up of a parked thread, tens of microseconds
+/// on this VM) to reach it.
 async fn on_worker<F>(work: F) -> F::Output
 where
     F: Future + Send + 'static,
@@ -154,9 +156,19 @@ where
     tokio::spawn(work).await.unwrap()
 }
 
-/// One run of `graph`, which must complete.
-async fn run_graph(engine: &Engine, graph: &WorkflowGraph, run_id: String) {
-    let status = engine.new_run(graph).with_run_id(run_id).run_to_end().await;
+/// One run of `graph`, which must complete, driven as a task on the
+/// runtime's worker thread (see [`on_worker`]), as a server drives runs it
+/// starts.
+async fn run_graph(engine: &Engine, graph: &Arc<WorkflowGraph>, run_id: String) {
+    let (engine, graph) = (engine.clone(), Arc::clone(graph));
+    let status = on_worker(async move {
+        engine
+            .new_run(&graph)
+            .with_run_id(run_id)
+            .run_to_end()
+            .await
+    })
+    .await;
     assert_eq!(status.unwrap().state, RunState::Completed);
 }
 
@@ -218,8 +230,8 @@ fn main() {
         }
         clients
     });
-    let chain = workflow(CHAIN, true, &["marketing_sales"]);
-    let fanout = workflow(FANOUT + 1, false, &ROLES);
+    let chain = Arc::new(workflow(CHAIN, true, &["marketing_sales"]));
+    let fanout = Arc::new(workflow(FANOUT + 1, false, &ROLES));
     if let Ok(count) = std::env::var("CONSORT_BENCH_COUNT") {
         // For callgrind: only `bare:N` or `executor:N` chains, no criterion,
         // so that instruction counts of N and of 0 chains give the cost of
