@@ -213,6 +213,11 @@ impl Engine {
     /// and returns its status; the run may be driven by any engine on the
     /// same backend. A run nobody drives (its process died: its state is
     /// still `running`) is waited for until some engine resumes it.
+    ///
+    /// When this engine drives the run, `wait` also waits for its driver to
+    /// let the run go, so that an answer or a resume right after it (as an
+    /// MCP server does when it asks a human mid-call) finds the run free
+    /// rather than [`WorkflowError::RunOwned`].
     #[tracing::instrument(skip(self))]
     pub async fn wait(&self, run_id: &str) -> Result<RunStatus, WorkflowError> {
         let mut watch = self.watch(run_id).await?;
@@ -223,7 +228,25 @@ impl Engine {
                 break;
             }
         }
+        self.released_here(run_id).await;
         self.status(run_id).await
+    }
+
+    /// Returns once no driver of this engine holds run `run_id`: the state
+    /// a driver records is visible before it drops its ownership.
+    async fn released_here(&self, run_id: &str) {
+        let driving = self
+            .inner
+            .active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(run_id)
+            .cloned();
+        if let Some(signals) = driving {
+            // Every receiver is the driver's; the last goes with its
+            // ownership.
+            signals.closed().await;
+        }
     }
 }
 

@@ -157,6 +157,47 @@ async fn wait_returns_when_the_run_needs_a_human() {
     handle.wait().await.unwrap();
 }
 
+/// `wait` right after an answer follows the run the answer drives on: it
+/// does not return the question's stale state from before the new driver
+/// recorded anything. An MCP server asking a human mid-call answers and
+/// waits again exactly like this; a stale `waiting_for_human` made it ask
+/// the same question twice and fail on the second answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_right_after_an_answer_follows_the_answered_run() {
+    let backend: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new("answer").unwrap());
+    let exec = Scripted::new(|ctx| {
+        if ctx.step().number == 1 && ctx.inputs().human_answer().is_none() {
+            let question = "which date?".to_owned();
+            return (Duration::ZERO, StepOutcome::NeedsHuman { question });
+        }
+        (Duration::ZERO, done(ctx))
+    });
+    let engine = Engine::new(backend, exec, config()).unwrap();
+    let spec = chain(2);
+    let graph = graph(&spec);
+    for round in 0..50 {
+        let run_id = format!("answer-{round}");
+        let first = engine
+            .new_run(&graph)
+            .with_run_id(&run_id)
+            .start()
+            .await
+            .unwrap();
+        let waiting = engine.wait(&run_id).await.unwrap();
+        assert_eq!(waiting.state, RunState::WaitingForHuman, "round {round}");
+        let answered = engine
+            .resume(&run_id)
+            .with_human_answer(1, serde_json::json!("monday"))
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let after = engine.wait(&run_id).await.unwrap();
+        assert_eq!(after.state, RunState::Completed, "round {round}");
+        assert_eq!(answered.wait().await.unwrap().state, RunState::Completed);
+        assert_eq!(first.wait().await.unwrap().state, RunState::WaitingForHuman);
+    }
+}
+
 #[tokio::test]
 async fn unknown_runs_cannot_be_watched() {
     let backend: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new("none").unwrap());
