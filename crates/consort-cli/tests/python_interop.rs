@@ -1,8 +1,9 @@
 //! consort against independent MCP peers on the official Python SDK (`mcp`
 //! 2.x): `consort serve` driven by its client over stdio and streamable
-//! HTTP, in its 2026-07-28 and legacy modes (tests/interop/python_client.py);
-//! and workflow steps calling experts served by it
-//! (tests/interop/python_expert.py).
+//! HTTP, in its 2026-07-28 and legacy modes (tests/interop/python_client.py),
+//! and answering a question for a human in both
+//! (tests/interop/python_human.py); and workflow steps calling experts
+//! served by it (tests/interop/python_expert.py).
 //!
 //! The interpreter comes from `CONSORT_PYTHON` (a venv with
 //! tests/interop/requirements.txt installed; `.ci/run` makes one). Without
@@ -17,7 +18,7 @@ mod support;
 use std::process::Command;
 
 use serde_json::json;
-use support::{Files, MARKETING_ROLES, Running, ok, run_marketing, stderr};
+use support::{Files, MARKETING_ROLES, Running, ok, run_marketing, stderr, stdio_deployment};
 
 /// The interpreter of `CONSORT_PYTHON`; `None` (a skip, with a notice)
 /// when it is unset, unless CI requires the test.
@@ -71,6 +72,45 @@ fn the_official_python_sdk_uses_every_transport_and_mode() {
         );
     }
     assert!(stdout.contains("(2026-07-28)"), "{stdout}");
+}
+
+/// A step's question for a human reaches the Python SDK's elicitation
+/// callback, as an input-required result (2026-07-28) and as
+/// `elicitation/create` (legacy), and the answer completes the run
+/// (tests/interop/python_human.py).
+#[test]
+fn the_official_python_sdk_answers_a_question_for_a_human() {
+    let Some(python) = python() else {
+        return;
+    };
+    let files = Files::new();
+    let workflows = files.path("workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    files.write(
+        "workflows/marketing.json",
+        consort_protocol::seeds::MARKETING_CAMPAIGN_WORKFLOW,
+    );
+    let journal = files.path("journal");
+    let deploy = stdio_deployment(
+        &files,
+        &MARKETING_ROLES,
+        &journal,
+        &["--ask-human-step", "2"],
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/python_human.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_consort"))
+        .arg(files.path("registry.json"))
+        .arg(&workflows)
+        .arg(&deploy)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("ok auto (2026-07-28)"), "{stdout}");
+    assert!(stdout.contains("ok legacy "), "{stdout}");
 }
 
 #[test]
