@@ -76,8 +76,8 @@ fn the_official_python_sdk_uses_every_transport_and_mode() {
 
 /// A step's question for a human reaches the Python SDK's elicitation
 /// callback, as an input-required result (2026-07-28) and as
-/// `elicitation/create` (legacy), and the answer completes the run
-/// (tests/interop/python_human.py).
+/// `elicitation/create` (legacy), over stdio and streamable HTTP, and the
+/// answer completes the run (tests/interop/python_human.py).
 #[test]
 fn the_official_python_sdk_answers_a_question_for_a_human() {
     let Some(python) = python() else {
@@ -109,8 +109,17 @@ fn the_official_python_sdk_answers_a_question_for_a_human() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("ok auto (2026-07-28)"), "{stdout}");
-    assert!(stdout.contains("ok legacy "), "{stdout}");
+    for combination in [
+        "stdio/auto (2026-07-28)",
+        "http/auto (2026-07-28)",
+        "stdio/legacy",
+        "http/legacy",
+    ] {
+        assert!(
+            stdout.contains(&format!("ok {combination}")),
+            "{combination} did not run:\n{stdout}"
+        );
+    }
 }
 
 #[test]
