@@ -15,6 +15,13 @@
 //!   bare server uses rmcp's usual `tokio::io::stdin()`/`stdout()`;
 //!   `CONSORT_BENCH_ECHO_PIPES=1` adds `rmcp_echo_pipes`, the bare echo over
 //!   consort's transport, to tell the two apart.
+//! - Paired rounds (printed after criterion's groups): `consort_route` and
+//!   the bare echo served at once, one call at a time, alternating in 201
+//!   rounds of 20 calls per transport; the median of the per-round ratios
+//!   of calls per second and the ratio of totals. This machine's swings
+//!   are as large as the differences criterion's back-to-back groups
+//!   measure; pairing cancels most of them. `-- no_group_matches` runs only
+//!   this part.
 //! - `cold_start/…`: from spawning the server over stdio to the first tool
 //!   result (`consort serve --stdio` with the seed registry; the goal is
 //!   under 20 ms).
@@ -34,6 +41,7 @@
     clippy::print_stderr,
     reason = "the echo server announces its address as consort serve does"
 )]
+#![allow(clippy::print_stdout, reason = "the paired rounds print their ratios")]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -394,6 +402,87 @@ fn cold_start(c: &mut Criterion, runtime: &tokio::runtime::Runtime, peers: &[Pee
     group.finish();
 }
 
+/// Calls `tool` `CALLS` times, one at a time, and returns how long it took.
+async fn timed_calls(client: &Client, tool: &'static str) -> Duration {
+    let started = Instant::now();
+    for _ in 0..PAIRED_CALLS {
+        call(client, tool).await;
+    }
+    started.elapsed()
+}
+
+/// Sequential calls per paired round.
+const PAIRED_CALLS: u32 = 20;
+/// Paired rounds per transport.
+const PAIRED_ROUNDS: usize = 201;
+
+/// Paired rounds, one call at a time: `consort_route` and the bare echo
+/// (the first two peers), both served at once, alternate in rounds of
+/// `PAIRED_CALLS` calls (which goes first alternates too), so the machine's
+/// swings hit both alike. Prints the median of the per-round ratios of
+/// calls per second and the ratio of totals, per transport.
+fn paired(runtime: &tokio::runtime::Runtime, peers: &mut [Peer]) {
+    let [consort, echo, ..] = peers else {
+        return;
+    };
+    let (mut consort_http, consort_url) = start_http(&mut consort.http);
+    let (mut echo_http, echo_url) = start_http(&mut echo.http);
+    let connect = |command: &Command| {
+        runtime.block_on(async {
+            ().serve(TokioChildProcess::new(tokio::process::Command::from(clone(command))).unwrap())
+                .await
+                .unwrap()
+        })
+    };
+    let over_http = |url: &str| {
+        runtime.block_on(async {
+            ().serve(StreamableHttpClientTransport::from_uri(url.to_owned()))
+                .await
+                .unwrap()
+        })
+    };
+    let transports = [
+        ("stdio", connect(&consort.stdio), connect(&echo.stdio)),
+        ("http", over_http(&consort_url), over_http(&echo_url)),
+    ];
+    for (transport, consort_client, echo_client) in &transports {
+        let mut ratios = Vec::with_capacity(PAIRED_ROUNDS);
+        let (mut consort_total, mut echo_total) = (Duration::ZERO, Duration::ZERO);
+        for round in 0..PAIRED_ROUNDS {
+            let consort_side = || runtime.block_on(timed_calls(consort_client, consort.tool));
+            let echo_side = || runtime.block_on(timed_calls(echo_client, echo.tool));
+            let (consort_time, echo_time) = if round % 2 == 0 {
+                (consort_side(), echo_side())
+            } else {
+                let echo_time = echo_side();
+                (consort_side(), echo_time)
+            };
+            consort_total += consort_time;
+            echo_total += echo_time;
+            // Calls per second of consort over those of the echo.
+            ratios.push(echo_time.as_secs_f64() / consort_time.as_secs_f64());
+        }
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "paired {PAIRED_ROUNDS} rounds of {PAIRED_CALLS} calls one at a time over {transport}, \
+             consort_route / bare rmcp echo, calls per second: median {:.3} (min {:.3}, max {:.3}); \
+             totals {:.3}",
+            ratios[PAIRED_ROUNDS / 2],
+            ratios[0],
+            ratios[PAIRED_ROUNDS - 1],
+            echo_total.as_secs_f64() / consort_total.as_secs_f64()
+        );
+    }
+    for (_, consort_client, echo_client) in transports {
+        runtime.block_on(consort_client.cancel()).ok();
+        runtime.block_on(echo_client.cancel()).ok();
+    }
+    for child in [&mut consort_http, &mut echo_http] {
+        child.kill().ok();
+        child.wait().ok();
+    }
+}
+
 fn main() {
     if serve_echo_if_asked() {
         return;
@@ -409,5 +498,6 @@ fn main() {
     wire(&mut c, &runtime, &mut peers);
     cold_start(&mut c, &runtime, &peers);
     c.final_summary();
+    paired(&runtime, &mut peers);
     std::fs::remove_file(registry).ok();
 }
