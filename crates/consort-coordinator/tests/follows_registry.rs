@@ -328,7 +328,14 @@ async fn busy_experts_are_penalised(backend: Arc<dyn StateBackend>) {
         .unwrap();
     legal.max_concurrent = Some(4);
     coordinator.update_expert(&legal).await.unwrap();
-    let available = score(&route(&coordinator, LEGAL).await);
+    // The status refresh may apply a snapshot read before the update (on
+    // Redis it takes a round trip), so `busy` can linger for a refresh.
+    let available = score(
+        &eventually(&coordinator, LEGAL, "the update is seen", |_| {
+            coordinator.routing_status("legal_consultant") == Some((Availability::Available, 0))
+        })
+        .await,
+    );
     let mut slots = Vec::new();
     for _ in 0..3 {
         slots.push(
