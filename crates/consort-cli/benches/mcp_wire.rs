@@ -402,7 +402,7 @@ fn cold_start(c: &mut Criterion, runtime: &tokio::runtime::Runtime, peers: &[Pee
     group.finish();
 }
 
-/// Calls `tool` `CALLS` times, one at a time, and returns how long it took.
+/// Calls `tool` `PAIRED_CALLS` times, one at a time, and returns how long it took.
 async fn timed_calls(client: &Client, tool: &'static str) -> Duration {
     let started = Instant::now();
     for _ in 0..PAIRED_CALLS {

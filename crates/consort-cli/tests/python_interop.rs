@@ -39,38 +39,58 @@ fn python() -> Option<std::ffi::OsString> {
     python
 }
 
-#[test]
-fn the_official_python_sdk_uses_every_transport_and_mode() {
-    let Some(python) = python() else {
-        return;
-    };
-    let files = Files::new();
+/// Runs the client script `script` (in tests/interop) with the consort
+/// binary, the seed registry, a workflows directory holding the marketing
+/// seed, and `extra` arguments; it must succeed, and every `combination`
+/// must have printed its `ok` line. Returns what it printed.
+fn client_script(
+    python: std::ffi::OsString,
+    files: &Files,
+    script: &str,
+    extra: &[&str],
+    combinations: &[&str],
+) -> String {
     let workflows = files.path("workflows");
     std::fs::create_dir_all(&workflows).unwrap();
     files.write(
         "workflows/marketing.json",
         consort_protocol::seeds::MARKETING_CAMPAIGN_WORKFLOW,
     );
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/interop/python_client.py"
-    );
     let out = Command::new(python)
-        .arg(script)
+        .arg(format!(
+            "{}/tests/interop/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
         .arg(env!("CARGO_BIN_EXE_consort"))
         .arg(files.path("registry.json"))
         .arg(&workflows)
+        .args(extra)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    for combination in ["stdio/auto", "http/auto", "stdio/legacy", "http/legacy"] {
+    for combination in combinations {
         assert!(
-            stdout.contains(&format!("ok {combination} ")),
+            stdout.contains(&format!("ok {combination}")),
             "{combination} did not run:\n{stdout}"
         );
     }
+    stdout
+}
+
+#[test]
+fn the_official_python_sdk_uses_every_transport_and_mode() {
+    let Some(python) = python() else {
+        return;
+    };
+    let stdout = client_script(
+        python,
+        &Files::new(),
+        "python_client.py",
+        &[],
+        &["stdio/auto ", "http/auto ", "stdio/legacy ", "http/legacy "],
+    );
     assert!(stdout.contains("(2026-07-28)"), "{stdout}");
 }
 
@@ -84,12 +104,6 @@ fn the_official_python_sdk_answers_a_question_for_a_human() {
         return;
     };
     let files = Files::new();
-    let workflows = files.path("workflows");
-    std::fs::create_dir_all(&workflows).unwrap();
-    files.write(
-        "workflows/marketing.json",
-        consort_protocol::seeds::MARKETING_CAMPAIGN_WORKFLOW,
-    );
     let journal = files.path("journal");
     let deploy = stdio_deployment(
         &files,
@@ -97,29 +111,18 @@ fn the_official_python_sdk_answers_a_question_for_a_human() {
         &journal,
         &["--ask-human-step", "2"],
     );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/python_human.py");
-    let out = Command::new(python)
-        .arg(script)
-        .arg(env!("CARGO_BIN_EXE_consort"))
-        .arg(files.path("registry.json"))
-        .arg(&workflows)
-        .arg(&deploy)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    for combination in [
-        "stdio/auto (2026-07-28)",
-        "http/auto (2026-07-28)",
-        "stdio/legacy",
-        "http/legacy",
-    ] {
-        assert!(
-            stdout.contains(&format!("ok {combination}")),
-            "{combination} did not run:\n{stdout}"
-        );
-    }
+    client_script(
+        python,
+        &files,
+        "python_human.py",
+        &[&deploy],
+        &[
+            "stdio/auto (2026-07-28)",
+            "http/auto (2026-07-28)",
+            "stdio/legacy",
+            "http/legacy",
+        ],
+    );
 }
 
 #[test]

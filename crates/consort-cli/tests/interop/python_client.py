@@ -7,19 +7,12 @@ Prints one line per check and exits non-zero on the first failure.
 """
 
 import asyncio
-import json
-import subprocess
 import sys
 
-from mcp import Client, StdioServerParameters
+from consort_serve import check, connect
 
 BINARY, REGISTRY, WORKFLOWS = sys.argv[1:4]
 SERVE = ["serve", "--simulate", "--experts", REGISTRY, "--workflows", WORKFLOWS]
-
-
-def check(condition, what):
-    if not condition:
-        raise AssertionError(what)
 
 
 async def exercise(client, label):
@@ -58,33 +51,11 @@ async def exercise(client, label):
     print(f"ok {label}: {len(names)} tools, route, strict input, {len(progress)} progress notifications")
 
 
-async def over_stdio(mode):
-    params = StdioServerParameters(command=BINARY, args=SERVE + ["--stdio"])
-    async with Client(params, mode=mode) as client:
-        await exercise(client, f"stdio/{mode} ({client.protocol_version})")
-
-
-async def over_http(mode):
-    server = subprocess.Popen(
-        [BINARY] + SERVE + ["--http", "127.0.0.1:0"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = server.stderr.readline()
-        check(line.startswith("serving MCP at "), f"the server announces its address: {line!r}")
-        url = line.removeprefix("serving MCP at ").strip()
-        async with Client(url, mode=mode) as client:
-            await exercise(client, f"http/{mode} ({client.protocol_version})")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 async def main():
     for mode in ("auto", "legacy"):
-        await over_stdio(mode)
-        await over_http(mode)
+        for transport in ("stdio", "http"):
+            async with connect(BINARY, SERVE, transport, mode) as (client, label):
+                await exercise(client, label)
 
 
 asyncio.run(main())

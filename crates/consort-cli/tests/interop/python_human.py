@@ -7,24 +7,19 @@ calling again; in the legacy mode it arrives mid-call as
 callback, and the run completes with the answer.
 
 Usage: python_human.py CONSORT_BINARY REGISTRY.json WORKFLOWS_DIR DEPLOY.json
-Prints one line per mode and exits non-zero on the first failure.
+Prints one line per transport and mode and exits non-zero on the first failure.
 """
 
 import asyncio
-import subprocess
 import sys
 
 import mcp_types as types
-from mcp import Client, StdioServerParameters
+
+from consort_serve import check, connect
 
 BINARY, REGISTRY, WORKFLOWS, DEPLOY = sys.argv[1:5]
 SERVE = ["serve", "--experts", REGISTRY, "--workflows", WORKFLOWS, "--deploy", DEPLOY]
 ANSWER = "2027-01-15"
-
-
-def check(condition, what):
-    if not condition:
-        raise AssertionError(what)
 
 
 async def answer(client, label, asked):
@@ -49,35 +44,14 @@ def answering():
     return on_elicitation, asked
 
 
-async def over_stdio(mode):
-    callback, asked = answering()
-    params = StdioServerParameters(command=BINARY, args=SERVE + ["--stdio"])
-    async with Client(params, mode=mode, elicitation_callback=callback) as client:
-        await answer(client, f"stdio/{mode} ({client.protocol_version})", asked)
-
-
-async def over_http(mode):
-    server = subprocess.Popen(
-        [BINARY] + SERVE + ["--http", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True
-    )
-    try:
-        line = server.stderr.readline()
-        while line and not line.startswith("serving MCP at "):
-            line = server.stderr.readline()
-        check(line.startswith("serving MCP at "), f"the server announces its address: {line!r}")
-        url = line.removeprefix("serving MCP at ").strip()
-        callback, asked = answering()
-        async with Client(url, mode=mode, elicitation_callback=callback) as client:
-            await answer(client, f"http/{mode} ({client.protocol_version})", asked)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 async def main():
     for mode in ("auto", "legacy"):
-        await over_stdio(mode)
-        await over_http(mode)
+        for transport in ("stdio", "http"):
+            callback, asked = answering()
+            async with connect(
+                BINARY, SERVE, transport, mode, elicitation_callback=callback
+            ) as (client, label):
+                await answer(client, label, asked)
 
 
 asyncio.run(main())
