@@ -14,7 +14,11 @@
 //!   and stdout pipes from the runtime (`consort_mcp::stdio`), where the
 //!   bare server uses rmcp's usual `tokio::io::stdin()`/`stdout()`;
 //!   `CONSORT_BENCH_ECHO_PIPES=1` adds `rmcp_echo_pipes`, the bare echo over
-//!   consort's transport, to tell the two apart.
+//!   consort's transport, to tell the two apart. Over HTTP, `consort serve`
+//!   answers a call whose reply is one message as plain JSON
+//!   (`json_response`), where rmcp's default config sends an SSE stream of
+//!   one event; `CONSORT_BENCH_ECHO_JSON=1` gives the bare servers the same
+//!   setting.
 //! - Paired rounds (printed after criterion's groups): `consort_route` and
 //!   the bare echo served at once, one call at a time, alternating in 201
 //!   rounds of 20 calls per transport; the median of the per-round ratios
@@ -135,7 +139,8 @@ fn serve_echo_if_asked() -> bool {
             let service = StreamableHttpService::new(
                 || Ok(Echo::new()),
                 std::sync::Arc::new(LocalSessionManager::default()),
-                StreamableHttpServerConfig::default(),
+                StreamableHttpServerConfig::default()
+                    .with_json_response(std::env::var_os("CONSORT_BENCH_ECHO_JSON").is_some()),
             );
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             eprintln!(

@@ -165,6 +165,23 @@ async fn http_requires_the_bearer_token_and_refuses_runs_without_an_executor() {
     let status = raw_post_status(&url, Some("wrong"));
     assert_eq!(status, 401, "a request with the wrong token");
 
+    // A call answered by one message comes back as plain JSON, not as an
+    // SSE stream of one event.
+    let (body, headers) = plain_call("consort_ping");
+    let response = raw_post(&url, Some("s3cret"), &body, &headers);
+    let (head, answer) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    let answer: Value = serde_json::from_str(answer).unwrap();
+    assert_eq!(
+        answer["result"]["structuredContent"]["ok"], true,
+        "{answer}"
+    );
+
     let client = http_client(&url, Some("s3cret"), false).await;
     let pong = structured("ping", call(&client, "consort_ping", json!({})).await);
     assert_eq!(pong["ok"], true);
@@ -356,21 +373,45 @@ fn stdio_serves_files_as_well_as_pipes() {
 
 /// The HTTP status of a bare `initialize` POST to `url`.
 fn raw_post_status(url: &str, token: Option<&str>) -> u16 {
+    let response = raw_post(
+        url,
+        token,
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+        "",
+    );
+    response.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+/// POSTs `body` to `url` with `headers` (each line ending in CRLF) and
+/// returns the whole response.
+fn raw_post(url: &str, token: Option<&str>, body: &str, headers: &str) -> String {
     let rest = url.trim_start_matches("http://");
     let (authority, path) = rest.split_at(rest.find('/').unwrap());
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let mut stream = TcpStream::connect(authority).unwrap();
     write!(
         stream,
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
-         Accept: application/json, text/event-stream\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Accept: application/json, text/event-stream\r\n{auth}{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    response.split(' ').nth(1).unwrap().parse().unwrap()
+    response
+}
+
+/// A 2026-07-28 `tools/call` of `tool` without arguments, with its headers.
+fn plain_call(tool: &str) -> (String, String) {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": tool, "arguments": {}, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let headers = format!(
+        "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: {tool}\r\n"
+    );
+    (body.to_string(), headers)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

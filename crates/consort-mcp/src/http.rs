@@ -71,7 +71,12 @@ pub async fn serve_http(
     let addr = listener
         .local_addr()
         .map_or_else(|_| "?".to_owned(), |a| a.to_string());
-    let mcp_config = StreamableHttpServerConfig::default();
+    // A reply that is one JSON-RPC response goes back as plain JSON rather
+    // than as an SSE stream of one event: the client parses no event stream
+    // and the server frames none. rmcp falls back to SSE by itself when a
+    // call sends anything before its result (progress, elicitation), and
+    // legacy clients keep their sessions.
+    let mcp_config = StreamableHttpServerConfig::default().with_json_response(true);
     let streams = mcp_config.cancellation_token.clone();
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
