@@ -14,25 +14,25 @@ struct Held {
     ttl: Duration,
 }
 
-/// Per lease name: the last token ever issued (kept after release/expiry so
-/// tokens never go backwards) and the current holder, if any.
-#[derive(Debug, Default)]
-struct Slot {
-    last_token: u64,
-    held: Option<Held>,
-}
-
-impl Slot {
-    fn live(&self, now: Instant) -> Option<&Held> {
-        self.held.as_ref().filter(|h| now < h.expires_at)
+impl Held {
+    fn live(&self, now: Instant) -> bool {
+        now < self.expires_at
     }
 }
 
+/// The leases of one store.
+///
+/// Tokens come from one counter for the whole store rather than one per
+/// name: they still only ever grow for every name, and a lease released or
+/// expired leaves nothing behind. A counter per name would have to be kept
+/// forever, one entry for every lease ever taken (a workflow engine takes
+/// one per run).
 #[derive(Debug, Default)]
 pub(crate) struct Leases {
     /// Seeded foldhash, like the key map: a guarded batch looks its lease up
     /// once per write, and SipHash costs several times as much.
-    slots: HashMap<String, Slot, foldhash::fast::RandomState>,
+    held: HashMap<String, Held, foldhash::fast::RandomState>,
+    last_token: u64,
 }
 
 fn lease(name: &str, h: &Held, ttl: Duration) -> Lease {
@@ -47,40 +47,43 @@ fn lease(name: &str, h: &Held, ttl: Duration) -> Lease {
 impl Leases {
     pub(crate) fn acquire(&mut self, name: &str, holder: &str, ttl: Duration) -> Option<Lease> {
         let now = Instant::now();
-        let slot = self.slots.entry(name.to_owned()).or_default();
-        if let Some(h) = slot.live(now) {
-            if h.holder != holder {
-                return None;
+        match self.held.get_mut(name) {
+            Some(h) if h.live(now) => {
+                if h.holder != holder {
+                    return None;
+                }
+                h.expires_at = now + ttl;
+                h.ttl = ttl;
+                Some(lease(name, h, ttl))
             }
-        } else {
-            slot.last_token += 1;
-            slot.held = Some(Held {
-                holder: holder.to_owned(),
-                token: slot.last_token,
-                expires_at: now + ttl,
-                ttl,
-            });
+            _ => {
+                self.last_token += 1;
+                let h = Held {
+                    holder: holder.to_owned(),
+                    token: self.last_token,
+                    expires_at: now + ttl,
+                    ttl,
+                };
+                let granted = lease(name, &h, ttl);
+                self.held.insert(name.to_owned(), h);
+                Some(granted)
+            }
         }
-        let h = slot.held.as_mut()?;
-        h.expires_at = now + ttl;
-        h.ttl = ttl;
-        Some(lease(name, h, ttl))
+    }
+
+    /// The live lease `l` names, as `l`'s holder and token hold it.
+    fn live_mut(&mut self, l: &Lease, now: Instant) -> Option<&mut Held> {
+        self.held
+            .get_mut(&l.name)
+            .filter(|h| h.live(now) && h.token == l.token && h.holder == l.holder)
     }
 
     pub(crate) fn renew(&mut self, l: &Lease, ttl: Duration) -> Result<Lease> {
         let now = Instant::now();
-        let lost = || StateError::LeaseLost {
+        let h = self.live_mut(l, now).ok_or_else(|| StateError::LeaseLost {
             name: l.name.clone(),
             token: l.token,
-        };
-        let slot = self.slots.get_mut(&l.name).ok_or_else(lost)?;
-        let live = slot
-            .live(now)
-            .is_some_and(|h| h.token == l.token && h.holder == l.holder);
-        if !live {
-            return Err(lost());
-        }
-        let h = slot.held.as_mut().ok_or_else(lost)?;
+        })?;
         h.expires_at = now + ttl;
         h.ttl = ttl;
         Ok(lease(&l.name, h, ttl))
@@ -88,33 +91,25 @@ impl Leases {
 
     pub(crate) fn release(&mut self, l: &Lease) -> bool {
         let now = Instant::now();
-        match self.slots.get_mut(&l.name) {
-            Some(slot)
-                if slot
-                    .live(now)
-                    .is_some_and(|h| h.token == l.token && h.holder == l.holder) =>
-            {
-                slot.held = None;
-                true
-            }
-            _ => false,
+        let released = self.live_mut(l, now).is_some();
+        if released {
+            self.held.remove(&l.name);
         }
+        released
     }
 
     pub(crate) fn current(&self, name: &str) -> Option<Lease> {
         let now = Instant::now();
-        let slot = self.slots.get(name)?;
-        let h = slot.live(now)?;
+        let h = self.held.get(name).filter(|h| h.live(now))?;
         Some(lease(name, h, h.expires_at.saturating_duration_since(now)))
     }
 
     pub(crate) fn check_guard(&self, guard: &LeaseGuard) -> Result<()> {
         let now = Instant::now();
         let ok = self
-            .slots
+            .held
             .get(&*guard.name)
-            .and_then(|s| s.live(now))
-            .is_some_and(|h| h.token == guard.token);
+            .is_some_and(|h| h.live(now) && h.token == guard.token);
         if ok {
             Ok(())
         } else {
@@ -125,13 +120,61 @@ impl Leases {
         }
     }
 
-    /// Forgets expired holders but keeps their last token.
+    /// Forgets expired leases.
     pub(crate) fn sweep(&mut self) {
         let now = Instant::now();
-        for slot in self.slots.values_mut() {
-            if slot.held.as_ref().is_some_and(|h| now >= h.expires_at) {
-                slot.held = None;
-            }
+        self.held.retain(|_, h| h.live(now));
+    }
+
+    /// How many leases are held or expired but not yet swept.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.held.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn tokens_grow_per_name_across_release_and_other_names() {
+        let mut leases = Leases::default();
+        let first = leases.acquire("a", "x", TTL).unwrap();
+        assert!(leases.release(&first));
+        let other = leases.acquire("b", "y", TTL).unwrap();
+        let again = leases.acquire("a", "x", TTL).unwrap();
+        assert!(first.token < other.token && other.token < again.token);
+        // A released lease's guard no longer passes, though the name is held.
+        assert!(leases.check_guard(&first.guard()).is_err());
+        assert!(leases.check_guard(&again.guard()).is_ok());
+    }
+
+    #[test]
+    fn released_and_expired_leases_leave_nothing_behind() {
+        let mut leases = Leases::default();
+        for run in 0..100 {
+            let lease = leases
+                .acquire(&format!("run-{run}"), "engine", TTL)
+                .unwrap();
+            assert!(leases.release(&lease));
         }
+        leases.acquire("short", "engine", Duration::ZERO).unwrap();
+        leases.acquire("kept", "engine", TTL).unwrap();
+        leases.sweep();
+        assert_eq!(leases.len(), 1);
+        assert!(leases.current("kept").is_some());
+    }
+
+    #[test]
+    fn a_stale_holder_cannot_release_or_renew_the_new_one() {
+        let mut leases = Leases::default();
+        let stale = leases.acquire("a", "x", Duration::ZERO).unwrap();
+        let fresh = leases.acquire("a", "y", TTL).unwrap();
+        assert!(!leases.release(&stale));
+        assert!(leases.renew(&stale, TTL).is_err());
+        assert_eq!(leases.current("a").map(|l| l.token), Some(fresh.token));
     }
 }
