@@ -63,6 +63,12 @@ pub(crate) struct Args {
     /// their steps are abandoned (they run again on resume).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     shutdown_grace: Duration,
+    /// Keep the records of finished runs (completed, failed, cancelled)
+    /// this long, then let the backend drop them (`24h`, `30m`). Without
+    /// it they are kept until deleted, and a server that lives long grows
+    /// with every run it starts.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    keep_finished: Option<Duration>,
     #[command(flatten)]
     store: Store,
 }
@@ -91,7 +97,10 @@ async fn serve(args: Args) -> Result<ExitCode, CliError> {
         .as_ref()
         .map_or_else(|| Arc::new(SimulatedExecutor::new()) as _, Steps::executor);
     let coordinator = Coordinator::builder(backend)
-        .with_engine_config(args.store.engine_config())
+        .with_engine_config(match args.keep_finished {
+            Some(kept) => args.store.engine_config().with_retention(kept),
+            None => args.store.engine_config(),
+        })
         .with_executor(executor)
         .build()
         .await

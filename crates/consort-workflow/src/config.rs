@@ -17,6 +17,9 @@ const MAX_LEASE_TTL: Duration = Duration::from_secs(3600);
 const MAX_BACKEND_RETRY: Duration = Duration::from_secs(3600);
 /// The longest pause between two reads of a watched run's record.
 const MAX_WATCH_INTERVAL: Duration = Duration::from_secs(3600);
+/// The shortest time finished runs are kept: a client that started a run
+/// gets to read how it ended.
+const MIN_RETENTION: Duration = Duration::from_secs(1);
 
 /// Settings of an [`Engine`](crate::Engine).
 ///
@@ -58,6 +61,13 @@ pub struct EngineConfig {
     /// [`Engine::watch`](crate::Engine::watch) read the run's record besides
     /// following its events, which pub/sub may drop. Default 1 s.
     pub watch_interval: Duration,
+    /// How long the records of a finished run (completed, failed or
+    /// cancelled) stay in the backend; `None` (the default) keeps them
+    /// until someone deletes them. After this, the run is unknown: its
+    /// status and events are gone. A server that starts runs for as long
+    /// as it lives wants a limit, or its backend grows with every run.
+    /// At least 1 s.
+    pub retention: Option<Duration>,
 }
 
 impl Default for EngineConfig {
@@ -69,6 +79,7 @@ impl Default for EngineConfig {
             publish_events: true,
             backend_retry: RetryBudget::default(),
             watch_interval: Duration::from_secs(1),
+            retention: None,
         }
     }
 }
@@ -120,6 +131,14 @@ impl EngineConfig {
     #[must_use]
     pub fn with_durability(mut self, durability: Durability) -> Self {
         self.run = self.run.with_durability(durability);
+        self
+    }
+
+    /// Sets [`retention`](Self::retention): finished runs' records expire
+    /// `retention` after the run finished.
+    #[must_use]
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = Some(retention);
         self
     }
 
@@ -182,6 +201,9 @@ impl EngineConfig {
         if self.watch_interval.is_zero() || self.watch_interval > MAX_WATCH_INTERVAL {
             return bad("watch_interval", "must be above 0 and at most 1 h");
         }
+        if self.retention.is_some_and(|kept| kept < MIN_RETENTION) {
+            return bad("retention", "must be at least 1 s");
+        }
         Ok(())
     }
 }
@@ -203,6 +225,10 @@ mod tests {
             (
                 EngineConfig::default().with_lease_ttl(Duration::from_millis(1)),
                 "lease_ttl",
+            ),
+            (
+                EngineConfig::default().with_retention(Duration::from_millis(999)),
+                "retention",
             ),
         ] {
             match config.check() {

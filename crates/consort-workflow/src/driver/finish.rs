@@ -32,6 +32,12 @@ impl Driver {
             });
         }
         self.flush().await?;
+        if let Some(retention) = self.inner.config.retention
+            && self.durable()
+            && state.is_finished()
+        {
+            self.expire_records(retention).await;
+        }
         let kind: fn(WorkflowProgress) -> EventKind = match state {
             RunState::Completed => EventKind::WorkflowCompleted,
             RunState::Cancelled => EventKind::WorkflowCancelled,

@@ -5,7 +5,8 @@
 //! - [`setup`]: a driver for a new run or for one found in the backend;
 //! - [`checkpoint`]: the records a turn writes, in one lease-guarded batch;
 //! - [`transitions`]: what each step event does to the records;
-//! - [`finish`]: settling the run and returning its status.
+//! - [`finish`]: settling the run and returning its status;
+//! - [`retention`]: letting a finished run's records expire.
 //!
 //! # Checkpoints
 //!
@@ -20,6 +21,7 @@
 mod checkpoint;
 mod finish;
 mod reconcile;
+mod retention;
 mod setup;
 mod transitions;
 mod work;
