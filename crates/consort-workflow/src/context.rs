@@ -107,7 +107,7 @@ impl StepContext {
     ///
     /// [`Engine::watch`]: crate::Engine::watch
     pub fn report_progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
-        let Some(sink) = &self.run.progress else {
+        let Some(sink) = self.run.progress.as_ref().filter(|s| s.may_be_heard()) else {
             return;
         };
         let mut detail = match total {

@@ -4,9 +4,8 @@
 //! a step, through transient backend errors within the engine's
 //! `backend_retry`; events are at-most-once like all pub/sub. An event the
 //! backend knows nobody would receive
-//! ([`StateBackend::may_have_subscribers`]) is dropped before it is stamped,
-//! queued or encoded: on the memory backend with no watcher, events cost a
-//! step nothing.
+//! ([`StateBackend::may_have_subscribers`]) is never built: on the memory
+//! backend with no watcher, events cost a step nothing.
 
 use std::sync::Arc;
 
@@ -66,6 +65,9 @@ impl Events {
         detail: Option<&str>,
     ) {
         let Some(sender) = &self.sender else { return };
+        if !self.backend.may_have_subscribers(type_of(kind)) {
+            return;
+        }
         let progress = WorkflowProgress {
             run_id: self.run_id.to_string(),
             workflow: self.workflow.clone(),
@@ -109,6 +111,13 @@ pub(crate) struct ProgressSink {
 }
 
 impl ProgressSink {
+    /// Whether a progress event may reach anyone: when not, a caller
+    /// builds none.
+    pub(crate) fn may_be_heard(&self) -> bool {
+        self.backend
+            .may_have_subscribers(type_of(EventKind::StepProgress))
+    }
+
     /// Queues the event; a no-op once the run's publisher closed.
     pub(crate) fn emit(&self, progress: WorkflowProgress) {
         debug_assert_eq!(progress.workflow, self.workflow);
@@ -125,6 +134,20 @@ impl ProgressSink {
     pub(crate) fn workflow(&self) -> &str {
         &self.workflow
     }
+}
+
+/// The type of the events `kind` makes (`workflow:step_started`), found
+/// without building one: the data it is given allocates nothing.
+fn type_of(kind: fn(WorkflowProgress) -> EventKind) -> &'static str {
+    kind(WorkflowProgress {
+        run_id: String::new(),
+        workflow: String::new(),
+        step: None,
+        attempt: None,
+        percent_complete: 0.0,
+        detail: None,
+    })
+    .event_type()
 }
 
 /// Stamps and queues an event if anyone may receive it.
