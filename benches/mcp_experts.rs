@@ -20,6 +20,11 @@
 //! `CONSORT_BENCH_COUNT=bare:N` or `executor:N` runs only N chains of one
 //! side, for instruction counts under callgrind (docs/performance.md).
 //!
+//! `CONSORT_BENCH_PRIOR_RUNS=N` drives N chains before the paired rounds,
+//! so that they measure an engine whose backend holds N finished runs;
+//! `CONSORT_BENCH_RETENTION_S=S` keeps finished runs S seconds
+//! (`EngineConfig::retention`).
+//!
 //! Nobody watches the runs by default, so the engine builds no events (the
 //! memory backend knows no one subscribed). `CONSORT_BENCH_WATCHED=1` holds
 //! a `workflow:*` subscription open for the whole bench, so that every
@@ -212,10 +217,14 @@ fn main() {
     // Never read: only its existence matters (see the module docs).
     let _watching = std::env::var_os("CONSORT_BENCH_WATCHED")
         .map(|_| runtime.block_on(backend.subscribe("workflow:*")).unwrap());
+    let mut config = EngineConfig::default().with_concurrency(FANOUT as usize);
+    if let Ok(seconds) = std::env::var("CONSORT_BENCH_RETENTION_S") {
+        config = config.with_retention(Duration::from_secs(seconds.parse().unwrap()));
+    }
     let engine = Engine::new(
         Arc::clone(&backend) as _,
         Arc::clone(&executor) as _,
-        EngineConfig::default().with_concurrency(FANOUT as usize),
+        config,
     )
     .unwrap();
     let bare: Vec<Arc<RunningService<RoleClient, ()>>> = runtime.block_on(async {
@@ -308,6 +317,15 @@ fn main() {
     group.finish();
     c.final_summary();
 
+    if let Ok(prior) = std::env::var("CONSORT_BENCH_PRIOR_RUNS") {
+        let prior: u32 = prior.parse().unwrap();
+        runtime.block_on(async {
+            for round in 0..prior {
+                run_graph(&engine, &chain, format!("prior-{round}")).await;
+            }
+        });
+        println!("{prior} prior runs of the chain");
+    }
     // Paired rounds: the two sides alternate, so the machine's swings hit
     // both alike; the median of the per-round ratios is the figure.
     let rounds = 201;
