@@ -107,31 +107,32 @@ impl StepContext {
     ///
     /// [`Engine::watch`]: crate::Engine::watch
     pub fn report_progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
-        let Some(sink) = self.run.progress.as_ref().filter(|s| s.may_be_heard()) else {
+        let Some(sink) = &self.run.progress else {
             return;
         };
-        let mut detail = match total {
-            Some(total) => format!("{progress}/{total}"),
-            None => progress.to_string(),
-        };
-        if let Some(message) = message {
-            detail.push_str(": ");
-            detail.push_str(message);
-        }
-        let completed = self
-            .run
-            .outputs
-            .iter()
-            .filter(|o| o.get().is_some())
-            .count();
-        let percent_complete = percent(completed, self.run.outputs.len());
-        sink.emit(WorkflowProgress {
-            run_id: self.run.run_id.to_string(),
-            workflow: sink.workflow().to_owned(),
-            step: Some(self.step.number.to_string()),
-            attempt: Some(self.attempt),
-            percent_complete,
-            detail: Some(detail),
+        sink.emit(|workflow| {
+            let mut detail = match total {
+                Some(total) => format!("{progress}/{total}"),
+                None => progress.to_string(),
+            };
+            if let Some(message) = message {
+                detail.push_str(": ");
+                detail.push_str(message);
+            }
+            let completed = self
+                .run
+                .outputs
+                .iter()
+                .filter(|o| o.get().is_some())
+                .count();
+            WorkflowProgress {
+                run_id: self.run.run_id.to_string(),
+                workflow: workflow.to_owned(),
+                step: Some(self.step.number.to_string()),
+                attempt: Some(self.attempt),
+                percent_complete: percent(completed, self.run.outputs.len()),
+                detail: Some(detail),
+            }
         });
     }
 

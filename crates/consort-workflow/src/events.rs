@@ -76,7 +76,7 @@ impl Events {
             percent_complete,
             detail: detail.map(str::to_owned),
         };
-        queue(sender, &*self.backend, &self.source, kind(progress));
+        send(sender, &self.source, kind(progress));
     }
 
     /// What executors report their calls' progress through: it holds the
@@ -111,28 +111,20 @@ pub(crate) struct ProgressSink {
 }
 
 impl ProgressSink {
-    /// Whether a progress event may reach anyone: when not, a caller
-    /// builds none.
-    pub(crate) fn may_be_heard(&self) -> bool {
-        self.backend
+    /// Queues the event `build` makes from the workflow's name, if anyone may
+    /// receive it (else `build` is never called); a no-op once the run's
+    /// publisher closed.
+    pub(crate) fn emit(&self, build: impl FnOnce(&str) -> WorkflowProgress) {
+        let Some(sender) = self.sender.upgrade() else {
+            return;
+        };
+        if self
+            .backend
             .may_have_subscribers(type_of(EventKind::StepProgress))
-    }
-
-    /// Queues the event; a no-op once the run's publisher closed.
-    pub(crate) fn emit(&self, progress: WorkflowProgress) {
-        debug_assert_eq!(progress.workflow, self.workflow);
-        if let Some(sender) = self.sender.upgrade() {
-            queue(
-                &sender,
-                &*self.backend,
-                &self.source,
-                EventKind::StepProgress(progress),
-            );
+        {
+            let progress = build(&self.workflow);
+            send(&sender, &self.source, EventKind::StepProgress(progress));
         }
-    }
-
-    pub(crate) fn workflow(&self) -> &str {
-        &self.workflow
     }
 }
 
@@ -150,18 +142,12 @@ fn type_of(kind: fn(WorkflowProgress) -> EventKind) -> &'static str {
     .event_type()
 }
 
-/// Stamps and queues an event if anyone may receive it.
-fn queue(
-    sender: &mpsc::UnboundedSender<Event>,
-    backend: &dyn StateBackend,
-    source: &str,
-    kind: EventKind,
-) {
-    if backend.may_have_subscribers(kind.event_type()) {
-        // A send fails only once the run's publisher closed: nothing left to
-        // tell then.
-        let _ = sender.send(Event::now(source, kind));
-    }
+/// Stamps and queues an event; its callers asked whether anyone may
+/// receive it before they built it.
+fn send(sender: &mpsc::UnboundedSender<Event>, source: &str, kind: EventKind) {
+    // A send fails only once the run's publisher closed: nothing left to
+    // tell then.
+    let _ = sender.send(Event::now(source, kind));
 }
 
 async fn publish(
