@@ -30,6 +30,9 @@
     reason = "criterion's macros generate undocumented items"
 )]
 
+#[path = "echo/mod.rs"]
+mod echo;
+
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -42,52 +45,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 
-/// A bare rmcp server: one tool that returns its input, one that returns a
-/// fixed answer.
-#[derive(Clone)]
-struct Echo {
-    tool_router: rmcp::handler::server::tool::ToolRouter<Echo>,
-    answer: serde_json::Value,
-}
-
-#[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
-struct EchoArgs {
-    /// Returned as given.
-    request: String,
-}
-
-#[rmcp::tool_router]
-impl Echo {
-    #[rmcp::tool(description = "Return the input.")]
-    fn echo(
-        &self,
-        rmcp::handler::server::wrapper::Parameters(args): rmcp::handler::server::wrapper::Parameters<EchoArgs>,
-    ) -> rmcp::Json<EchoArgs> {
-        rmcp::Json(args)
-    }
-
-    #[rmcp::tool(description = "Return the fixed answer, whatever the input.")]
-    fn answer(
-        &self,
-        rmcp::handler::server::wrapper::Parameters(_): rmcp::handler::server::wrapper::Parameters<
-            EchoArgs,
-        >,
-    ) -> rmcp::model::CallToolResult {
-        rmcp::model::CallToolResult::structured(self.answer.clone())
-    }
-}
-
-impl Echo {
-    fn new(answer: serde_json::Value) -> Self {
-        Self {
-            tool_router: Self::tool_router(),
-            answer,
-        }
-    }
-}
-
-#[rmcp::tool_handler(router = self.tool_router)]
-impl rmcp::ServerHandler for Echo {}
+use echo::Echo;
 
 type Client = rmcp::service::RunningService<rmcp::RoleClient, ()>;
 

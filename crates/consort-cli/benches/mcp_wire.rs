@@ -47,6 +47,9 @@
 )]
 #![allow(clippy::print_stdout, reason = "the paired rounds print their ratios")]
 
+#[path = "../../../benches/echo/mod.rs"]
+mod echo;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -60,76 +63,35 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::json;
 
+use echo::Echo;
+
 const REQUEST: &str = "Review the NDA and the budget before we sign the agency contract";
 const IN_FLIGHT: usize = 32;
-
-/// The bare rmcp server: one tool that returns its input, and one that
-/// returns a fixed answer (`CONSORT_BENCH_ANSWER`, JSON).
-#[derive(Clone)]
-struct Echo {
-    tool_router: rmcp::handler::server::tool::ToolRouter<Echo>,
-    answer: serde_json::Value,
-}
-
-#[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
-struct EchoArgs {
-    /// Returned as given.
-    request: String,
-}
-
-#[rmcp::tool_router]
-impl Echo {
-    fn new() -> Self {
-        let answer = std::env::var("CONSORT_BENCH_ANSWER")
-            .map_or(serde_json::Value::Null, |json| {
-                serde_json::from_str(&json).unwrap()
-            });
-        Self {
-            tool_router: Self::tool_router(),
-            answer,
-        }
-    }
-
-    #[rmcp::tool(description = "Return the input.")]
-    fn echo(
-        &self,
-        rmcp::handler::server::wrapper::Parameters(args): rmcp::handler::server::wrapper::Parameters<EchoArgs>,
-    ) -> rmcp::Json<EchoArgs> {
-        rmcp::Json(args)
-    }
-
-    #[rmcp::tool(description = "Return the fixed answer, whatever the input.")]
-    fn answer(
-        &self,
-        rmcp::handler::server::wrapper::Parameters(_): rmcp::handler::server::wrapper::Parameters<
-            EchoArgs,
-        >,
-    ) -> rmcp::model::CallToolResult {
-        rmcp::model::CallToolResult::structured(self.answer.clone())
-    }
-}
-
-#[rmcp::tool_handler(router = self.tool_router)]
-impl rmcp::ServerHandler for Echo {}
 
 /// Serves the echo server as this process was asked to, if it was.
 fn serve_echo_if_asked() -> bool {
     let Ok(how) = std::env::var("CONSORT_BENCH_ECHO") else {
         return false;
     };
+    // Read once: the HTTP service clones the server for every request, as
+    // `consort serve` does.
+    let answer = std::env::var("CONSORT_BENCH_ANSWER").map_or(serde_json::Value::Null, |json| {
+        serde_json::from_str(&json).unwrap()
+    });
+    let echo = Echo::new(answer);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
         if how == "stdio" {
-            let running = Echo::new()
+            let running = echo
                 .serve((tokio::io::stdin(), tokio::io::stdout()))
                 .await
                 .unwrap();
             let _ = running.waiting().await;
         } else if how == "stdio-pipes" {
-            let running = Echo::new().serve(consort_mcp::stdio()).await.unwrap();
+            let running = echo.serve(consort_mcp::stdio()).await.unwrap();
             let _ = running.waiting().await;
         } else {
             use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -137,7 +99,7 @@ fn serve_echo_if_asked() -> bool {
                 StreamableHttpServerConfig, StreamableHttpService,
             };
             let service = StreamableHttpService::new(
-                || Ok(Echo::new()),
+                move || Ok(echo.clone()),
                 std::sync::Arc::new(LocalSessionManager::default()),
                 StreamableHttpServerConfig::default()
                     .with_json_response(std::env::var_os("CONSORT_BENCH_ECHO_JSON").is_some()),
