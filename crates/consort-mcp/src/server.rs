@@ -1,5 +1,7 @@
 //! [`ConsortServer`]: consort's tools served on their own.
 
+use std::sync::Arc;
+
 use consort_coordinator::Coordinator;
 use rmcp::handler::server::ServerHandler;
 use rmcp::handler::server::tool::{ToolCallContext, ToolRouter};
@@ -33,7 +35,10 @@ workflow_answer). Tool names carry a prefix, `consort_` by default.";
 #[derive(Debug, Clone)]
 pub struct ConsortServer {
     coordinator: Coordinator,
-    tools: ToolRouter<ConsortServer>,
+    /// Shared: the HTTP transport clones the server for every request of
+    /// the stateless protocol, and a router of every tool's definition is
+    /// not cheap to copy.
+    tools: Arc<ToolRouter<ConsortServer>>,
 }
 
 impl ConsortServer {
@@ -42,7 +47,7 @@ impl ConsortServer {
     pub fn new(coordinator: Coordinator, config: ToolsConfig) -> Result<Self> {
         Ok(Self {
             coordinator,
-            tools: consort_tools(config.with_tasks(true))?,
+            tools: Arc::new(consort_tools(config.with_tasks(true))?),
         })
     }
 
@@ -122,7 +127,7 @@ impl ServerHandler for ConsortServer {
         request: GetTaskParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, ErrorData> {
-        tasks::get_task(&self.coordinator, request).await
+        Box::pin(tasks::get_task(&self.coordinator, request)).await
     }
 
     async fn update_task(
@@ -130,7 +135,7 @@ impl ServerHandler for ConsortServer {
         request: UpdateTaskParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        tasks::update_task(&self.coordinator, request).await
+        Box::pin(tasks::update_task(&self.coordinator, request)).await
     }
 
     async fn cancel_task(
@@ -138,6 +143,6 @@ impl ServerHandler for ConsortServer {
         request: CancelTaskParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        tasks::cancel_task(&self.coordinator, request).await
+        Box::pin(tasks::cancel_task(&self.coordinator, request)).await
     }
 }
