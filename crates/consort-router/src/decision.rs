@@ -113,6 +113,47 @@ impl RouteDecision {
     pub fn experts(&self) -> impl Iterator<Item = &ExpertId> {
         self.primary.iter().chain(&self.collaborators)
     }
+
+    /// Rounds every score to `decimals` places (at most 15; more leaves
+    /// them as they are), for a reader who learns nothing from an `f64`'s
+    /// seventeen digits, often a model that pays per token. A `learned` or
+    /// `semantic` part that rounds to 0 is then left out when serialized,
+    /// like one that contributed nothing.
+    pub fn round_scores(&mut self, decimals: u8) {
+        if decimals > 15 {
+            return;
+        }
+        let scale = 10f64.powi(i32::from(decimals));
+        let round = |x: &mut f64| *x = (*x * scale).round() / scale;
+        for candidate in &mut self.candidates {
+            round(&mut candidate.score);
+            // Every field by name: a new score must be rounded too.
+            let Breakdown {
+                domain,
+                capability,
+                complexity,
+                context,
+                availability,
+                learned,
+                semantic,
+                extra,
+            } = &mut candidate.breakdown;
+            for score in [
+                domain,
+                capability,
+                complexity,
+                context,
+                availability,
+                learned,
+                semantic,
+            ] {
+                round(score);
+            }
+            for score in extra.values_mut() {
+                round(score);
+            }
+        }
+    }
 }
 
 impl fmt::Display for RouteDecision {

@@ -205,4 +205,37 @@ proptest! {
         prop_assert!(decision.candidates.len() <= RouterConfig::default().top_k);
         prop_assert!(!decision.collaborators.iter().any(|c| Some(c) == decision.primary.as_ref()));
     }
+
+    #[test]
+    fn rounded_scores_are_written_with_at_most_the_decimals_asked_for(
+        (experts, request, _) in case(),
+        decimals in 0u8..=6,
+    ) {
+        let exact = Router::new(&experts, RouterConfig::default()).unwrap().route(&request);
+        let mut rounded = exact.clone();
+        rounded.round_scores(decimals);
+        let half_step = 0.5 * 10f64.powi(-i32::from(decimals)) + 1e-12;
+        for (c, r) in exact.candidates.iter().zip(&rounded.candidates) {
+            let (b, rb) = (&c.breakdown, &r.breakdown);
+            let pairs = [
+                (c.score, r.score),
+                (b.domain, rb.domain),
+                (b.capability, rb.capability),
+                (b.complexity, rb.complexity),
+                (b.context, rb.context),
+                (b.availability, rb.availability),
+                (b.learned, rb.learned),
+                (b.semantic, rb.semantic),
+            ];
+            for (before, after) in pairs {
+                prop_assert!((before - after).abs() <= half_step, "{} -> {}", before, after);
+                let text = serde_json::to_string(&after).unwrap();
+                let written = text.split_once('.').map_or(0, |(_, d)| d.len());
+                prop_assert!(written <= usize::from(decimals.max(1)), "{} written as {}", after, text);
+            }
+        }
+        // Nothing but the scores changes.
+        rounded.candidates = exact.candidates.clone();
+        prop_assert_eq!(rounded, exact);
+    }
 }

@@ -3,12 +3,11 @@
 use std::borrow::Cow;
 
 use consort_router::{RouteContext, RouteDecision, RouteRequest};
-use rmcp::model::{CallToolResponse, CallToolResult};
+use rmcp::model::CallToolResponse;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
-use serde_json::{Number, Value};
 
-use super::{Call, ToolOutput, schema};
+use super::{Call, ToolOutput, schema, structured};
 use crate::error::ToolError;
 
 /// Arguments of `route`.
@@ -73,39 +72,14 @@ impl ToolOutput for RouteResult {
     /// Scores are sent to four decimals: a reader (often a model, paying per
     /// token) learns nothing from the seventeen digits of an `f64`, and every
     /// client parses them, twice (structured content and text).
-    fn into_response(self) -> Result<CallToolResponse, ToolError> {
-        let mut value = serde_json::to_value(&self).map_err(|e| ToolError::Failed {
-            message: format!("cannot serialise the decision: {e}"),
-            transient: false,
-        })?;
-        round_numbers(&mut value);
-        Ok(CallToolResult::structured(value).into())
+    fn into_response(mut self) -> Result<CallToolResponse, ToolError> {
+        self.0.round_scores(SCORE_DECIMALS);
+        structured(&self)
     }
 }
 
 /// Decimals kept in scores.
-const SCORE_DECIMALS: i32 = 4;
-
-/// Rounds every non-integer number in `value` to [`SCORE_DECIMALS`].
-fn round_numbers(value: &mut Value) {
-    match value {
-        Value::Number(number) if number.is_f64() => {
-            if let Some(rounded) = number
-                .as_f64()
-                .map(|x| {
-                    let scale = 10f64.powi(SCORE_DECIMALS);
-                    (x * scale).round() / scale
-                })
-                .and_then(Number::from_f64)
-            {
-                *number = rounded;
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(round_numbers),
-        Value::Object(fields) => fields.values_mut().for_each(round_numbers),
-        _ => {}
-    }
-}
+const SCORE_DECIMALS: u8 = 4;
 
 pub(crate) async fn route(call: Call, args: RouteArgs) -> Result<RouteResult, ToolError> {
     if args.request.trim().is_empty() {

@@ -645,9 +645,5 @@ fn waiting_text(status: &RunStatus) -> String {
 pub(crate) fn run_task(status: &RunStatus) -> rmcp::model::CallToolResult {
     let failed = status.state == RunState::Failed;
     let value = serde_json::to_value(status).unwrap_or_default();
-    if failed {
-        rmcp::model::CallToolResult::structured_error(value)
-    } else {
-        rmcp::model::CallToolResult::structured(value)
-    }
+    super::structured_value(value, failed)
 }

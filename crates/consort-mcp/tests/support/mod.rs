@@ -178,9 +178,22 @@ pub fn ok(tool: &str, result: CallToolResult) -> Value {
         "{tool} failed: {:?}",
         result.content
     );
-    result
+    let structured = result
         .structured_content
-        .unwrap_or_else(|| panic!("{tool}: no structured content"))
+        .unwrap_or_else(|| panic!("{tool}: no structured content"));
+    // Hosts that read only `content` must see the same answer.
+    let text = result
+        .content
+        .first()
+        .and_then(|block| block.as_text())
+        .unwrap_or_else(|| panic!("{tool}: no text block"));
+    let copy: Value = serde_json::from_str(&text.text)
+        .unwrap_or_else(|e| panic!("{tool}: the text block is not JSON ({e}): {}", text.text));
+    assert_eq!(
+        copy, structured,
+        "{tool}: the text block differs from the structured content"
+    );
+    structured
 }
 
 /// The message of a tool error.
