@@ -8,7 +8,7 @@ use std::time::Duration;
 use consort_protocol::Availability;
 use consort_registry::{RegistryChange, RegistryWatch};
 use consort_state::{Delivery, Subscription};
-use futures_util::StreamExt;
+use futures_util::{FutureExt as _, StreamExt};
 use tokio::time::MissedTickBehavior;
 
 use crate::coordinator::Shared;
@@ -43,16 +43,12 @@ pub(crate) async fn follow(shared: Weak<Shared>, mut feeds: Feeds, refresh: Dura
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        match wake {
-            Wake::Registry(Some(change)) => apply(&shared, change),
-            // A correction, or missed ones: the next build replays the log.
-            Wake::Correction(Some(_)) => shared.view.invalidate(),
-            Wake::Registry(None) => feeds.registry = None,
-            Wake::Correction(None) => feeds.corrections = None,
-            Wake::Tick => {
-                resubscribe(&shared, &mut feeds).await;
-                refresh_statuses(&shared).await;
-            }
+        handle(&shared, &mut feeds, wake).await;
+        // What is already queued shares the rebuild below: a burst of
+        // registrations (a server loading its registry file) costs one
+        // rebuild, not one per expert.
+        while let Some(wake) = queued(&mut feeds) {
+            handle(&shared, &mut feeds, wake).await;
         }
         if shared.view.is_stale()
             && let Err(error) = shared.view.ensure_current(&shared.registry).await
@@ -60,6 +56,36 @@ pub(crate) async fn follow(shared: Weak<Shared>, mut feeds: Feeds, refresh: Dura
             tracing::warn!(%error, "rebuilding the routing view failed; retrying on the next change or refresh");
         }
     }
+}
+
+async fn handle(shared: &Shared, feeds: &mut Feeds, wake: Wake) {
+    match wake {
+        Wake::Registry(Some(change)) => apply(shared, change),
+        // A correction, or missed ones: the next build replays the log.
+        Wake::Correction(Some(_)) => shared.view.invalidate(),
+        Wake::Registry(None) => feeds.registry = None,
+        Wake::Correction(None) => feeds.corrections = None,
+        Wake::Tick => {
+            resubscribe(shared, feeds).await;
+            refresh_statuses(shared).await;
+        }
+    }
+}
+
+/// A registry change or correction that has already arrived, if any.
+fn queued(feeds: &mut Feeds) -> Option<Wake> {
+    if let Some(change) = feeds
+        .registry
+        .as_mut()
+        .and_then(|w| w.next().now_or_never())
+    {
+        return Some(Wake::Registry(change));
+    }
+    feeds
+        .corrections
+        .as_mut()
+        .and_then(|s| s.next().now_or_never())
+        .map(Wake::Correction)
 }
 
 /// The next item of a feed; pending forever while there is none.
