@@ -18,10 +18,14 @@ use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use super::deployment::Transport;
 
 /// Calls waiting for progress, by the progress token rmcp gave their request.
+/// Every call adds and removes one; the tokens are rmcp's own, so a fast
+/// hasher (seeded per map) rather than SipHash.
 #[derive(Debug, Default)]
 pub(crate) struct ProgressRoutes {
-    calls: Mutex<HashMap<ProgressToken, StepContext>>,
+    calls: Mutex<Calls>,
 }
+
+type Calls = HashMap<ProgressToken, StepContext, foldhash::fast::RandomState>;
 
 impl ProgressRoutes {
     pub(crate) fn add(&self, token: ProgressToken, ctx: StepContext) {
@@ -32,7 +36,7 @@ impl ProgressRoutes {
         self.lock().remove(token);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProgressToken, StepContext>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Calls> {
         // The map stays consistent through a panic elsewhere: entries are
         // whole values inserted or removed in one call.
         self.calls.lock().unwrap_or_else(PoisonError::into_inner)
