@@ -96,6 +96,15 @@ async fn serve(args: Args) -> Result<ExitCode, CliError> {
     let executor: Arc<dyn StepExecutor> = steps
         .as_ref()
         .map_or_else(|| Arc::new(SimulatedExecutor::new()) as _, Steps::executor);
+    // Registered before the coordinator starts, so that it builds its
+    // routing view once with every expert in it, rather than once empty
+    // and again for the registrations (a router index build is most of a
+    // cold start).
+    for expert in experts.iter().flatten() {
+        load.register(expert)
+            .await
+            .map_err(|e| CliError::Failed(format!("registering {}: {e}", expert.id)))?;
+    }
     let coordinator = Coordinator::builder(backend)
         .with_engine_config(match args.keep_finished {
             Some(kept) => args.store.engine_config().with_retention(kept),
@@ -105,12 +114,6 @@ async fn serve(args: Args) -> Result<ExitCode, CliError> {
         .build()
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    for expert in experts.iter().flatten() {
-        coordinator
-            .register_expert(expert)
-            .await
-            .map_err(|e| CliError::Failed(format!("registering {}: {e}", expert.id)))?;
-    }
     if let Some(dir) = &args.workflows {
         add_workflows(&coordinator, dir).await?;
     }
