@@ -74,7 +74,15 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Over stdio one client sends one request at a time or a few: one
+    // thread serves it without handing requests between threads, each
+    // hand-off a wake-up of a parked thread. HTTP serves many clients.
+    let mut builder = if args.http.is_some() {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
