@@ -1,5 +1,7 @@
 //! One attempt of a step: the execution, then each collaboration point's
-//! validation, under one timeout, with executor panics caught.
+//! validation, under one deadline, with executor panics caught. The driver
+//! enforces the deadline (`driver::work::Alarm`): one timer per run rather
+//! than one per attempt.
 
 use std::any::Any;
 use std::future::Future;
@@ -8,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use crate::context::StepContext;
 use crate::executor::{JsonMap, StepExecutor, StepKind, StepOutcome};
@@ -37,15 +39,17 @@ type Call<'e> = Pin<Box<dyn Future<Output = StepOutcome> + Send + 'e>>;
 /// at once (a cache, an in-process function) then costs no task, no timer
 /// and no move. The one part that cannot move, the executor's own future,
 /// is boxed by the trait already.
+///
+/// It keeps its deadline but no timer: most attempts end long before it,
+/// and a timer of their own would be registered and cancelled for nothing.
 pub(crate) struct Attempt<'e> {
     executor: &'e dyn StepExecutor,
     stage: Stage<'e>,
     /// The context again, for the validations: only for steps that have some.
     base: Option<Box<StepContext>>,
-    /// The limit, from when the attempt was made; the timer itself is made
-    /// only when the attempt first has to wait.
+    /// The limit and when it is reached, counted from when the attempt was
+    /// made; `None` without a limit (or one too far away to reach).
     timeout: Option<(Duration, Instant)>,
-    timer: Option<Pin<Box<Sleep>>>,
     /// `step_attempt{run, step, attempt, expert}`, entered while the
     /// executor's calls are polled so that their own events nest in it;
     /// `None` unless a subscriber wants it (boxed: attempts are moved, and
@@ -102,8 +106,7 @@ impl<'e> Attempt<'e> {
             executor,
             stage,
             base,
-            timeout: timeout.map(|limit| (limit, Instant::now())),
-            timer: None,
+            timeout: timeout.and_then(|limit| Some((limit, Instant::now().checked_add(limit)?))),
             span,
         }
     }
@@ -225,28 +228,28 @@ impl Attempt<'_> {
         polled
     }
 
-    /// Polls the calls, catching executor panics, then the timeout.
+    /// Polls the calls, catching executor panics.
     #[inline]
     fn poll_unspanned(&mut self, cx: &mut Context<'_>) -> Poll<AttemptResult> {
         let this = self;
-        match catch_unwind(AssertUnwindSafe(|| this.advance(cx))) {
-            Ok(Poll::Ready(result)) => Poll::Ready(result),
-            Err(panic) => Poll::Ready(panicked(&*panic)),
-            Ok(Poll::Pending) => {
-                let Some((limit, since)) = this.timeout else {
-                    return Poll::Pending;
-                };
-                let timer = this
-                    .timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(since + limit)));
-                match timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(AttemptResult::Failed {
-                        error: format!("attempt timed out after {limit:?}"),
-                        retryable: true,
-                    }),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
+        catch_unwind(AssertUnwindSafe(|| this.advance(cx)))
+            .unwrap_or_else(|panic| Poll::Ready(panicked(&*panic)))
+    }
+
+    /// When the attempt times out, if it has a limit.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|(_, deadline)| deadline)
+    }
+
+    /// The result of an attempt stopped at its deadline; dropping it
+    /// cancels the call in flight.
+    pub(crate) fn timed_out(&self) -> AttemptResult {
+        AttemptResult::Failed {
+            error: match self.timeout {
+                Some((limit, _)) => format!("attempt timed out after {limit:?}"),
+                None => "attempt timed out".to_owned(),
+            },
+            retryable: true,
         }
     }
 }

@@ -205,6 +205,58 @@ async fn a_timeout_is_a_retryable_failure() {
     assert!(status.error.unwrap().contains("timed out after 1s"));
 }
 
+/// The attempts of a run share one timer for their deadlines: a later
+/// attempt with a shorter limit brings it forward, and an attempt that ended
+/// before its deadline leaves a ring that must time nothing out.
+#[tokio::test(start_paused = true)]
+async fn attempts_in_flight_time_out_at_their_own_deadlines() {
+    let backend = backend();
+    let t0 = tokio::time::Instant::now();
+    let started = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&started);
+    let exec = Scripted::new(move |ctx| {
+        let (step, attempt) = (ctx.step().number, ctx.attempt());
+        seen.lock().unwrap().push((step, attempt, t0.elapsed()));
+        let delay = match (step, attempt) {
+            (1, _) => Duration::from_secs(5),
+            (2, 1) => Duration::from_secs(30),
+            (3, _) => Duration::from_secs(15),
+            _ => Duration::ZERO,
+        };
+        (delay, done(ctx))
+    });
+    let spec = workflow(json!([
+        {"step": 1, "name": "ten", "primary_expert": "x", "timeout_ms": 10_000, "depends_on": []},
+        {"step": 2, "name": "two", "primary_expert": "x", "timeout_ms": 2_000, "depends_on": []},
+        {"step": 3, "name": "twenty", "primary_expert": "x", "timeout_ms": 20_000, "depends_on": []},
+        // An edge, so that the three above run side by side rather than
+        // chained by number.
+        {"step": 4, "name": "join", "primary_expert": "x", "depends_on": [1, 2, 3]}
+    ]));
+    let engine = engine(&backend, exec, config());
+    let status = engine.new_run(&graph(&spec)).run_to_end().await.unwrap();
+
+    assert_eq!(status.state, RunState::Completed, "{status:?}");
+    let attempts: Vec<u32> = [1, 2, 3, 4]
+        .iter()
+        .map(|&n| status.step(n).unwrap().attempts)
+        .collect();
+    assert_eq!(attempts, [1, 2, 1, 1], "only step 2 ran past its limit");
+    let retried_at = started
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(step, attempt, _)| (*step, *attempt) == (2, 2))
+        .map(|(_, _, at)| *at)
+        .unwrap();
+    // Timed out at 2 s (not at step 1's 10 s), then the backoff (at most
+    // 100 ms here).
+    assert!(
+        retried_at >= Duration::from_secs(2) && retried_at < Duration::from_secs(3),
+        "step 2 retried at {retried_at:?}"
+    );
+}
+
 #[tokio::test]
 async fn executor_panics_fail_the_step_not_the_engine() {
     let backend = backend();

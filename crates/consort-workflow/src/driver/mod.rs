@@ -46,7 +46,7 @@ use crate::records::{Stamp, StepRecord};
 use crate::settings::{Durability, RunSettings, SettingsChange};
 use crate::status::{RunStatus, StepState};
 use reconcile::Turn;
-use work::{Job, Wake, start};
+use work::{Alarm, Job, Wake, start};
 
 /// Why the driver stops launching steps; later variants win.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -156,6 +156,7 @@ impl Driver {
         let executor = Arc::clone(&self.inner.executor);
         let mut in_flight = FuturesUnordered::new();
         let mut settled: Vec<Wake> = Vec::new();
+        let mut alarm = Alarm::default();
         let mut signal = self.ownership.signal.clone();
         loop {
             self.launch_ready();
@@ -164,7 +165,14 @@ impl Driver {
             if !self.jobs.is_empty() {
                 let jobs = &mut self.jobs;
                 std::future::poll_fn(|cx| {
-                    start(jobs, executor.as_ref(), cx, &mut in_flight, &mut settled);
+                    start(
+                        jobs,
+                        executor.as_ref(),
+                        cx,
+                        &mut in_flight,
+                        &mut alarm,
+                        &mut settled,
+                    );
                     Poll::Ready(())
                 })
                 .await;
@@ -189,6 +197,10 @@ impl Driver {
                         None
                     }
                     Some(wake) = in_flight.next() => Some(wake),
+                    () = alarm.rung() => {
+                        alarm.expire(&mut in_flight, &mut settled);
+                        None
+                    }
                     () = until(abandon_at) => {
                         // Dropping the futures cancels the calls in flight;
                         // their steps stay `running` and run again on resume.
