@@ -94,7 +94,8 @@ impl StepContext {
     pub fn idempotency_key(&self) -> String {
         let (run, step) = (&self.run.run_id, self.step.number);
         match &self.kind {
-            StepKind::Execute => format!("{run}:{step}"),
+            // Once per call: one allocation, without `format!`'s machinery.
+            StepKind::Execute => [&**run, ":", itoa::Buffer::new().format(step)].concat(),
             StepKind::Validate { position, .. } => format!("{run}:{step}:check:{position}"),
         }
     }

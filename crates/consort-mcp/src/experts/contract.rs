@@ -3,7 +3,7 @@
 //! docs/mcp.md ("Writing an expert") is the expert author's side of it.
 
 use consort_workflow::{JsonMap, StepContext, StepKind, StepOutcome};
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 
 /// The `_meta` key carrying the idempotency key: run + step (+ check), the
@@ -56,7 +56,10 @@ pub(crate) fn arguments(ctx: &StepContext) -> JsonMap {
 /// What the expert's answer means for the step; `expert` names it in
 /// messages.
 pub(crate) fn outcome(ctx: &StepContext, expert: &str, result: CallToolResult) -> StepOutcome {
-    let text = text_of(&result);
+    // The text is read only when the structured content does not say it
+    // all: an answer that has it (nearly all) is not copied.
+    let content = result.content;
+    let text = || text_of(&content);
     let structured = result.structured_content;
     if result.is_error == Some(true) {
         let retryable = structured
@@ -69,7 +72,7 @@ pub(crate) fn outcome(ctx: &StepContext, expert: &str, result: CallToolResult) -
             .and_then(|s| s.get("error"))
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .or(text)
+            .or_else(text)
             .unwrap_or_else(|| "no message".to_owned());
         return StepOutcome::Failed {
             error: format!("{expert} answered with an error: {message}"),
@@ -84,7 +87,7 @@ pub(crate) fn outcome(ctx: &StepContext, expert: &str, result: CallToolResult) -
                 &format!("structured content is {}, not an object", kind_of(&other)),
             );
         }
-        None => match text {
+        None => match text() {
             // Servers without structured output (the Python SDK's for a
             // tool returning a bare `dict`) send the object as JSON text.
             Some(text) => match serde_json::from_str::<Value>(&text) {
@@ -186,9 +189,8 @@ fn broken(expert: &str, what: &str) -> StepOutcome {
     StepOutcome::fail(format!("{expert} broke the consult contract: {what}"))
 }
 
-fn text_of(result: &CallToolResult) -> Option<String> {
-    let texts: Vec<&str> = result
-        .content
+fn text_of(content: &[ContentBlock]) -> Option<String> {
+    let texts: Vec<&str> = content
         .iter()
         .filter_map(|block| block.as_text().map(|t| t.text.as_str()))
         .collect();
