@@ -25,7 +25,9 @@
 //!   of calls per second and the ratio of totals. This machine's swings
 //!   are as large as the differences criterion's back-to-back groups
 //!   measure; pairing cancels most of them. `-- no_group_matches` runs only
-//!   this part.
+//!   this part. `CONSORT_BENCH_PAIR_WITH=rmcp_same_answer` pairs consort
+//!   with the bare server returning its answer instead: what consort's own
+//!   work costs, apart from the answer's size.
 //! - `cold_start/…`: from spawning the server over stdio to the first tool
 //!   result (`consort serve --stdio` with the seed registry; the goal is
 //!   under 20 ms).
@@ -35,6 +37,7 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::panic,
     reason = "benchmark setup fails loudly"
 )]
 #![allow(
@@ -384,14 +387,20 @@ const PAIRED_CALLS: u32 = 20;
 const PAIRED_ROUNDS: usize = 201;
 
 /// Paired rounds, one call at a time: `consort_route` and the bare echo
-/// (the first two peers), both served at once, alternate in rounds of
-/// `PAIRED_CALLS` calls (which goes first alternates too), so the machine's
-/// swings hit both alike. Prints the median of the per-round ratios of
-/// calls per second and the ratio of totals, per transport.
+/// (or the peer `CONSORT_BENCH_PAIR_WITH` names, such as `rmcp_same_answer`),
+/// both served at once, alternate in rounds of `PAIRED_CALLS` calls (which
+/// goes first alternates too), so the machine's swings hit both alike.
+/// Prints the median of the per-round ratios of calls per second and the
+/// ratio of totals, per transport.
 fn paired(runtime: &tokio::runtime::Runtime, peers: &mut [Peer]) {
-    let [consort, echo, ..] = peers else {
+    let against = std::env::var("CONSORT_BENCH_PAIR_WITH").unwrap_or_else(|_| "rmcp_echo".into());
+    let Some((consort, others)) = peers.split_first_mut() else {
         return;
     };
+    let echo = others
+        .iter_mut()
+        .find(|peer| peer.name == against)
+        .unwrap_or_else(|| panic!("CONSORT_BENCH_PAIR_WITH: no peer named {against}"));
     let (mut consort_http, consort_url) = start_http(&mut consort.http);
     let (mut echo_http, echo_url) = start_http(&mut echo.http);
     let connect = |command: &Command| {
@@ -432,8 +441,9 @@ fn paired(runtime: &tokio::runtime::Runtime, peers: &mut [Peer]) {
         ratios.sort_by(f64::total_cmp);
         println!(
             "paired {PAIRED_ROUNDS} rounds of {PAIRED_CALLS} calls one at a time over {transport}, \
-             consort_route / bare rmcp echo, calls per second: median {:.3} (min {:.3}, max {:.3}); \
+             consort_route / {}, calls per second: median {:.3} (min {:.3}, max {:.3}); \
              totals {:.3}",
+            echo.name,
             ratios[PAIRED_ROUNDS / 2],
             ratios[0],
             ratios[PAIRED_ROUNDS - 1],
