@@ -52,6 +52,10 @@ pub enum CoordinatorError {
     /// started outside a tokio runtime.
     #[error("the coordinator needs a tokio runtime to follow the registry")]
     NoRuntime,
+    /// The runtime shut down before the routing view could be rebuilt (the
+    /// rebuild runs on its blocking pool).
+    #[error("the tokio runtime shut down before the routing view was rebuilt")]
+    ShutDown,
 }
 
 fn known_text(known: &[String]) -> String {

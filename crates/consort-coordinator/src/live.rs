@@ -15,7 +15,7 @@ use consort_router::{
 use tokio::sync::Mutex;
 
 use crate::corrections;
-use crate::error::Result;
+use crate::error::{CoordinatorError, Result};
 
 /// An extra routing signal shared by every router the view builds.
 #[derive(Clone)]
@@ -158,8 +158,28 @@ impl LiveView {
         let seen = self.read(|built| built.status_seq);
         let profiles = registry.snapshot().await?;
         let corrections = corrections::load(registry.backend().as_ref()).await?;
-        let router = build_router(&profiles, &self.router_config, &self.signals, &corrections)?;
-        let resolver = Arc::new(ConflictResolver::new(&profiles, self.policy.clone())?);
+        // Milliseconds for a few experts, a fifth of a second for 10,000:
+        // off the runtime's threads, so that a server on a current-thread
+        // runtime (`consort serve --stdio`) keeps answering meanwhile.
+        let (config, signals, policy) = (
+            self.router_config.clone(),
+            self.signals.clone(),
+            self.policy.clone(),
+        );
+        let experts = profiles.len();
+        let (router, resolver) = match tokio::task::spawn_blocking(move || {
+            let router = build_router(&profiles, &config, &signals, &corrections)?;
+            let resolver = Arc::new(ConflictResolver::new(&profiles, policy)?);
+            Ok::<_, CoordinatorError>((router, resolver))
+        })
+        .await
+        {
+            Ok(built) => built?,
+            // The build's own panic, as it would have been without the
+            // hand-off.
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            Err(_) => return Err(CoordinatorError::ShutDown),
+        };
         let mut built = self.built.write().unwrap_or_else(PoisonError::into_inner);
         let mut recent = std::mem::take(&mut built.recent);
         recent.retain(|_, (seq, ..)| *seq > seen);
@@ -175,11 +195,7 @@ impl LiveView {
             built.apply(expert, *availability, *load);
         }
         built.recent = recent;
-        tracing::debug!(
-            experts = profiles.len(),
-            generation,
-            "rebuilt the routing view"
-        );
+        tracing::debug!(experts, generation, "rebuilt the routing view");
         Ok(())
     }
 
