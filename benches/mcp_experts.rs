@@ -18,7 +18,9 @@
 //! ```
 //!
 //! `CONSORT_BENCH_COUNT=bare:N` or `executor:N` runs only N chains of one
-//! side, for instruction counts under callgrind (docs/performance.md).
+//! side, for instruction counts under callgrind (docs/performance.md):
+//! count 1 and 11 chains and divide the difference by 200, so that one-time
+//! costs (the first run encodes the definition) fall on both counts.
 //!
 //! `CONSORT_BENCH_PRIOR_RUNS=N` drives N chains before the paired rounds,
 //! so that they measure an engine whose backend holds N finished runs;
