@@ -89,6 +89,7 @@ mod render;
 mod run_builder;
 mod settings;
 mod simulated;
+mod stamp;
 mod status;
 mod stored;
 mod validation;

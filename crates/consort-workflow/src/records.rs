@@ -10,17 +10,18 @@
 //! | lease `wf:lease:{id}` | ownership of the run |
 //! | `wf:exec:{key}:{attempt}` | one per execution of an idempotency key (only [`SimulatedExecutor::counting_in`](crate::SimulatedExecutor::counting_in)) |
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use consort_protocol::{StepNumber, WorkflowSpec};
 use jiff::Timestamp;
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::error::WorkflowError;
 use crate::executor::JsonMap;
 use crate::graph::{Plan, WorkflowGraph};
 use crate::settings::{RunSettings, SettingsChange};
+use crate::stamp::Stamp;
 use crate::status::{RunState, RunStatus, StepState, StepStatus};
 
 /// Longest accepted run id, in bytes.
@@ -157,8 +158,11 @@ pub(crate) fn spec_record(
     };
     let spec_json = graph.spec_json().map_err(encode_error)?;
     let record = SpecRecordOut { spec_json, params };
-    // Its own buffer: the definition can be large, and is written once.
-    encode_with(&mut Vec::new(), run_id, &key, |out| record.write_json(out))
+    // Its own buffer, which becomes the value: the definition can be large,
+    // and is written once.
+    let mut out = Vec::new();
+    record.write_json(&mut out).map_err(encode_error)?;
+    Ok(Bytes::from(out))
 }
 
 /// `wf:run:{id}:step:{n}`, as read. A driver keeps each step's outputs
@@ -208,9 +212,8 @@ impl StepRecordOut<'_> {
         ] {
             if let Some(stamp) = stamp {
                 field(out, name);
-                // RFC 3339 text is digits, '-', ':', '.', 'T' and 'Z' only.
                 out.push(b'"');
-                out.extend_from_slice(stamp.text().as_bytes());
+                stamp.write_text(out);
                 out.push(b'"');
             }
         }
@@ -238,54 +241,6 @@ fn field(out: &mut Vec<u8>, name: &str) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\":");
-}
-
-/// A point in time whose RFC 3339 text is formatted at most once.
-///
-/// The driver stamps every step transition of one turn with the same
-/// instant (a fan-out completes thousands of steps in one turn), and
-/// formatting a timestamp costs more than encoding the rest of a step
-/// record, so the records of a turn share one text, made when the first of
-/// them is encoded (never, for runs without checkpoints). Encodes exactly
-/// like a [`Timestamp`].
-#[derive(Debug, Clone)]
-pub(crate) struct Stamp(Arc<(Timestamp, OnceLock<String>)>);
-
-impl Stamp {
-    pub(crate) fn now() -> Self {
-        Self::from(Timestamp::now())
-    }
-
-    pub(crate) fn at(&self) -> Timestamp {
-        self.0.0
-    }
-}
-
-impl From<Timestamp> for Stamp {
-    fn from(at: Timestamp) -> Self {
-        Self(Arc::new((at, OnceLock::new())))
-    }
-}
-
-impl Stamp {
-    /// The RFC 3339 text, formatted on first use.
-    fn text(&self) -> &str {
-        let (at, text) = &*self.0;
-        text.get_or_init(|| at.to_string())
-    }
-}
-
-impl Serialize for Stamp {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // `Timestamp` serializes its `Display` text: the same bytes.
-        serializer.serialize_str(self.text())
-    }
-}
-
-impl<'de> Deserialize<'de> for Stamp {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Timestamp::deserialize(deserializer).map(Self::from)
-    }
 }
 
 /// Encodes `value` as JSON in `buffer` (see [`encode_with`]).
@@ -396,20 +351,6 @@ mod tests {
         fn numbers_are_written_in_decimal(number in any::<StepNumber>()) {
             prop_assert_eq!(with_number("k:", number), format!("k:{number}"));
         }
-
-        /// Records written before stamps existed read back, and new ones are
-        /// byte for byte what `Timestamp` would have written.
-        #[test]
-        fn stamps_encode_like_timestamps(
-            seconds in Timestamp::MIN.as_second()..=Timestamp::MAX.as_second(),
-            nanos in 0..1_000_000_000_i32,
-        ) {
-            let Ok(at) = Timestamp::new(seconds, nanos) else { return Ok(()) };
-            let encoded = serde_json::to_string(&Stamp::from(at)).unwrap();
-            prop_assert_eq!(&encoded, &serde_json::to_string(&at).unwrap());
-            let back: Stamp = serde_json::from_str(&encoded).unwrap();
-            prop_assert_eq!(back.at(), at);
-        }
     }
 
     const STATES: [StepState; 7] = [
@@ -441,7 +382,7 @@ mod tests {
             let record = StepRecord {
                 state: STATES[state],
                 attempts,
-                started_at: stamp.clone(),
+                started_at: stamp,
                 finished_at: stamp,
                 outputs: None,
                 error,
@@ -464,8 +405,8 @@ mod tests {
         let record = StepRecord {
             state: StepState::Completed,
             attempts: 2,
-            started_at: Some(Stamp::now()),
-            finished_at: Some(Stamp::now()),
+            started_at: Some(Stamp::now(true)),
+            finished_at: Some(Stamp::now(true)),
             outputs: None,
             error: Some("first attempt timed out".to_owned()),
             question: None,

@@ -10,8 +10,9 @@ use super::{Driver, Stop};
 use crate::attempt::AttemptResult;
 use crate::context::{HumanInput, StepContext};
 use crate::executor::{JsonMap, StepKind};
-use crate::records::{Stamp, percent};
+use crate::records::percent;
 use crate::settings::{FailurePolicy, RetryPolicy};
+use crate::stamp::Stamp;
 use crate::status::StepState;
 
 impl Driver {
@@ -109,7 +110,8 @@ impl Driver {
 
     /// The time of this turn's transitions (see [`Stamp`]).
     pub(super) fn now(&mut self) -> Stamp {
-        self.stamp.get_or_insert_with(Stamp::now).clone()
+        let for_records = self.durable();
+        *self.stamp.get_or_insert_with(|| Stamp::now(for_records))
     }
 
     pub(super) fn complete(&mut self, index: usize, outputs: JsonMap) {
