@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use smallvec::SmallVec;
 use tokio::sync::broadcast;
 use tracing::debug_span;
 
@@ -28,6 +29,9 @@ use crate::key::{
 use leases::Leases;
 use listeners::Listeners;
 use map::{Entry, Hashed, ShardedMap, StoredKey, TakeHash, shard_of};
+
+/// Writes in a batch whose scratch needs no heap in [`MemoryBackend::apply`].
+const SMALL_BATCH: usize = 4;
 
 /// Tuning for a [`MemoryStore`].
 ///
@@ -504,7 +508,9 @@ impl StateBackend for MemoryBackend {
             l.check_guard(g)?;
         }
         // Each key is hashed once; the hash picks its shard and finds it there.
-        let hashes: Vec<u64> = batch
+        // Most batches are a few writes (a workflow turn is two): their
+        // scratch stays on the stack.
+        let hashes: SmallVec<[u64; SMALL_BATCH]> = batch
             .ops
             .iter()
             .map(|op| self.ns.kv.hash(op.key()).hash())
@@ -512,7 +518,8 @@ impl StateBackend for MemoryBackend {
         // Shards to lock, as bits: ascending bit order is the lock order, and
         // a shard's guard sits at the number of locked shards below it.
         let locked = hashes.iter().fold(0u64, |m, &h| m | 1 << shard_of(h));
-        let mut guards: Vec<_> = set_bits(locked).map(|s| self.ns.kv.write(s)).collect();
+        let mut guards: SmallVec<[_; SMALL_BATCH]> =
+            set_bits(locked).map(|s| self.ns.kv.write(s)).collect();
         let slot = |hash: u64| (locked & ((1 << shard_of(hash)) - 1)).count_ones() as usize;
 
         // Only a compare-and-set can fail once keys and values are valid:
