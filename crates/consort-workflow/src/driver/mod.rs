@@ -2,6 +2,7 @@
 //! limit, checkpoint, wait for attempts, react.
 //!
 //! - [`work`]: attempts and backoffs started after a turn's write;
+//! - [`in_flight`]: those of them that have to wait;
 //! - [`setup`]: a driver for a new run or for one found in the backend;
 //! - [`checkpoint`]: the records a turn writes, in one lease-guarded batch;
 //! - [`transitions`]: what each step event does to the records;
@@ -20,6 +21,7 @@
 
 mod checkpoint;
 mod finish;
+mod in_flight;
 mod reconcile;
 mod retention;
 mod setup;
@@ -32,7 +34,6 @@ use std::task::Poll;
 
 use consort_state::{LeaseGuard, WriteOp};
 use futures_util::FutureExt;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use jiff::Timestamp;
 use tokio::sync::watch;
 
@@ -46,6 +47,7 @@ use crate::records::StepRecord;
 use crate::settings::{Durability, RunSettings, SettingsChange};
 use crate::stamp::Stamp;
 use crate::status::{RunStatus, StepState};
+use in_flight::InFlight;
 use reconcile::Turn;
 use work::{Alarm, Job, Wake, start};
 
@@ -155,7 +157,7 @@ impl Driver {
         // Calls borrow the executor from here, so that an attempt is a plain
         // value the driver can poll where it is made.
         let executor = Arc::clone(&self.inner.executor);
-        let mut in_flight = FuturesUnordered::new();
+        let mut in_flight = InFlight::default();
         let mut settled: Vec<Wake> = Vec::new();
         let mut alarm = Alarm::default();
         let mut signal = self.ownership.signal.clone();

@@ -7,9 +7,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::stream::FuturesUnordered;
 use tokio::time::{Instant, Sleep};
 
+use super::in_flight::InFlight;
 use crate::attempt::{Attempt, AttemptResult};
 use crate::context::StepContext;
 use crate::executor::StepExecutor;
@@ -110,11 +110,7 @@ impl Alarm {
     /// Ends the attempts in flight that are past their deadline (dropping
     /// them cancels their calls; their results go to `settled`), and sets the
     /// alarm for the earliest deadline left.
-    pub(super) fn expire<'e>(
-        &mut self,
-        in_flight: &mut FuturesUnordered<Waiting<'e>>,
-        settled: &mut Vec<Wake>,
-    ) {
+    pub(super) fn expire<'e>(&mut self, in_flight: &mut InFlight<'e>, settled: &mut Vec<Wake>) {
         self.at = None;
         let now = Instant::now();
         for waiting in std::mem::take(in_flight) {
@@ -144,7 +140,7 @@ pub(super) fn start<'e>(
     jobs: &mut Vec<Job>,
     executor: &'e dyn StepExecutor,
     cx: &mut Context<'_>,
-    in_flight: &mut FuturesUnordered<Waiting<'e>>,
+    in_flight: &mut InFlight<'e>,
     alarm: &mut Alarm,
     settled: &mut Vec<Wake>,
 ) {
