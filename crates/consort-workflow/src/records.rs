@@ -15,7 +15,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use consort_protocol::{StepNumber, WorkflowSpec};
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::error::WorkflowError;
 use crate::executor::JsonMap;
@@ -99,20 +99,82 @@ pub(crate) fn lease_name(run_id: &str) -> String {
     format!("wf:lease:{run_id}")
 }
 
-/// `wf:run:{id}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `wf:run:{id}`, as read; a driver writes it through [`RunRecordOut`].
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct RunRecord {
+    /// For people and tools reading the backend, as is `updated_at`: the
+    /// engine reads neither back.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "written for readers of the backend")
+    )]
     pub(crate) workflow: String,
     pub(crate) state: RunState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
     pub(crate) created_at: Timestamp,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "written for readers of the backend")
+    )]
     pub(crate) updated_at: Timestamp,
     /// Absent in records written before settings were stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) settings: Option<RunSettings>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) settings_changes: Vec<SettingsChange>,
+}
+
+/// A [`RunRecord`] to write. A driver writes its run's record at the start
+/// and at the end (and at each pause), with the same settings each time:
+/// those are encoded once, by [`settings_json`].
+pub(crate) struct RunRecordOut<'a> {
+    pub(crate) workflow: &'a str,
+    pub(crate) state: RunState,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+    /// What [`settings_json`] wrote for the run's settings.
+    pub(crate) settings_json: &'a [u8],
+}
+
+impl RunRecordOut<'_> {
+    /// Writes what serializing a [`RunRecord`] of the same values gives.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.extend_from_slice(b"{\"workflow\":");
+        serde_json::to_writer(&mut *out, self.workflow)?;
+        out.extend_from_slice(b",\"state\":\"");
+        out.extend_from_slice(self.state.as_str().as_bytes());
+        out.push(b'"');
+        if let Some(error) = self.error {
+            field(out, "error");
+            serde_json::to_writer(&mut *out, error)?;
+        }
+        field(out, "created_at");
+        serde_json::to_writer(&mut *out, &self.created_at)?;
+        field(out, "updated_at");
+        serde_json::to_writer(&mut *out, &self.updated_at)?;
+        out.extend_from_slice(self.settings_json);
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// The settings' part of a run record, as [`RunRecord`] serializes it:
+/// `,"settings":{..}`, then `,"settings_changes":[..]` if there are any.
+pub(crate) fn settings_json(
+    settings: &RunSettings,
+    changes: &[SettingsChange],
+) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(256);
+    field(&mut out, "settings");
+    serde_json::to_writer(&mut out, settings)?;
+    if !changes.is_empty() {
+        field(&mut out, "settings_changes");
+        serde_json::to_writer(&mut out, changes)?;
+    }
+    Ok(out)
 }
 
 /// `wf:run:{id}:spec`.
@@ -169,7 +231,7 @@ pub(crate) fn spec_record(
 /// apart (in [`RunShared`](crate::context::RunShared), where the inputs of
 /// later steps read them) and writes records through [`StepRecordOut`].
 #[derive(Debug, Clone, Default, Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct StepRecord {
     pub(crate) state: StepState,
     pub(crate) attempts: u32,
@@ -241,16 +303,6 @@ fn field(out: &mut Vec<u8>, name: &str) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\":");
-}
-
-/// Encodes `value` as JSON in `buffer` (see [`encode_with`]).
-pub(crate) fn encode<T: Serialize>(
-    buffer: &mut Vec<u8>,
-    run_id: &str,
-    key: &str,
-    value: &T,
-) -> Result<Bytes, WorkflowError> {
-    encode_with(buffer, run_id, key, |out| serde_json::to_writer(out, value))
 }
 
 /// Writes a record with `write` in `buffer` (cleared first, and kept by the
@@ -395,6 +447,71 @@ mod tests {
                 .unwrap();
             let whole = StepRecord { outputs, ..record };
             prop_assert_eq!(String::from_utf8(written).unwrap(), serde_json::to_string(&whole).unwrap());
+        }
+    }
+
+    const RUN_STATES: [RunState; 6] = [
+        RunState::Running,
+        RunState::WaitingForHuman,
+        RunState::Paused,
+        RunState::Completed,
+        RunState::Failed,
+        RunState::Cancelled,
+    ];
+
+    proptest! {
+        /// The hand-written run record, settings encoded apart, is what serde
+        /// would write, and reads back.
+        #[test]
+        fn run_records_are_written_as_serde_writes_them(
+            workflow in ".*",
+            state in 0..RUN_STATES.len(),
+            error in proptest::option::of(".*"),
+            created in 0..4_000_000_000_i64,
+            updated in 0..4_000_000_000_i64,
+            timeout_ms in proptest::option::of(1..10_000_000_u64),
+            changed_by in proptest::option::of("[a-z\"\\\\-]*"),
+        ) {
+            let at = |s| Timestamp::from_second(s).unwrap();
+            let mut settings = RunSettings::default();
+            if let Some(ms) = timeout_ms {
+                settings = settings.with_step_timeout(std::time::Duration::from_millis(ms));
+            }
+            let settings_changes: Vec<SettingsChange> = changed_by
+                .map(|by| SettingsChange {
+                    at: at(updated),
+                    by,
+                    before: RunSettings::default(),
+                    after: settings,
+                })
+                .into_iter()
+                .collect();
+            let tail = settings_json(&settings, &settings_changes).unwrap();
+            let mut written = Vec::new();
+            RunRecordOut {
+                workflow: &workflow,
+                state: RUN_STATES[state],
+                error: error.as_deref(),
+                created_at: at(created),
+                updated_at: at(updated),
+                settings_json: &tail,
+            }
+            .write_json(&mut written)
+            .unwrap();
+            let whole = RunRecord {
+                workflow,
+                state: RUN_STATES[state],
+                error,
+                created_at: at(created),
+                updated_at: at(updated),
+                settings: Some(settings),
+                settings_changes,
+            };
+            let written = String::from_utf8(written).unwrap();
+            prop_assert_eq!(&written, &serde_json::to_string(&whole).unwrap());
+            let back: RunRecord = serde_json::from_str(&written).unwrap();
+            prop_assert_eq!(back.settings, whole.settings);
+            prop_assert_eq!(back.settings_changes, whole.settings_changes);
         }
     }
 

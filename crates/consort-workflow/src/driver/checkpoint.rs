@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use super::Driver;
 use crate::error::WorkflowError;
 use crate::records::{
-    RunRecord, StepRecordOut, encode, encode_with, run_key, spec_key, with_number,
+    RunRecordOut, StepRecordOut, encode_with, run_key, settings_json, spec_key, with_number,
 };
 use crate::status::RunState;
 
@@ -89,23 +89,34 @@ impl Driver {
     pub(super) fn push_run_record(
         &mut self,
         state: RunState,
-        error: Option<String>,
+        error: Option<&str>,
         expect: Option<Expect>,
     ) {
         if !self.durable() {
             return;
         }
-        let record = RunRecord {
-            workflow: self.graph().name().to_owned(),
+        if self.settings_json.is_none() {
+            match settings_json(&self.settings, &self.settings_changes) {
+                Ok(json) => self.settings_json = Some(json),
+                // Our own settings always encode; keep going without the record.
+                Err(e) => {
+                    tracing::error!(error = %e, "encoding the run's settings failed");
+                    return;
+                }
+            }
+        }
+        let record = RunRecordOut {
+            workflow: self.shared.plan.name(),
             state,
             error,
             created_at: self.created_at,
             updated_at: Timestamp::now(),
-            settings: Some(self.settings),
-            settings_changes: self.settings_changes.clone(),
+            settings_json: self.settings_json.as_deref().unwrap_or_default(),
         };
         let key = run_key(self.run_id());
-        match encode(&mut self.buffer, &self.shared.run_id, &key, &record) {
+        match encode_with(&mut self.buffer, &self.shared.run_id, &key, |out| {
+            record.write_json(out)
+        }) {
             Ok(value) => self.ops.push(match expect {
                 Some(expect) => WriteOp::CompareAndSet {
                     key,

@@ -25,7 +25,7 @@ impl Driver {
             }
         }
         let (state, error) = self.outcome();
-        self.push_run_record(state, error.clone(), None);
+        self.push_run_record(state, error.as_deref(), None);
         if self.durable() && state.is_finished() {
             self.ops.push(WriteOp::Delete {
                 key: cancel_key(self.run_id()),

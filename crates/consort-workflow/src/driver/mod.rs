@@ -78,6 +78,9 @@ pub(crate) struct Driver {
     settings: RunSettings,
     /// Changes of the settings made by resumes, written with the run record.
     settings_changes: Vec<SettingsChange>,
+    /// Both, as the run record holds them: encoded at the first write of
+    /// the record, and the same at every one after.
+    settings_json: Option<Vec<u8>>,
     /// Dependencies not completed yet, per step.
     waiting: Vec<usize>,
     ready: VecDeque<usize>,

@@ -93,6 +93,7 @@ impl Driver {
             records,
             settings,
             settings_changes,
+            settings_json: None,
             waiting,
             ready: VecDeque::new(),
             executing: 0,
