@@ -109,10 +109,15 @@ impl Connection {
         let client = ExpertClient {
             routes: Arc::clone(&self.routes),
         };
-        let connected =
-            tokio::time::timeout(self.connect_timeout, connect(&self.transport, client))
-                .await
-                .map_err(|_| format!("connecting took longer than {:?}", self.connect_timeout))??;
+        // Boxed: connecting (a process or an HTTP session, and the MCP
+        // handshake) is a future of kilobytes, which every call's future
+        // would otherwise carry and copy, though nearly all find a session.
+        let connected = Box::pin(tokio::time::timeout(
+            self.connect_timeout,
+            connect(&self.transport, client),
+        ))
+        .await
+        .map_err(|_| format!("connecting took longer than {:?}", self.connect_timeout))??;
         let peer = connected.peer().clone();
         *session = Some(connected);
         Ok(peer)

@@ -159,7 +159,8 @@ impl McpExecutor {
         let Some(registry) = &self.registry else {
             return Ok(None);
         };
-        match registry.acquire_slot(expert).await {
+        // Boxed, as only deployments with a registry wait for it.
+        match Box::pin(registry.acquire_slot(expert)).await {
             Ok(slot) => Ok(Some(slot)),
             Err(RegistryError::AtCapacity { max, .. }) => Err(StepOutcome::retry(format!(
                 "{expert} is at capacity: {max} calls in flight across processes"
