@@ -9,13 +9,13 @@ use consort_protocol::{CircuitEvent, Event, EventKind};
 use consort_registry::{ExpertRegistry, RegistryError, Slot};
 use consort_state::{JsonStateExt, StateBackend};
 use consort_workflow::{StepContext, StepExecutor, StepOutcome};
+use futures_util::FutureExt;
 use rmcp::RoleClient;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotification,
-    CancelledNotificationParam, ClientRequest, ProgressToken, RequestId, RequestMetaObject,
-    ServerResult,
+    CancelledNotificationParam, ClientRequest, RequestMetaObject, ServerResult,
 };
-use rmcp::service::{Peer, PeerRequestOptions, ServiceError};
+use rmcp::service::{Peer, PeerRequestOptions, RequestHandle, ServiceError};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -350,42 +350,65 @@ impl Expert {
     }
 
     /// One consult call, cancelled over MCP if it times out or is dropped.
+    ///
+    /// The engine boxes every step's future, so its size is paid for each
+    /// step: rmcp's send and `await_response` futures are 2.7 KB each, and a
+    /// box that large misses the allocator's per-thread cache. So the
+    /// request is sent in place (see [`send`](Self::send)) and the answer is
+    /// awaited on its channel, under this call's own deadline.
     async fn call(&self, ctx: &StepContext) -> Result<CallToolResult, CallError> {
-        let peer = self.connection.peer().await.map_err(CallError::Connect)?;
-        let params = CallToolRequestParams::new(self.server.tool.clone())
-            .with_arguments(contract::arguments(ctx));
-        let mut meta = RequestMetaObject::new();
-        meta.insert(
-            IDEMPOTENCY_META_KEY.to_owned(),
-            ctx.idempotency_key().into(),
-        );
-        let options = PeerRequestOptions::with_timeout(self.server.timeout).with_meta(meta);
-        let handle = peer
-            .send_cancellable_request(
+        let handle = {
+            let peer = self.connection.peer().await.map_err(CallError::Connect)?;
+            self.send(&peer, ctx)
+                .await
+                .map_err(|e| CallError::Transport(e.to_string()))?
+        };
+        let mut pending = Pending::new(handle, self.connection.routes(), ctx);
+        // Dropped unanswered, `pending` cancels the call over MCP.
+        match pending.answer(self.server.timeout).await {
+            None => Err(CallError::Timeout(self.server.timeout)),
+            Some(Ok(ServerResult::CallToolResult(result))) => Ok(result),
+            Some(Ok(_)) => Err(CallError::Protocol(
+                "the answer to tools/call is not a tool result".to_owned(),
+            )),
+            Some(Err(ServiceError::McpError(error))) => {
+                Err(CallError::Protocol(error.message.into()))
+            }
+            Some(Err(error)) => Err(CallError::Transport(error.to_string())),
+        }
+    }
+
+    /// Sends the consult request. rmcp's send future finishes on its first
+    /// poll unless the session's outgoing queue is full, so it is polled in
+    /// place, outside this call's state; only a full queue makes it wait,
+    /// boxed, with the request built again.
+    async fn send(
+        &self,
+        peer: &Peer<RoleClient>,
+        ctx: &StepContext,
+    ) -> Result<RequestHandle<RoleClient>, ServiceError> {
+        let request = || {
+            let params = CallToolRequestParams::new(self.server.tool.clone())
+                .with_arguments(contract::arguments(ctx));
+            let mut meta = RequestMetaObject::new();
+            meta.insert(
+                IDEMPOTENCY_META_KEY.to_owned(),
+                ctx.idempotency_key().into(),
+            );
+            // No rmcp timeout: `call` keeps the deadline.
+            let options = PeerRequestOptions::no_options().with_meta(meta);
+            (
                 ClientRequest::CallToolRequest(CallToolRequest::new(params)),
                 options,
             )
-            .await
-            .map_err(|e| CallError::Transport(e.to_string()))?;
-        let routes = self.connection.routes();
-        routes.add(handle.progress_token.clone(), ctx.clone());
-        let mut pending = Pending {
-            peer: Some(peer),
-            id: handle.id.clone(),
-            token: handle.progress_token.clone(),
-            routes,
         };
-        let response = handle.await_response().await;
-        pending.answered();
-        match response {
-            Ok(ServerResult::CallToolResult(result)) => Ok(result),
-            Ok(_) => Err(CallError::Protocol(
-                "the answer to tools/call is not a tool result".to_owned(),
-            )),
-            Err(ServiceError::Timeout { timeout }) => Err(CallError::Timeout(timeout)),
-            Err(ServiceError::McpError(error)) => Err(CallError::Protocol(error.message.into())),
-            Err(error) => Err(CallError::Transport(error.to_string())),
+        let (first, options) = request();
+        if let Some(sent) = peer.send_cancellable_request(first, options).now_or_never() {
+            return sent;
         }
+        // The unfinished send was dropped before it queued anything.
+        let (again, options) = request();
+        Box::pin(peer.send_cancellable_request(again, options)).await
     }
 
     async fn check(&self) -> ExpertCheck {
@@ -425,33 +448,50 @@ impl Expert {
 /// A request sent and not yet answered: dropping it unanswered tells the
 /// expert (`notifications/cancelled`) and stops routing its progress.
 struct Pending<'c> {
-    peer: Option<Peer<RoleClient>>,
-    id: RequestId,
-    token: ProgressToken,
+    handle: RequestHandle<RoleClient>,
+    answered: bool,
     routes: &'c ProgressRoutes,
 }
 
-impl Pending<'_> {
-    /// The request ended (answered, failed or timed out, which rmcp already
-    /// cancels): nothing to tell the expert.
-    fn answered(&mut self) {
-        self.peer = None;
+impl<'c> Pending<'c> {
+    /// Routes the request's progress to `ctx` until it ends.
+    fn new(
+        handle: RequestHandle<RoleClient>,
+        routes: &'c ProgressRoutes,
+        ctx: &StepContext,
+    ) -> Self {
+        routes.add(handle.progress_token.clone(), ctx.clone());
+        Self {
+            handle,
+            answered: false,
+            routes,
+        }
+    }
+
+    /// Waits up to `limit` for the answer; `None` when the time ran out.
+    async fn answer(&mut self, limit: Duration) -> Option<Result<ServerResult, ServiceError>> {
+        let answer = tokio::time::timeout(limit, &mut self.handle.rx)
+            .await
+            .ok()?;
+        self.answered = true;
+        Some(answer.unwrap_or(Err(ServiceError::TransportClosed)))
     }
 }
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
-        self.routes.remove(&self.token);
-        let Some(peer) = self.peer.take() else {
+        self.routes.remove(&self.handle.progress_token);
+        if self.answered {
             return;
-        };
+        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let notification = CancelledNotification::new(CancelledNotificationParam::new(
-            Some(self.id.clone()),
+            Some(self.handle.id.clone()),
             Some("the step was cancelled or timed out".to_owned()),
         ));
+        let peer = self.handle.peer.clone();
         runtime.spawn(async move {
             let _ = peer.send_notification(notification.into()).await;
         });
