@@ -20,7 +20,9 @@
 //! `CONSORT_BENCH_COUNT=bare:N` or `executor:N` runs only N chains of one
 //! side, for instruction counts under callgrind (docs/performance.md):
 //! count 1 and 11 chains and divide the difference by 200, so that one-time
-//! costs (the first run encodes the definition) fall on both counts.
+//! costs (the first run encodes the definition) fall on both counts. It then
+//! prints the CPU time each of this process's threads used (Linux), for the
+//! same comparison natively.
 //!
 //! `CONSORT_BENCH_PRIOR_RUNS=N` drives N chains before the paired rounds,
 //! so that they measure an engine whose backend holds N finished runs;
@@ -179,6 +181,25 @@ async fn run_graph(engine: &Engine, graph: &Arc<WorkflowGraph>, run_id: String) 
     assert_eq!(status.unwrap().state, RunState::Completed);
 }
 
+/// The CPU time each thread of this process has used, from Linux's
+/// `/proc/self/task/*/stat` (in clock ticks, usually 10 ms): natively, what
+/// a count of chains costs the client side, without callgrind's view of it.
+fn print_thread_times() {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return;
+    };
+    for task in tasks {
+        let stat = std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap();
+        // `pid (comm) state ...`: the name may hold spaces, the fields do not.
+        let (name, fields) = stat.split_once(" (").unwrap().1.rsplit_once(") ").unwrap();
+        let fields: Vec<&str> = fields.split_whitespace().collect();
+        println!(
+            "thread {name}: user {} ticks, system {} ticks",
+            fields[11], fields[12]
+        );
+    }
+}
+
 /// `steps` steps on `experts` in turn: a chain, or a kickoff step (1)
 /// that all others follow in parallel (without any edge a workflow is
 /// chained by step number).
@@ -261,6 +282,7 @@ fn main() {
             }
             executor.close().await;
         });
+        print_thread_times();
         return;
     }
     let mut c = Criterion::default().configure_from_args();
