@@ -79,6 +79,10 @@ pub(crate) struct Connection {
     connect_timeout: Duration,
     routes: Arc<ProgressRoutes>,
     session: tokio::sync::Mutex<Option<Session>>,
+    /// The live session's peer, which calls take without waiting for the
+    /// session's lock. Shared in an `Arc`: cloning a `Peer` touches nine
+    /// reference counts in as many allocations, cold by the next call.
+    live: Mutex<Option<Arc<Peer<RoleClient>>>>,
 }
 
 impl Connection {
@@ -88,6 +92,7 @@ impl Connection {
             connect_timeout,
             routes: Arc::default(),
             session: tokio::sync::Mutex::default(),
+            live: Mutex::default(),
         }
     }
 
@@ -98,14 +103,19 @@ impl Connection {
     /// The live session's peer, connecting (again) first when there is none
     /// or it broke. Calls that find no session wait for one connection
     /// rather than each starting a process.
-    pub(crate) async fn peer(&self) -> Result<Peer<RoleClient>, String> {
+    pub(crate) async fn peer(&self) -> Result<Arc<Peer<RoleClient>>, String> {
+        if let Some(peer) = self.live_peer() {
+            return Ok(peer);
+        }
         let mut session = self.session.lock().await;
         if let Some(live) = session.as_ref().filter(|s| is_live(s)) {
-            return Ok(live.peer().clone());
+            // Another call connected while this one waited for the lock.
+            return Ok(self.share(live));
         }
         // Dropping a broken session cancels it and, for stdio, kills what is
         // left of its process.
         *session = None;
+        *self.lock_live() = None;
         let client = ExpertClient {
             routes: Arc::clone(&self.routes),
         };
@@ -118,14 +128,37 @@ impl Connection {
         ))
         .await
         .map_err(|_| format!("connecting took longer than {:?}", self.connect_timeout))??;
-        let peer = connected.peer().clone();
+        let peer = self.share(&connected);
         *session = Some(connected);
         Ok(peer)
     }
 
+    /// The shared peer, while its transport is open: a session whose
+    /// service ended has dropped its end of the peer's channel.
+    fn live_peer(&self) -> Option<Arc<Peer<RoleClient>>> {
+        self.lock_live()
+            .as_ref()
+            .filter(|peer| !peer.is_transport_closed())
+            .cloned()
+    }
+
+    /// Shares `session`'s peer with the calls to come.
+    fn share(&self, session: &Session) -> Arc<Peer<RoleClient>> {
+        let peer = Arc::new(session.peer().clone());
+        *self.lock_live() = Some(Arc::clone(&peer));
+        peer
+    }
+
+    fn lock_live(&self) -> std::sync::MutexGuard<'_, Option<Arc<Peer<RoleClient>>>> {
+        // Only ever replaced whole.
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Closes the session (a stdio expert's process is stopped).
     pub(crate) async fn close(&self) {
-        if let Some(mut session) = self.session.lock().await.take() {
+        let mut guard = self.session.lock().await;
+        *self.lock_live() = None;
+        if let Some(mut session) = guard.take() {
             let _ = session.close_with_timeout(Duration::from_secs(2)).await;
         }
     }
