@@ -50,7 +50,8 @@ use crate::circuit_record::{self, CircuitRecord};
 ///   events of the step.
 #[derive(Debug)]
 pub struct McpExecutor {
-    experts: HashMap<String, Expert>,
+    /// Looked up once a call: a fast hasher, as the ids are the deployment's.
+    experts: HashMap<String, Expert, foldhash::fast::RandomState>,
     registry: Option<ExpertRegistry>,
     events: Option<(Arc<dyn StateBackend>, String)>,
 }
