@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,7 +10,6 @@ use consort_protocol::{CircuitEvent, Event, EventKind};
 use consort_registry::{ExpertRegistry, RegistryError, Slot};
 use consort_state::{JsonStateExt, StateBackend};
 use consort_workflow::{StepContext, StepExecutor, StepOutcome};
-use futures_util::FutureExt;
 use rmcp::RoleClient;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotification,
@@ -403,11 +403,17 @@ impl Expert {
                 options,
             )
         };
-        let (first, options) = request();
-        if let Some(sent) = peer.send_cancellable_request(first, options).now_or_never() {
-            return sent;
+        {
+            let (first, options) = request();
+            // Pinned where it is made, on this poll's stack: moved into the
+            // call's state, or into `now_or_never`, it would be copied again.
+            let sending = std::pin::pin!(peer.send_cancellable_request(first, options));
+            if let Poll::Ready(sent) = sending.poll(&mut Context::from_waker(Waker::noop())) {
+                return sent;
+            }
+            // Dropped at the end of this block, before the send below: the
+            // unfinished send queued nothing, but it waits in the queue's line.
         }
-        // The unfinished send was dropped before it queued anything.
         let (again, options) = request();
         Box::pin(peer.send_cancellable_request(again, options)).await
     }
