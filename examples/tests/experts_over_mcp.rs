@@ -583,3 +583,39 @@ async fn a_call_the_engine_drops_is_cancelled_over_mcp_too() {
     assert_eq!(cancelled, 1, "the expert never heard of the cancellation");
     executor.close().await;
 }
+
+/// `width` steps that all follow step 1 on `expert`: the driver starts them
+/// in one turn.
+fn burst(expert: &str, width: u32) -> String {
+    let steps: Vec<Value> = (1..=width + 1)
+        .map(|n| {
+            json!({"step": n, "name": format!("Part {n}"), "primary_expert": expert,
+                   "outputs": ["answer"], "depends_on": if n == 1 { vec![] } else { vec![1] }})
+        })
+        .collect();
+    json!({"workflow_name": "burst", "workflow_steps": steps}).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_calls_that_must_wait_to_be_sent_calls_each_step_once() {
+    // 300 calls started in one turn on one session: once the turn's
+    // cooperative budget runs out (about 60 calls in), a send has to wait
+    // (the boxed path of `McpExecutor`'s send), and each is sent once all
+    // the same. A panic put on that path fails this test at step 63.
+    let dir = tempfile::tempdir().unwrap();
+    let journal_file = dir.path().join("journal");
+    let expert = stdio_expert("marketing_sales", &journal_file, &[]).with_max_in_flight(400);
+    let executor = Arc::new(McpExecutor::new(
+        &Deployment::new().with_expert("marketing_sales", expert),
+    ));
+    let backend: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new("experts").unwrap());
+    let config = EngineConfig::default().with_concurrency(400);
+    let engine = Engine::new(backend, Arc::clone(&executor) as _, config).unwrap();
+    let spec = burst("marketing_sales", 300);
+
+    let status = run(&engine, &spec, "b-1", json!({})).await;
+
+    assert_eq!(status.state, RunState::Completed, "{:?}", status.error);
+    assert_each_step_called_once(&journal_file, &spec, "b-1");
+    executor.close().await;
+}

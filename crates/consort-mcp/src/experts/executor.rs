@@ -411,8 +411,9 @@ impl Expert {
             if let Poll::Ready(sent) = sending.poll(&mut Context::from_waker(Waker::noop())) {
                 return sent;
             }
-            // Dropped at the end of this block, before the send below: the
-            // unfinished send queued nothing, but it waits in the queue's line.
+            // Dropped at the end of this block, so that it stays out of this
+            // call's state and, if it found the queue full, gives its place
+            // in line back before the send below; it queued nothing.
         }
         let (again, options) = request();
         Box::pin(peer.send_cancellable_request(again, options)).await
