@@ -380,9 +380,10 @@ impl Expert {
     }
 
     /// Sends the consult request. rmcp's send future finishes on its first
-    /// poll unless the session's outgoing queue is full, so it is polled in
-    /// place, outside this call's state; only a full queue makes it wait,
-    /// boxed, with the request built again.
+    /// poll unless the session's outgoing queue is full or the task's
+    /// cooperative budget is spent (a burst of calls started in one turn),
+    /// so it is polled in place, outside this call's state; only then does
+    /// it wait, boxed, with the request built again.
     async fn send(
         &self,
         peer: &Peer<RoleClient>,
