@@ -301,6 +301,45 @@ async fn route_explains_its_decision_and_rejects_bad_requests() {
     );
     assert!(with_context["primary"].is_string());
 
+    let ranked = decision["candidates"].as_array().unwrap().len();
+    assert!(
+        ranked > 1,
+        "the NDA request ranks several experts: {decision}"
+    );
+    let short = ok(
+        "route",
+        call(
+            &client,
+            "consort_route",
+            json!({"request": "Review the NDA before we sign", "top": 1}),
+        )
+        .await,
+    );
+    assert_eq!(short["candidates"].as_array().unwrap().len(), 1);
+    assert_eq!(short["candidates"][0], decision["candidates"][0]);
+    assert_eq!(short["primary"], decision["primary"]);
+    assert_eq!(short["collaborators"], decision["collaborators"]);
+    let wide = ok(
+        "route",
+        call(
+            &client,
+            "consort_route",
+            json!({"request": "Review the NDA before we sign", "top": 100}),
+        )
+        .await,
+    );
+    assert_eq!(wide["candidates"], decision["candidates"]);
+    let message = error(
+        "route",
+        call(
+            &client,
+            "consort_route",
+            json!({"request": "Review the NDA before we sign", "top": 0}),
+        )
+        .await,
+    );
+    assert!(message.contains("top: "), "{message}");
+
     let message = error(
         "route",
         call(&client, "consort_route", json!({"request": "  "})).await,

@@ -1,6 +1,7 @@
 //! The `route` tool.
 
 use std::borrow::Cow;
+use std::num::NonZeroUsize;
 
 use consort_router::{RouteContext, RouteDecision, RouteRequest};
 use rmcp::model::CallToolResponse;
@@ -22,6 +23,13 @@ pub(crate) struct RouteArgs {
     #[serde(default)]
     #[schemars(schema_with = "schema::optional_object")]
     context: Option<RouteContext>,
+    /// How many ranked candidates to return with their breakdowns, best
+    /// first (at least 1; at most as many as the router ranks, 5 by
+    /// default). `primary` and `collaborators` name the chosen experts
+    /// whatever this is. Omit it for every ranked candidate; 1 or 2 keep
+    /// the answer short for a model that pays per token.
+    #[serde(default)]
+    top: Option<NonZeroUsize>,
 }
 
 /// The decision, as the router returns it.
@@ -51,7 +59,7 @@ impl JsonSchema for RouteResult {
                 "fallback": {"description": "Why `primary` is a fallback: `fallback_expert` or `coordinator`.", "type": "string"},
                 "complexity": {"description": "The assessed complexity of the request.", "type": "string"},
                 "candidates": {
-                    "description": "The best candidates, best first, each with its score and per-signal breakdown.",
+                    "description": "The best candidates, best first (as many as `top` asks for), each with its score and per-signal breakdown.",
                     "type": "array",
                     "items": {
                         "type": "object",
@@ -91,5 +99,9 @@ pub(crate) async fn route(call: Call, args: RouteArgs) -> Result<RouteResult, To
     if let Some(context) = args.context {
         request = request.with_context(context);
     }
-    Ok(RouteResult(call.coordinator.route(&request).await?))
+    let mut decision = call.coordinator.route(&request).await?;
+    if let Some(top) = args.top {
+        decision.candidates.truncate(top.get());
+    }
+    Ok(RouteResult(decision))
 }
