@@ -306,38 +306,21 @@ async fn route_explains_its_decision_and_rejects_bad_requests() {
         ranked > 1,
         "the NDA request ranks several experts: {decision}"
     );
-    let short = ok(
-        "route",
+    let with_top = |top: u32| {
         call(
             &client,
             "consort_route",
-            json!({"request": "Review the NDA before we sign", "top": 1}),
+            json!({"request": "Review the NDA before we sign", "top": top}),
         )
-        .await,
-    );
+    };
+    let short = ok("route", with_top(1).await);
     assert_eq!(short["candidates"].as_array().unwrap().len(), 1);
     assert_eq!(short["candidates"][0], decision["candidates"][0]);
     assert_eq!(short["primary"], decision["primary"]);
     assert_eq!(short["collaborators"], decision["collaborators"]);
-    let wide = ok(
-        "route",
-        call(
-            &client,
-            "consort_route",
-            json!({"request": "Review the NDA before we sign", "top": 100}),
-        )
-        .await,
-    );
+    let wide = ok("route", with_top(100).await);
     assert_eq!(wide["candidates"], decision["candidates"]);
-    let message = error(
-        "route",
-        call(
-            &client,
-            "consort_route",
-            json!({"request": "Review the NDA before we sign", "top": 0}),
-        )
-        .await,
-    );
+    let message = error("route", with_top(0).await);
     assert!(message.contains("top: "), "{message}");
 
     let message = error(
