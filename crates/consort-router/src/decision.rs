@@ -114,6 +114,24 @@ impl RouteDecision {
         self.primary.iter().chain(&self.collaborators)
     }
 
+    /// Keeps only the candidates of the chosen experts (the primary and
+    /// the collaborators), in rank order, for a reader who wants to know why
+    /// they were chosen rather than how the runners-up scored. When none of
+    /// them is ranked (the router abstained, or fell back to an expert it
+    /// did not rank), the best candidate stays: it shows how close the
+    /// request came.
+    pub fn retain_chosen(&mut self) {
+        let (primary, collaborators) = (&self.primary, &self.collaborators);
+        let chosen = |c: &Candidate| {
+            primary.as_ref() == Some(&c.expert) || collaborators.contains(&c.expert)
+        };
+        if self.candidates.iter().any(chosen) {
+            self.candidates.retain(chosen);
+        } else {
+            self.candidates.truncate(1);
+        }
+    }
+
     /// Rounds every score to `decimals` places (at most 15; more leaves
     /// them as they are), for a reader who learns nothing from an `f64`'s
     /// seventeen digits, often a model that pays per token. A `learned` or

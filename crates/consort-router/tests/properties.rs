@@ -207,6 +207,26 @@ proptest! {
     }
 
     #[test]
+    fn retaining_the_chosen_keeps_their_candidates_in_rank_order(
+        (experts, request, _) in case()
+    ) {
+        let full = Router::new(&experts, RouterConfig::default()).unwrap().route(&request);
+        let mut chosen = full.clone();
+        chosen.retain_chosen();
+        let is_chosen = |c: &consort_router::Candidate| full.experts().any(|e| *e == c.expert);
+        let expected: Vec<_> = full.candidates.iter().filter(|c| is_chosen(c)).cloned().collect();
+        if expected.is_empty() {
+            // Nobody chosen was ranked: the best candidate explains why.
+            prop_assert_eq!(&chosen.candidates[..], &full.candidates[..full.candidates.len().min(1)]);
+        } else {
+            prop_assert_eq!(&chosen.candidates, &expected);
+        }
+        // Nothing but the candidates changes.
+        chosen.candidates = full.candidates.clone();
+        prop_assert_eq!(chosen, full);
+    }
+
+    #[test]
     fn rounded_scores_are_written_with_at_most_the_decimals_asked_for(
         (experts, request, _) in case(),
         decimals in 0u8..=6,
