@@ -27,8 +27,10 @@
 //!   measure; pairing cancels most of them. `-- no_group_matches` runs only
 //!   this part. `CONSORT_BENCH_PAIR_WITH=rmcp_same_answer` pairs consort
 //!   with the bare server returning its answer instead: what consort's own
-//!   work costs, apart from the answer's size. `CONSORT_BENCH_ROUTE_TOP=N`
-//!   asks `consort_route` for its best N candidates only (a shorter answer).
+//!   work costs, apart from the answer's size. By default
+//!   `consort_route` answers with the chosen experts' candidates;
+//!   `CONSORT_BENCH_ROUTE_TOP=N` asks for the best N ranked instead
+//!   (`5`: the whole ranking, as before the default changed).
 //! - `cold_start/…`: from spawning the server over stdio to the first tool
 //!   result (`consort serve --stdio` with the seed registry; the goal is
 //!   under 20 ms).
@@ -232,7 +234,7 @@ fn consort_answer(serve: &Command) -> serde_json::Value {
 }
 
 /// The bench's call; `CONSORT_BENCH_ROUTE_TOP=N` asks `consort_route` for
-/// its best N candidates only (every server gets the same arguments).
+/// its best N ranked candidates (every server gets the same arguments).
 fn arguments() -> rmcp::model::JsonObject {
     let mut arguments = json!({"request": REQUEST});
     if let Ok(top) = std::env::var("CONSORT_BENCH_ROUTE_TOP") {

@@ -301,11 +301,6 @@ async fn route_explains_its_decision_and_rejects_bad_requests() {
     );
     assert!(with_context["primary"].is_string());
 
-    let ranked = decision["candidates"].as_array().unwrap().len();
-    assert!(
-        ranked > 1,
-        "the NDA request ranks several experts: {decision}"
-    );
     let with_top = |top: u32| {
         call(
             &client,
@@ -313,13 +308,29 @@ async fn route_explains_its_decision_and_rejects_bad_requests() {
             json!({"request": "Review the NDA before we sign", "top": top}),
         )
     };
+    // Every ranked candidate, runners-up included.
+    let wide = ok("route", with_top(100).await);
+    let ranked = wide["candidates"].as_array().unwrap();
+    let chosen = |c: &&Value| {
+        c["expert"] == decision["primary"]
+            || decision["collaborators"]
+                .as_array()
+                .unwrap()
+                .contains(&c["expert"])
+    };
+    assert!(
+        ranked.iter().any(|c| !chosen(&c)),
+        "the NDA request ranks runners-up: {wide}"
+    );
+    // By default, the chosen experts' candidates only, in rank order.
+    let expected: Vec<&Value> = ranked.iter().filter(chosen).collect();
+    let default: Vec<&Value> = decision["candidates"].as_array().unwrap().iter().collect();
+    assert_eq!(default, expected);
     let short = ok("route", with_top(1).await);
     assert_eq!(short["candidates"].as_array().unwrap().len(), 1);
-    assert_eq!(short["candidates"][0], decision["candidates"][0]);
+    assert_eq!(short["candidates"][0], wide["candidates"][0]);
     assert_eq!(short["primary"], decision["primary"]);
     assert_eq!(short["collaborators"], decision["collaborators"]);
-    let wide = ok("route", with_top(100).await);
-    assert_eq!(wide["candidates"], decision["candidates"]);
     let message = error("route", with_top(0).await);
     assert!(message.contains("top: "), "{message}");
 

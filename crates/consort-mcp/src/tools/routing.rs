@@ -24,10 +24,11 @@ pub(crate) struct RouteArgs {
     #[schemars(schema_with = "schema::optional_object")]
     context: Option<RouteContext>,
     /// How many ranked candidates to return with their breakdowns, best
-    /// first (at least 1; at most as many as the router ranks, 5 by
-    /// default). `primary` and `collaborators` name the chosen experts
-    /// whatever this is. Omit it for every ranked candidate; 1 or 2 keep
-    /// the answer short for a model that pays per token.
+    /// first, runners-up included (at least 1; at most as many as the
+    /// router ranks, 5 by default). Omit it for the candidates of the
+    /// chosen experts only (`primary` and `collaborators`), or the best one
+    /// when none was chosen: why they were chosen, without the runners-up's
+    /// breakdowns, which a model pays for in tokens and rarely reads.
     #[serde(default)]
     top: Option<NonZeroUsize>,
 }
@@ -59,7 +60,7 @@ impl JsonSchema for RouteResult {
                 "fallback": {"description": "Why `primary` is a fallback: `fallback_expert` or `coordinator`.", "type": "string"},
                 "complexity": {"description": "The assessed complexity of the request.", "type": "string"},
                 "candidates": {
-                    "description": "The best candidates, best first (as many as `top` asks for), each with its score and per-signal breakdown.",
+                    "description": "Candidates best first, each with its score and per-signal breakdown: those of the chosen experts (or the best one when none was chosen), or the best `top` when asked.",
                     "type": "array",
                     "items": {
                         "type": "object",
@@ -100,8 +101,9 @@ pub(crate) async fn route(call: Call, args: RouteArgs) -> Result<RouteResult, To
         request = request.with_context(context);
     }
     let mut decision = call.coordinator.route(&request).await?;
-    if let Some(top) = args.top {
-        decision.candidates.truncate(top.get());
+    match args.top {
+        Some(top) => decision.candidates.truncate(top.get()),
+        None => decision.retain_chosen(),
     }
     Ok(RouteResult(decision))
 }
