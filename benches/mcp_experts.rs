@@ -24,6 +24,11 @@
 //! prints the CPU time each of this process's threads used (Linux), for the
 //! same comparison natively.
 //!
+//! `CONSORT_BENCH_CHAIN_STEPS=N` makes the chain (and the bare side's
+//! calls) N steps long instead of 20: counts of two lengths separate what
+//! a run costs once (its records, lease and status) from what each further
+//! step costs.
+//!
 //! `CONSORT_BENCH_PRIOR_RUNS=N` drives N chains before the paired rounds,
 //! so that they measure an engine whose backend holds N finished runs;
 //! `CONSORT_BENCH_RETENTION_S=S` keeps finished runs S seconds
@@ -68,6 +73,7 @@ const ROLES: [&str; 5] = [
     "art_design",
     "project_management",
 ];
+/// The chain's steps, unless `CONSORT_BENCH_CHAIN_STEPS` says otherwise.
 const CHAIN: u32 = 20;
 /// The parallel steps after the fan-out's kickoff step.
 const FANOUT: u32 = 100;
@@ -145,9 +151,9 @@ async fn bare_call(
 
 /// The chain's worth of sequential bare calls on one connection, each
 /// given the answer before it, as the workflow's steps are.
-async fn bare_chain(client: Arc<RunningService<RoleClient, ()>>, run: &'static str) {
+async fn bare_chain(client: Arc<RunningService<RoleClient, ()>>, run: &'static str, steps: u32) {
     let mut previous = bare_call(&client, run, 1, None).await;
-    for n in 2..=CHAIN {
+    for n in 2..=steps {
         previous = bare_call(&client, run, n, Some((n - 1, &previous))).await;
     }
 }
@@ -262,7 +268,8 @@ fn main() {
         }
         clients
     });
-    let chain = Arc::new(workflow(CHAIN, true, &["marketing_sales"]));
+    let steps = std::env::var("CONSORT_BENCH_CHAIN_STEPS").map_or(CHAIN, |n| n.parse().unwrap());
+    let chain = Arc::new(workflow(steps, true, &["marketing_sales"]));
     let fanout = Arc::new(workflow(FANOUT + 1, false, &ROLES));
     if let Ok(count) = std::env::var("CONSORT_BENCH_COUNT") {
         // For callgrind: only `bare:N` or `executor:N` chains, no criterion,
@@ -275,7 +282,7 @@ fn main() {
         runtime.block_on(async {
             for round in 0..n {
                 if mode == "bare" {
-                    on_worker(bare_chain(Arc::clone(&bare[1]), "count")).await;
+                    on_worker(bare_chain(Arc::clone(&bare[1]), "count", steps)).await;
                 } else {
                     run_graph(&engine, &chain, format!("count-{round}")).await;
                 }
@@ -291,7 +298,7 @@ fn main() {
     let mut group = c.benchmark_group("mcp_expert_chain");
     group.sample_size(30);
     group.bench_function("bare_call_tool_x20", |b| {
-        b.iter(|| runtime.block_on(on_worker(bare_chain(Arc::clone(&bare[1]), "bare"))));
+        b.iter(|| runtime.block_on(on_worker(bare_chain(Arc::clone(&bare[1]), "bare", steps))));
     });
     group.bench_function("mcp_executor_steps_x20", |b| {
         b.iter_batched(
@@ -358,7 +365,7 @@ fn main() {
     for round in 0..rounds {
         let bare_side = || {
             let started = Instant::now();
-            runtime.block_on(on_worker(bare_chain(Arc::clone(&bare[1]), "paired")));
+            runtime.block_on(on_worker(bare_chain(Arc::clone(&bare[1]), "paired", steps)));
             started.elapsed()
         };
         let executor_side = || {
@@ -380,7 +387,7 @@ fn main() {
     }
     ratios.sort_by(f64::total_cmp);
     println!(
-        "paired {rounds} rounds of a {CHAIN}-step chain, McpExecutor / bare call_tool: \
+        "paired {rounds} rounds of a {steps}-step chain, McpExecutor / bare call_tool: \
          median {:.3} (min {:.3}, max {:.3}); total time {:.3}",
         ratios[rounds / 2],
         ratios[0],
