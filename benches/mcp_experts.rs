@@ -297,10 +297,10 @@ fn main() {
 
     let mut group = c.benchmark_group("mcp_expert_chain");
     group.sample_size(30);
-    group.bench_function("bare_call_tool_x20", |b| {
+    group.bench_function(format!("bare_call_tool_x{steps}"), |b| {
         b.iter(|| runtime.block_on(on_worker(bare_chain(Arc::clone(&bare[1]), "bare", steps))));
     });
-    group.bench_function("mcp_executor_steps_x20", |b| {
+    group.bench_function(format!("mcp_executor_steps_x{steps}"), |b| {
         b.iter_batched(
             || {
                 runs += 1;

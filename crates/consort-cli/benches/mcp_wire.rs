@@ -59,6 +59,7 @@ mod echo;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -235,12 +236,17 @@ fn consort_answer(serve: &Command) -> serde_json::Value {
 
 /// The bench's call; `CONSORT_BENCH_ROUTE_TOP=N` asks `consort_route` for
 /// its best N ranked candidates (every server gets the same arguments).
-fn arguments() -> rmcp::model::JsonObject {
+/// Built once: each call only clones it, as rmcp takes the arguments owned.
+static ARGUMENTS: LazyLock<rmcp::model::JsonObject> = LazyLock::new(|| {
     let mut arguments = json!({"request": REQUEST});
     if let Ok(top) = std::env::var("CONSORT_BENCH_ROUTE_TOP") {
         arguments["top"] = json!(top.parse::<usize>().unwrap());
     }
     arguments.as_object().unwrap().clone()
+});
+
+fn arguments() -> rmcp::model::JsonObject {
+    ARGUMENTS.clone()
 }
 
 fn free_port() -> u16 {
