@@ -84,3 +84,36 @@ async fn knows_when_nobody_listens() {
     drop(again);
     assert!(!b.may_have_subscribers("task:claimed"));
 }
+
+/// A namespace opened before any runtime exists is swept once written to
+/// from one, and again from a second runtime after the first shut down.
+#[test]
+fn sweep_starts_with_the_first_expiring_write() {
+    let store = MemoryStore::with_config(
+        MemoryConfig::default().with_sweep_interval(Duration::from_millis(20)),
+    );
+    let b = store.namespace("opened-early").unwrap();
+    for round in 0..2 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            b.set("kept", "v".into(), None).await.unwrap();
+            for i in 0..100 {
+                let key = format!("r{round}-k{i}");
+                b.set(&key, "v".into(), Some(Duration::from_millis(10)))
+                    .await
+                    .unwrap();
+            }
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while b.stored_entries() > 1 {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "round {round}: the sweep did not run"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+    }
+}

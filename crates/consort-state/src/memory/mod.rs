@@ -3,11 +3,12 @@
 mod leases;
 mod listeners;
 mod map;
+mod sweeper;
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -29,6 +30,7 @@ use crate::key::{
 use leases::Leases;
 use listeners::Listeners;
 use map::{Entry, Hashed, ShardedMap, StoredKey, TakeHash, shard_of};
+use sweeper::Sweeper;
 
 /// Writes in a batch whose scratch needs no heap in [`MemoryBackend::apply`].
 const SMALL_BATCH: usize = 4;
@@ -107,6 +109,7 @@ struct NsData {
     events: broadcast::Sender<Event>,
     listeners: Arc<Listeners>,
     max_value_bytes: usize,
+    sweeper: Sweeper,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -162,9 +165,10 @@ impl MemoryStore {
 
     /// Opens (creating on first use) namespace `ns`.
     ///
-    /// When called inside a tokio runtime, the first open of a namespace
-    /// starts a sweep task that frees expired keys and stops when the
-    /// namespace is dropped.
+    /// A sweep task frees the namespace's expired keys while it is alive.
+    /// It starts on the first open inside a tokio runtime, or else on the
+    /// first write from one that can leave a key expiring, and again after
+    /// its runtime shut down.
     pub fn namespace(&self, ns: &str) -> Result<MemoryBackend> {
         validate_namespace(ns)?;
         let mut map = lock(&self.inner.namespaces);
@@ -182,8 +186,9 @@ impl MemoryStore {
                     events,
                     listeners: Arc::default(),
                     max_value_bytes: cfg.max_value_bytes,
+                    sweeper: Sweeper::new(cfg.sweep_interval),
                 });
-                spawn_sweeper(Arc::downgrade(&d), cfg.sweep_interval);
+                Sweeper::ensure(&d);
                 map.insert(ns.to_owned(), d.clone());
                 d
             }
@@ -193,29 +198,6 @@ impl MemoryStore {
             _store: self.clone(),
         })
     }
-}
-
-fn spawn_sweeper(weak: Weak<NsData>, every: Duration) {
-    // Without a runtime there is nobody to run the sweep; reads stay exact
-    // regardless, only memory of dead keys is reclaimed later (on overwrite).
-    let Ok(handle) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let every = every.max(Duration::from_millis(10));
-    handle.spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let Some(ns) = weak.upgrade() else { return };
-            let removed = ns.kv.sweep();
-            lock(&ns.leases).sweep();
-            if removed > 0 {
-                tracing::trace!(namespace = %ns.name, removed, "swept expired keys");
-            }
-        }
-    });
 }
 
 /// A [`StateBackend`] living in this process's memory.
@@ -250,6 +232,16 @@ impl MemoryBackend {
     /// Number of stored entries, counting expired ones not yet swept (for tests of the sweep).
     pub fn stored_entries(&self) -> usize {
         self.ns.kv.len_including_expired()
+    }
+
+    /// When an entry written now with `ttl` expires; makes sure a sweep
+    /// will free it.
+    fn expiry(&self, ttl: Option<Duration>) -> Option<Instant> {
+        if ttl.is_some() {
+            Sweeper::ensure(&self.ns);
+        }
+        // A TTL too large for Instant is as good as no expiry.
+        ttl.and_then(|t| Instant::now().checked_add(t))
     }
 
     fn check_write(&self, key: &str, value: &Bytes, ttl: Option<Duration>) -> Result<()> {
@@ -307,11 +299,6 @@ fn set_bits(mut bits: u64) -> impl Iterator<Item = usize> {
         bits &= bits.checked_sub(1)?;
         Some(at)
     })
-}
-
-fn deadline(ttl: Option<Duration>) -> Option<Instant> {
-    // A TTL too large for Instant is as good as no expiry.
-    ttl.and_then(|t| Instant::now().checked_add(t))
 }
 
 fn check_expect(key: &str, expect: Expect, actual: Option<Version>) -> Result<()> {
@@ -372,7 +359,7 @@ impl StateBackend for MemoryBackend {
         let entry = Entry {
             value,
             version,
-            expires_at: deadline(ttl),
+            expires_at: self.expiry(ttl),
         };
         let h = self.ns.kv.hash(key);
         let mut shard = self.ns.kv.write(h.shard());
@@ -412,7 +399,7 @@ impl StateBackend for MemoryBackend {
             Entry {
                 value,
                 version,
-                expires_at: deadline(ttl),
+                expires_at: self.expiry(ttl),
             },
         );
         Ok(version)
@@ -441,7 +428,7 @@ impl StateBackend for MemoryBackend {
         let mut shard = self.ns.kv.write(h.shard());
         match shard.get_mut(h.q()) {
             Some(e) if e.live() => {
-                e.expires_at = deadline(Some(ttl));
+                e.expires_at = self.expiry(Some(ttl));
                 Ok(true)
             }
             _ => Ok(false),
@@ -560,7 +547,7 @@ impl StateBackend for MemoryBackend {
                         Entry {
                             value,
                             version: version.unwrap_or_default(),
-                            expires_at: deadline(ttl),
+                            expires_at: self.expiry(ttl),
                         },
                     );
                 }
@@ -610,6 +597,7 @@ impl StateBackend for MemoryBackend {
         validate_key(name)?;
         validate_key(holder)?;
         validate_ttl(name, ttl)?;
+        Sweeper::ensure(&self.ns);
         Ok(lock(&self.ns.leases).acquire(name, holder, ttl))
     }
 
@@ -617,6 +605,7 @@ impl StateBackend for MemoryBackend {
         let _s = debug_span!("state.renew_lease", backend = "memory", name = %lease.name).entered();
         validate_key(&lease.name)?;
         validate_ttl(&lease.name, ttl)?;
+        Sweeper::ensure(&self.ns);
         lock(&self.ns.leases).renew(lease, ttl)
     }
 
