@@ -242,7 +242,12 @@ fn main() {
         .build()
         .unwrap();
     let executor = Arc::new(McpExecutor::new(&deployment()));
-    let backend = Arc::new(MemoryBackend::new("bench").unwrap());
+    // Made on the runtime, so that the backend's sweeper runs and finished
+    // runs past their retention are freed, as in a server.
+    let backend = {
+        let _on_runtime = runtime.enter();
+        Arc::new(MemoryBackend::new("bench").unwrap())
+    };
     // Never read: only its existence matters (see the module docs).
     let _watching = std::env::var_os("CONSORT_BENCH_WATCHED")
         .map(|_| runtime.block_on(backend.subscribe("workflow:*")).unwrap());
