@@ -34,6 +34,10 @@
 //! `CONSORT_BENCH_RETENTION_S=S` keeps finished runs S seconds
 //! (`EngineConfig::retention`).
 //!
+//! `CONSORT_BENCH_EPHEMERAL=1` runs the workflows with
+//! `Durability::None`: no step records, no lease. What is left of the
+//! overhead is the engine's scheduling and the executor.
+//!
 //! Nobody watches the runs by default, so the engine builds no events (the
 //! memory backend knows no one subscribed). `CONSORT_BENCH_WATCHED=1` holds
 //! a `workflow:*` subscription open for the whole bench, so that every
@@ -55,7 +59,7 @@ use std::time::{Duration, Instant};
 use consort_mcp::experts::{Deployment, ExpertServer, IDEMPOTENCY_META_KEY, McpExecutor};
 use consort_protocol::load_workflow;
 use consort_state::{MemoryBackend, StateBackend};
-use consort_workflow::{Engine, EngineConfig, RunState, WorkflowGraph};
+use consort_workflow::{Durability, Engine, EngineConfig, RunState, WorkflowGraph};
 use criterion::{BatchSize, Criterion};
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, ClientRequest, RequestMetaObject, ServerResult,
@@ -176,10 +180,16 @@ where
 /// starts.
 async fn run_graph(engine: &Engine, graph: &Arc<WorkflowGraph>, run_id: String) {
     let (engine, graph) = (engine.clone(), Arc::clone(graph));
+    let durability = if std::env::var_os("CONSORT_BENCH_EPHEMERAL").is_some() {
+        Durability::None
+    } else {
+        Durability::Steps
+    };
     let status = on_worker(async move {
         engine
             .new_run(&graph)
             .with_run_id(run_id)
+            .with_settings(|settings| settings.with_durability(durability))
             .run_to_end()
             .await
     })
