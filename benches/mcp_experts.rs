@@ -53,7 +53,7 @@
 #[allow(dead_code, unreachable_pub, reason = "the bench serves stdio only")]
 mod expert;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use consort_mcp::experts::{Deployment, ExpertServer, IDEMPOTENCY_META_KEY, McpExecutor};
@@ -175,16 +175,21 @@ where
     tokio::spawn(work).await.unwrap()
 }
 
+/// How the runs are kept, read once rather than on every timed run.
+static DURABILITY: LazyLock<Durability> = LazyLock::new(|| {
+    if std::env::var_os("CONSORT_BENCH_EPHEMERAL").is_some() {
+        Durability::None
+    } else {
+        Durability::Steps
+    }
+});
+
 /// One run of `graph`, which must complete, driven as a task on the
 /// runtime's worker thread (see [`on_worker`]), as a server drives runs it
 /// starts.
 async fn run_graph(engine: &Engine, graph: &Arc<WorkflowGraph>, run_id: String) {
     let (engine, graph) = (engine.clone(), Arc::clone(graph));
-    let durability = if std::env::var_os("CONSORT_BENCH_EPHEMERAL").is_some() {
-        Durability::None
-    } else {
-        Durability::Steps
-    };
+    let durability = *DURABILITY;
     let status = on_worker(async move {
         engine
             .new_run(&graph)
@@ -252,12 +257,9 @@ fn main() {
         .build()
         .unwrap();
     let executor = Arc::new(McpExecutor::new(&deployment()));
-    // Made on the runtime, so that the backend's sweeper runs and finished
-    // runs past their retention are freed, as in a server.
-    let backend = {
-        let _on_runtime = runtime.enter();
-        Arc::new(MemoryBackend::new("bench").unwrap())
-    };
+    // Made before the runtime, as a synchronous `main` would: the backend
+    // starts its sweep from the first expiring write (a run's lease).
+    let backend = Arc::new(MemoryBackend::new("bench").unwrap());
     // Never read: only its existence matters (see the module docs).
     let _watching = std::env::var_os("CONSORT_BENCH_WATCHED")
         .map(|_| runtime.block_on(backend.subscribe("workflow:*")).unwrap());
